@@ -1,0 +1,114 @@
+# caas-devops: one top-level GNU Makefile (like git's).
+#   make                      build the three executables
+#   make test                 start the test environment, run every test (the README's command)
+#   make SANITIZE=address,undefined test    the same under ASan + UBSan (also: make asan)
+#   make install PREFIX=/usr DESTDIR=/tmp/pkg
+all:
+
+PREFIX ?= /usr/local
+prefix ?= $(PREFIX)
+bindir ?= $(prefix)/bin
+datadir ?= $(prefix)/share/caas-devops
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+PKGS = libgit2 libarchive libcurl jansson yaml-0.1 openssl uuid
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CPPFLAGS += -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib -DCS_DATADIR='"$(datadir)"'
+ALL_CFLAGS = -std=c17 -pthread $(CFLAGS) $(PKG_CFLAGS)
+LDLIBS += $(PKG_LIBS) -pthread
+
+-include config.mak
+
+# The warning set is always on: a warning is a build failure here (CI and users alike).
+ALL_CFLAGS += -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wwrite-strings \
+	-Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
+
+ifdef SANITIZE
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_OBJ := $(LIB_SRC:.c=.o)
+LIB = lib/libcs.a
+
+BR_OBJ := $(patsubst %.c,%.o,$(sort $(wildcard build-runner/*.c)))
+VAL_OBJ := $(patsubst %.c,%.o,$(sort $(wildcard validator/*.c)))
+DEP_OBJ := $(patsubst %.c,%.o,$(sort $(wildcard deployer/*.c)))
+
+PROGRAMS =
+ifneq ($(BR_OBJ),)
+PROGRAMS += build-runner/caas-build-runner
+endif
+ifneq ($(VAL_OBJ),)
+PROGRAMS += validator/caas-validator
+endif
+ifneq ($(DEP_OBJ),)
+PROGRAMS += deployer/caas-deployer
+endif
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:.c=)
+
+all: $(PROGRAMS)
+
+%.o: %.c $(wildcard lib/*.h) $(wildcard */*.h) Makefile
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+build-runner/caas-build-runner: $(BR_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+validator/caas-validator: $(VAL_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+deployer/caas-deployer: $(DEP_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests may use a tool's internal modules: link the tool objects but not its main.o.
+TOOL_OBJ_NOMAIN := $(filter-out %/main.o,$(BR_OBJ) $(VAL_OBJ) $(DEP_OBJ))
+tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h $(TOOL_OBJ_NOMAIN) $(LIB)
+	$(CC) $(CPPFLAGS) -I. $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_OBJ_NOMAIN) $(LIB) $(LDLIBS)
+
+.PHONY: all test check-unit check-integration test-env check-valgrind style install clean asan demo bench
+
+# The README's test command: installs and starts what the tests need, then runs everything.
+test: test-env
+	@$(MAKE) --no-print-directory all
+	@tests/run-all.sh
+
+test-env:
+	@tests/env/setup.sh
+
+check-unit: all $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+check-integration: all
+	@tests/run-integration.sh
+
+check-valgrind: all $(UNIT_BIN)
+	@VALGRIND=1 tests/run-unit.sh $(UNIT_BIN)
+
+asan:
+	$(MAKE) clean
+	$(MAKE) SANITIZE=address,undefined test
+
+demo: test-env all
+	@samples/demo.sh
+
+style:
+	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|gmtime|localtime|system)\(' \
+		lib/*.c build-runner/*.c validator/*.c deployer/*.c 2>/dev/null | grep -v '^\s*/\*' \
+		|| { echo 'banned function used (see STYLE.md section 4)'; exit 1; }
+	@clang-format --dry-run -Werror lib/*.[ch] build-runner/*.[ch] validator/*.[ch] deployer/*.[ch] 2>/dev/null || true
+
+install: all
+	install -d '$(DESTDIR)$(bindir)' '$(DESTDIR)$(datadir)/policies'
+	install -m 755 $(PROGRAMS) '$(DESTDIR)$(bindir)'
+	if [ -d validator/policies ]; then install -m 644 validator/policies/*.json '$(DESTDIR)$(datadir)/policies'; fi
+
+clean:
+	rm -f lib/*.o $(LIB) build-runner/*.o validator/*.o deployer/*.o \
+		build-runner/caas-build-runner validator/caas-validator deployer/caas-deployer $(UNIT_BIN)

@@ -1,0 +1,87 @@
+/*
+ * HTTP client on libcurl for the Docker engine (unix socket or TCP, optional
+ * TLS client certificates) and for registries (HTTPS with a private CA).
+ *
+ * One struct cs_http per peer; it owns its CURL handle and reuses the
+ * connection. Requests can send a body from memory or stream one through a
+ * read callback (the build context), and receive the response into a buffer
+ * or stream it through a write callback (build output, image export).
+ * With CS_TRACE_HTTP=1 requests are traced to stderr; Authorization,
+ * X-Registry-Auth and Cookie values are always shown as <redacted>.
+ */
+#ifndef CS_HTTP_H
+#define CS_HTTP_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "strvec.h"
+
+struct cs_http;
+
+struct cs_http_tls {
+	const char *ca_file;   /* PEM CA bundle to trust, or NULL for the system store */
+	const char *cert_file; /* client certificate (engine TLS), or NULL */
+	const char *key_file;  /* client key, or NULL */
+	int insecure;	       /* 1: do not verify the peer (never the default) */
+};
+
+/*
+ * Create a client for base_url: "unix:///var/run/docker.sock",
+ * "tcp://host:2375" (TLS when tls->cert_file or tls->ca_file is set),
+ * "http://host:port" or "https://host:port". tls may be NULL. Strings are copied.
+ * Errors: CS_EINVAL for an unsupported URL.
+ */
+int cs_http_new(struct cs_http **out, const char *base_url, const struct cs_http_tls *tls);
+void cs_http_free(struct cs_http *h);
+
+/* The scheme://host:port that paths are appended to (borrowed). */
+const char *cs_http_base(const struct cs_http *h);
+
+/* Read callback: fill buf with up to size bytes; return the count, 0 at end, -1 on error. */
+typedef long (*cs_http_read_fn)(char *buf, size_t size, void *payload);
+/* Write callback: consume len bytes; return 0, or a negative error to abort the transfer. */
+typedef int (*cs_http_write_fn)(const char *data, size_t len, void *payload);
+
+struct cs_http_req {
+	const char *method;		   /* "GET" when NULL */
+	const char *path;		   /* path and query, e.g. "/v1.41/build?t=x" */
+	const struct cs_strvec *headers;   /* extra "Name: value" lines, or NULL */
+	const void *body;		   /* request body in memory, or NULL */
+	size_t body_len;
+	cs_http_read_fn read_cb;	   /* or a streamed body (chunked), or NULL */
+	void *read_payload;
+	cs_http_write_fn write_cb;	   /* stream the response body here; NULL: into resp->body */
+	void *write_payload;
+	long timeout_ms;		   /* whole-request limit; 0 = none */
+	long connect_timeout_ms;	   /* 0 = 10 s */
+	int no_body;			   /* HEAD: no response body expected */
+};
+
+struct cs_http_resp {
+	long status;
+	struct cs_buf body;	    /* the body when no write_cb was given (capped, see buf.h) */
+	struct cs_strvec headers;   /* "Name: value" lines of the final response */
+};
+
+/* clang-format off */
+#define CS_HTTP_RESP_INIT { .body = CS_BUF_INIT, .headers = CS_STRVEC_INIT }
+/* clang-format on */
+
+/*
+ * Perform one request. On return resp holds the status, headers and body
+ * (also for non-2xx answers: the caller decides). Errors: CS_ENET when the
+ * peer cannot be reached or the connection broke (message names the URL and
+ * curl's reason), CS_ETIMEOUT, CS_EINTR when a callback or a signal aborted
+ * the transfer, or the callback's own error.
+ */
+int cs_http_do(struct cs_http *h, const struct cs_http_req *req, struct cs_http_resp *resp);
+
+/* The value of header name (case-insensitive) in resp, or NULL. Borrowed. */
+const char *cs_http_resp_header(const struct cs_http_resp *resp, const char *name);
+void cs_http_resp_release(struct cs_http_resp *resp);
+
+/* Percent-encode s for a query string, appending to out. */
+int cs_http_urlencode(struct cs_buf *out, const char *s);
+
+#endif
