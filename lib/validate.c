@@ -1,0 +1,341 @@
+/*
+ * cs_validate_image: static reading (imagefs) of an archive or of the
+ * engine's export stream, policy checks of files and packages, then the
+ * sandboxed run (procwatch) for processes.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "imagefs.h"
+#include "log.h"
+#include "procwatch.h"
+#include "validate.h"
+#include "xalloc.h"
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+cs_validation_release(struct cs_validation *val)
+{
+	size_t i;
+
+	for (i = 0; i < val->nr; i++) {
+		free(val->v[i].item);
+		free(val->v[i].name);
+		free(val->v[i].rule);
+	}
+	free(val->v);
+	free(val->image_id);
+	free(val->repo_tag);
+	cs_strvec_clear(&val->pkgdbs);
+	cs_strvec_clear(&val->notes);
+	memset(val, 0, sizeof(*val));
+}
+
+struct add_ctx {
+	struct cs_validation *val;
+	enum cs_filch_section section;
+	const char *item, *name;
+};
+
+static void
+add_violation(const char *rule, size_t index, void *payload)
+{
+	struct add_ctx *c = payload;
+	struct cs_validation *val = c->val;
+	struct cs_violation *v;
+
+	CS_ALLOC_GROW(val->v, val->nr + 1, val->alloc);
+	v = &val->v[val->nr++];
+	v->section = c->section;
+	v->item = cs_xstrdup(c->item);
+	v->name = c->name ? cs_xstrdup(c->name) : NULL;
+	v->rule = cs_xstrdup(rule);
+	v->rule_index = index;
+}
+
+static void
+check(struct cs_validation *val, const struct cs_filch *policy, enum cs_filch_section s,
+      const char *subject, const char *item, const char *name)
+{
+	struct add_ctx c = {.val = val, .section = s, .item = item, .name = name};
+
+	cs_filch_check(policy, s, subject, add_violation, &c);
+}
+
+static int
+cmp_violation(const void *pa, const void *pb)
+{
+	const struct cs_violation *a = pa, *b = pb;
+	int r;
+
+	if (a->section != b->section)
+		return (int)a->section - (int)b->section;
+	if ((r = strcmp(a->item, b->item)) != 0)
+		return r;
+	return a->rule_index < b->rule_index ? -1 : a->rule_index > b->rule_index;
+}
+
+static void
+check_static(struct cs_validation *val, const struct cs_imagefs *fs, const struct cs_filch *policy)
+{
+	const struct cs_strvec *pkgs = cs_imagefs_packages(fs), *dbs = cs_imagefs_pkgdbs(fs);
+	char path[4096];
+	size_t i;
+
+	val->files = cs_imagefs_nfiles(fs);
+	for (i = 0; i < val->files; i++) {
+		cs_imagefs_file(fs, i, path, sizeof(path));
+		check(val, policy, CS_FILCH_FILES, path, path, NULL);
+	}
+	val->packages = pkgs->nr;
+	for (i = 0; i < pkgs->nr; i++)
+		check(val, policy, CS_FILCH_PACKAGES, pkgs->v[i], pkgs->v[i], NULL);
+	for (i = 0; i < dbs->nr; i++)
+		cs_strvec_push(&val->pkgdbs, dbs->v[i]);
+	if (dbs->nr == 0)
+		cs_strvec_push(&val->notes, "no package database found (dpkg, apk): no packages "
+					    "checked");
+	val->layers = cs_imagefs_nlayers(fs);
+	val->unsafe = cs_imagefs_unsafe(fs);
+	if (val->unsafe > 0)
+		cs_strvec_pushf(&val->notes, "%zu layer entries with a path escaping the image "
+					     "were ignored",
+				val->unsafe);
+	if (*cs_imagefs_image_id(fs) && val->image_id == NULL)
+		val->image_id = cs_xstrdup(cs_imagefs_image_id(fs));
+	if (*cs_imagefs_repo_tag(fs) && val->repo_tag == NULL)
+		val->repo_tag = cs_xstrdup(cs_imagefs_repo_tag(fs));
+}
+
+/* ---- the engine's export stream, written by a thread into a socket pair ---- */
+
+struct export_job {
+	struct cs_docker *engine;
+	char *path;
+	int fd;
+	int error;
+	int peer_closed; /* the reader went away first: our error is only a consequence */
+	char msg[1024];
+	volatile sig_atomic_t *interrupted;
+};
+
+static int
+export_write(const char *data, size_t len, void *payload)
+{
+	struct export_job *job = payload;
+	ssize_t n;
+
+	if (job->interrupted != NULL && *job->interrupted)
+		return cs_err_set(CS_EINTR, "interrupted");
+	while (len > 0) {
+		n = send(job->fd, data, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			job->peer_closed = errno == EPIPE || errno == ECONNRESET;
+			return cs_err_set(CS_EIO, "image export: %s", strerror(errno));
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void *
+export_thread(void *payload)
+{
+	struct export_job *job = payload;
+
+	job->error = cs_docker_raw(job->engine, "GET", job->path, export_write, job);
+	if (job->error < 0)
+		snprintf(job->msg, sizeof(job->msg), "%s", cs_err_msg());
+	shutdown(job->fd, SHUT_WR);
+	return NULL;
+}
+
+static int
+inspect(struct cs_validation *val, struct cs_docker *engine, const char *image)
+{
+	struct cs_buf path = CS_BUF_INIT, enc = CS_BUF_INIT;
+	json_t *resp = NULL, *v;
+	long status;
+	int error;
+
+	cs_http_urlencode(&enc, image);
+	cs_buf_addf(&path, "/images/%s/json", enc.buf);
+	if ((error = cs_docker_json(engine, "GET", path.buf, NULL, NULL, &status, &resp)) < 0)
+		goto out;
+	if (status == 404) {
+		error = cs_err_set(CS_ENOTFOUND, "no such image '%s' in the engine", image);
+		goto out;
+	}
+	if (status != 200) {
+		error = cs_err_set(CS_EHTTP, "cannot inspect image '%s': %s (HTTP %ld)", image,
+				   cs_docker_error_message(resp, "no message"), status);
+		goto out;
+	}
+	if ((v = json_object_get(resp, "Id")) != NULL && json_is_string(v))
+		val->image_id = cs_xstrdup(json_string_value(v));
+	v = json_array_get(json_object_get(resp, "RepoTags"), 0);
+	if (json_is_string(v))
+		val->repo_tag = cs_xstrdup(json_string_value(v));
+out:
+	json_decref(resp);
+	cs_buf_release(&path);
+	cs_buf_release(&enc);
+	return error;
+}
+
+static int
+read_from_engine(struct cs_imagefs **fs, struct cs_docker *engine, const char *image,
+		 volatile sig_atomic_t *interrupted)
+{
+	struct export_job job = {.engine = engine, .fd = -1, .interrupted = interrupted};
+	struct cs_buf enc = CS_BUF_INIT;
+	int sv[2] = {-1, -1}, error;
+	char drain[65536];
+	pthread_t tid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		error = cs_err_set(CS_EIO, "cannot create a socket pair: %s", strerror(errno));
+		goto out;
+	}
+	cs_http_urlencode(&enc, image);
+	job.path = cs_xasprintf("/images/%s/get", enc.buf);
+	job.fd = sv[1];
+	if ((error = pthread_create(&tid, NULL, export_thread, &job)) != 0) {
+		error = cs_err_set(CS_EIO, "cannot start the export thread: %s", strerror(error));
+		goto out;
+	}
+	error = cs_imagefs_read_fd(fs, sv[0], image, NULL, interrupted);
+	if (error == 0) {
+		/* read the tar's trailing padding so that the transfer ends cleanly */
+		while (read(sv[0], drain, sizeof(drain)) > 0)
+			;
+	}
+	close(sv[0]); /* on error: the writer gets EPIPE and the transfer stops */
+	sv[0] = -1;
+	pthread_join(tid, NULL);
+	if (job.error < 0 && !(error < 0 && job.peer_closed) && job.error != CS_EINTR) {
+		/* the engine's failure explains a truncated stream better than the reader */
+		cs_imagefs_free(*fs);
+		*fs = NULL;
+		error = cs_err_set(job.error, "%s", job.msg);
+	}
+out:
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	cs_buf_release(&enc);
+	free(job.path);
+	return error;
+}
+
+static int
+check_processes(struct cs_validation *val, struct cs_docker *engine, const char *image,
+		const struct cs_filch *policy, const struct cs_validate_opts *opts)
+{
+	struct cs_procwatch pw = CS_PROCWATCH_INIT;
+	double seconds = opts->observe_seconds > 0 ? opts->observe_seconds : 5;
+	size_t i;
+	int error;
+
+	error = cs_procwatch_run(&pw, engine, image, seconds, opts->interrupted);
+	val->processes_checked = error == 0;
+	val->samples = pw.samples;
+	val->processes = pw.names.nr;
+	for (i = 0; i < pw.names.nr; i++)
+		check(val, policy, CS_FILCH_PROCESSES, pw.names.v[i], pw.cmdlines.v[i],
+		      pw.names.v[i]);
+	if (pw.note != NULL)
+		cs_strvec_push(&val->notes, pw.note);
+	if (pw.exited) {
+		val->exited = 1;
+		val->exit_code = pw.exit_code;
+		val->exited_after = pw.exited_after;
+		cs_strvec_pushf(&val->notes, "the container exited after %.1f s with code %d",
+				pw.exited_after, pw.exit_code);
+	}
+	cs_procwatch_release(&pw);
+	return error;
+}
+
+int
+cs_validate_image(struct cs_validation *out, struct cs_docker *engine, const char *image,
+		  const char *archive_path, const struct cs_filch *policy,
+		  const struct cs_validate_opts *opts)
+{
+	static const struct cs_validate_opts defaults = {0};
+	struct cs_imagefs *fs = NULL;
+	double t0 = now();
+	int error;
+
+	if (opts == NULL)
+		opts = &defaults;
+	if (engine == NULL && (archive_path == NULL || !opts->no_processes)) {
+		error = cs_err_set(CS_EINVAL, "validating '%s' needs the engine%s", image,
+				   archive_path ? " to observe its processes" : "");
+		goto out;
+	}
+	if (archive_path != NULL) {
+		error = cs_imagefs_read_file(&fs, archive_path, image, opts->interrupted);
+	} else {
+		if ((error = inspect(out, engine, image)) < 0)
+			goto out;
+		error = read_from_engine(&fs, engine, image, opts->interrupted);
+	}
+	if (error < 0)
+		goto out;
+	check_static(out, fs, policy);
+	cs_imagefs_free(fs);
+	fs = NULL;
+	out->static_seconds = now() - t0;
+	if (!opts->no_processes) {
+		t0 = now();
+		error = check_processes(out, engine, image, policy, opts);
+		out->process_seconds = now() - t0;
+		if (error < 0)
+			goto out;
+	}
+	qsort(out->v, out->nr, sizeof(*out->v), cmp_violation);
+out:
+	cs_imagefs_free(fs);
+	return error;
+}
+
+void
+cs_validation_describe(struct cs_buf *out, const struct cs_violation *v)
+{
+	size_t start = out->len;
+
+	switch (v->section) {
+	case CS_FILCH_FILES:
+		cs_buf_addf(out, "file %s", v->item);
+		break;
+	case CS_FILCH_PACKAGES:
+		cs_buf_addf(out, "package %s", v->item);
+		break;
+	case CS_FILCH_PROCESSES:
+		cs_buf_addf(out, "process %s (%s)", v->name ? v->name : "?", v->item);
+		break;
+	}
+	cs_buf_addf(out, " is forbidden (%s.forbidden \"%s\")", cs_filch_section_name(v->section),
+		    v->rule);
+	cs_log_sanitize(out->buf + start);
+}
