@@ -83,7 +83,7 @@ install_packages() {
 }
 
 engine_answers() {
-	timeout 15 docker version --format '{{.Server.Version}}' >/dev/null 2>&1
+	timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1
 }
 
 mount_cgroups() {
@@ -94,17 +94,26 @@ mount_cgroups() {
 	fi
 }
 
+# A live dockerd process (a dead one nobody reaped has no /proc/PID/exe).
+dockerd_running() {
+	local pid
+	for pid in $(pgrep -x dockerd); do
+		readlink "/proc/$pid/exe" >/dev/null 2>&1 && return 0
+	done
+	return 1
+}
+
 # Never start a second dockerd: a second one in this network namespace would
 # delete the first one's docker0. Start one only when no dockerd process exists.
 ensure_engine() {
-	local i
 	if engine_answers; then
 		return 0
 	fi
-	if [ -n "${DOCKER_HOST:-}" ] && [ "${DOCKER_HOST#unix://}" = "$DOCKER_HOST" ]; then
-		die "no engine answers at DOCKER_HOST=$DOCKER_HOST (this script only starts a local one)"
-	fi
-	if pgrep -x dockerd >/dev/null; then
+	case ${DOCKER_HOST:-} in
+	"" | unix:///var/run/docker.sock | unix:///run/docker.sock) ;;
+	*) die "no engine answers at DOCKER_HOST=$DOCKER_HOST (this script only starts the default local one)" ;;
+	esac
+	if dockerd_running; then
 		say "a dockerd runs but does not answer yet, waiting"
 	else
 		say "starting dockerd (log $DOCKERD_LOG)"
@@ -113,7 +122,8 @@ ensure_engine() {
 		start-stop-daemon --start --background --make-pidfile --pidfile "$DOCKERD_PID" \
 			--output "$DOCKERD_LOG" --exec /usr/sbin/dockerd
 	fi
-	for ((i = 0; i < 60; i++)); do
+	local deadline=$((SECONDS + 60))
+	while ((SECONDS < deadline)); do
 		if engine_answers; then
 			return 0
 		fi
@@ -200,6 +210,11 @@ ensure_certs() {
 	done
 }
 
+# one_line_of ERE FILE: FILE holds exactly one line, matching ERE.
+one_line_of() {
+	[ -f "$2" ] && [ "$(wc -l <"$2")" -eq 1 ] && grep -qxE "$1" "$2"
+}
+
 ensure_account() {
 	if [ ! -s "$PW_FILE" ]; then
 		say "making the registry account '$REG_USER'"
@@ -207,13 +222,15 @@ ensure_account() {
 	fi
 	chmod 600 "$PW_FILE"
 	# htpasswd -i reads the password on stdin: it never appears in argv.
+	one_line_of '[0-9A-Za-z._~+/=-]+' "$PW_FILE" ||
+		die "$PW_FILE must hold one line of [0-9A-Za-z._~+/=-] (remove it to make a new one)"
 	if ! htpasswd -v -i "$HTPASSWD" "$REG_USER" <"$PW_FILE" >/dev/null 2>&1; then
 		(umask 077 && htpasswd -B -i -c "$HTPASSWD.tmp" "$REG_USER" <"$PW_FILE" >/dev/null 2>&1) ||
 			die "htpasswd failed"
 		mv "$HTPASSWD.tmp" "$HTPASSWD"
 	fi
 	chmod 600 "$HTPASSWD"
-	if [ ! -s "$STATE/http-secret" ]; then
+	if ! one_line_of '[0-9a-f]{64}' "$STATE/http-secret"; then
 		(umask 077 && openssl rand -hex 32 >"$STATE/http-secret")
 	fi
 }
@@ -286,16 +303,20 @@ ensure_registry() {
 	if pid=$(our_registry_pid); then
 		say "restarting the registry (pid $pid)"
 		kill "$pid"
+		# /proc/PID/exe goes away when the process ends, even if nobody reaps it.
 		for ((i = 0; i < 50; i++)); do
-			[ -d "/proc/$pid" ] || break
+			readlink "/proc/$pid/exe" >/dev/null 2>&1 || break
 			sleep 0.1
 		done
-		[ ! -d "/proc/$pid" ] || kill -9 "$pid"
+		! readlink "/proc/$pid/exe" >/dev/null 2>&1 || kill -9 "$pid"
 	fi
 	if ss -Hltn "sport = :$REG_PORT" | grep -q .; then
 		die "port $REG_PORT is taken by another process: $(ss -Hltnp "sport = :$REG_PORT" | tr -s ' ')"
 	fi
 	say "starting the registry on https://$REG_ADDR (log $REG_LOG)"
+	if [ "$(stat -c %s "$REG_LOG" 2>/dev/null || echo 0)" -gt $((20 * 1024 * 1024)) ]; then
+		mv "$REG_LOG" "$REG_LOG.old"
+	fi
 	registry_stamp >"$REG_STAMP"
 	start-stop-daemon --start --background --make-pidfile --pidfile "$REG_PID" \
 		--output "$REG_LOG" --exec /usr/bin/docker-registry -- serve "$REG_CONFIG"

@@ -65,7 +65,7 @@ test_expect_success 'docker login + push to the registry, then delete the manife
 	! grep -F "$(cat "$CAAS_REGISTRY_PASSWORD_FILE")" push.out
 '
 
-test_expect_success 'the login did not touch ~/.docker and was logged out' '
+test_expect_success 'the login used its own DOCKER_CONFIG and was logged out' '
 	! grep -s "$CAAS_REGISTRY" "$TEST_SCRATCH/.docker/config.json" &&
 	test "$DOCKER_CONFIG" = "$TEST_SCRATCH/.docker" &&
 	test ! -e "$TEST_SCRATCH/login-config"

@@ -25,10 +25,13 @@
 #   PATH            starts with $TOP/build-runner $TOP/validator $TOP/deployer
 #   TEST_DATA       $TOP/tests/data
 #   TEST_SCRATCH    a scratch directory for this file, the tests' working directory,
-#                   removed by test_done
+#                   removed when the file ends (kept with -d or CAAS_TEST_KEEP=1)
 #   CS_TEST_PREFIX  cs-test-$$: prefix of every Docker resource a test makes; whatever
 #                   still carries it when the file ends is removed
-#   DOCKER_CONFIG   an empty directory in the scratch directory (~/.docker is never used)
+#   HOME            $TEST_SCRATCH (the user's ~/.docker and ~/.gitconfig are never used)
+#   DOCKER_CONFIG   $TEST_SCRATCH/.docker, empty at the start
+#   GIT_AUTHOR_*, GIT_COMMITTER_*, GIT_CONFIG_NOSYSTEM=1, LC_ALL=C, TZ=UTC;
+#                   BUILD_NUMBER and NO_COLOR are unset (tests set them when they need them)
 
 # ---- options and paths -------------------------------------------------------------
 
@@ -90,13 +93,23 @@ PATH=$TOP/build-runner:$TOP/validator:$TOP/deployer:$PATH
 export PATH
 unset CDPATH
 
+# A deterministic environment: no user or CI settings leak into the tests.
+LC_ALL=C TZ=UTC
+export LC_ALL TZ
+unset BUILD_NUMBER NO_COLOR GIT_DIR GIT_WORK_TREE
+GIT_CONFIG_NOSYSTEM=1
+GIT_AUTHOR_NAME='C A Test' GIT_AUTHOR_EMAIL=caas-test@example.com
+GIT_COMMITTER_NAME='C A Test' GIT_COMMITTER_EMAIL=caas-test@example.com
+export GIT_CONFIG_NOSYSTEM GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL
+
 TEST_OUT=$TOP/tests/out/$TEST_NAME.$$
 TEST_SCRATCH=$TEST_OUT/scratch
 TEST_LOG=$TEST_OUT/test.log
 rm -rf "$TEST_OUT"
 mkdir -p "$TEST_SCRATCH/.docker" || say_bail "cannot make $TEST_SCRATCH"
+HOME=$TEST_SCRATCH
 DOCKER_CONFIG=$TEST_SCRATCH/.docker
-export TEST_SCRATCH DOCKER_CONFIG
+export TEST_SCRATCH HOME DOCKER_CONFIG
 cd "$TEST_SCRATCH" || say_bail "cannot cd to $TEST_SCRATCH"
 
 # ---- helpers for bodies -------------------------------------------------------------------
