@@ -34,7 +34,8 @@ ENV_FILE=$STATE/env
 PACKAGES=(docker.io docker-registry debootstrap busybox-static openssl apache2-utils pkg-config
 	libcurl4-openssl-dev libgit2-dev libyaml-dev libjansson-dev libarchive-dev libssl-dev
 	uuid-dev git bats shellcheck ca-certificates iproute2 curl
-	cgroupfs-mount debian-archive-keyring xz-utils procps)
+	cgroupfs-mount debian-archive-keyring xz-utils procps jq time bc gcc make valgrind
+	clang libclang-rt-14-dev)
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C
