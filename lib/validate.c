@@ -313,7 +313,8 @@ cs_validate_image(struct cs_validation *out, struct cs_docker *engine, const cha
 		if (error < 0)
 			goto out;
 	}
-	qsort(out->v, out->nr, sizeof(*out->v), cmp_violation);
+	if (out->nr > 1)
+		qsort(out->v, out->nr, sizeof(*out->v), cmp_violation);
 out:
 	cs_imagefs_free(fs);
 	return error;

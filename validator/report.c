@@ -96,7 +96,8 @@ val_report_text(const struct cs_validation *val, const char *image,
 	if (processes_skipped)
 		cs_buf_adds(&line, ", processes skipped (--no-processes)");
 	else
-		cs_buf_addf(&line, ", %zu processes (%d samples)", val->processes, val->samples);
+		cs_buf_addf(&line, ", %zu processes (%d sample%s)", val->processes, val->samples,
+			    val->samples == 1 ? "" : "s");
 	cs_buf_addf(&line, " against policy '%s'", cs_filch_name(policy));
 	cs_out("%s", line.buf);
 	if (val->nr == 0)
