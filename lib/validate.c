@@ -207,7 +207,7 @@ read_from_engine(struct cs_imagefs **fs, struct cs_docker *engine, const char *i
 {
 	struct export_job job = {.engine = engine, .fd = -1, .interrupted = interrupted};
 	struct cs_buf enc = CS_BUF_INIT;
-	int sv[2] = {-1, -1}, error;
+	int sv[2] = {-1, -1}, error, bufsize = 4 << 20;
 	char drain[65536];
 	pthread_t tid;
 
@@ -215,6 +215,9 @@ read_from_engine(struct cs_imagefs **fs, struct cs_docker *engine, const char *i
 		error = cs_err_set(CS_EIO, "cannot create a socket pair: %s", strerror(errno));
 		goto out;
 	}
+	/* a deep buffer lets the engine keep streaming while the reader parses a header */
+	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
 	cs_http_urlencode(&enc, image);
 	job.path = cs_xasprintf("/images/%s/get", enc.buf);
 	job.fd = sv[1];
