@@ -137,8 +137,8 @@ load_list(struct rule_list *l, json_t *arr, int anchored, const char *name, cons
 	json_array_foreach(arr, i, v)
 	{
 		if (!json_is_string(v))
-			return cs_err_set(CS_EPARSE, "policy '%s': %s[%zu]: expected a string", name,
-					  where, i);
+			return cs_err_set(CS_EPARSE, "policy '%s': %s[%zu]: expected a string",
+					  name, where, i);
 		CS_ALLOC_GROW(l->v, l->nr + 1, l->alloc);
 		if ((error = compile_rule(&l->v[l->nr], json_string_value(v), anchored, name, where,
 					  i)) < 0)
@@ -163,7 +163,8 @@ load_section(struct cs_filch *p, int s, json_t *obj)
 	{
 		snprintf(where, sizeof(where), "%s.%.20s", section_names[s], key);
 		if (strcmp(key, "authorized") == 0)
-			error = load_list(&p->authorized[s], v, s == CS_FILCH_FILES, p->name, where);
+			error =
+			    load_list(&p->authorized[s], v, s == CS_FILCH_FILES, p->name, where);
 		else if (strcmp(key, "forbidden") == 0)
 			error = load_list(&p->forbidden[s], v, s == CS_FILCH_FILES, p->name, where);
 		else
@@ -196,10 +197,11 @@ from_json(struct cs_filch **out, json_t *root, const char *name)
 			if (strcmp(key, section_names[s]) == 0)
 				break;
 		if (s == CS_FILCH_NSECTIONS) {
-			error = cs_err_set(CS_EPARSE,
-					   "policy '%s': unknown section '%s' (expected 'packages', "
-					   "'processes' or 'files')",
-					   name, key);
+			error =
+			    cs_err_set(CS_EPARSE,
+				       "policy '%s': unknown section '%s' (expected 'packages', "
+				       "'processes' or 'files')",
+				       name, key);
 			goto out;
 		}
 		if ((error = load_section(p, s, v)) < 0)
@@ -222,7 +224,8 @@ cs_filch_parse(struct cs_filch **out, const char *json, size_t len, const char *
 	*out = NULL;
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
-		return cs_err_set(CS_EPARSE, "policy '%s': line %d: %s", name, jerr.line, jerr.text);
+		return cs_err_set(CS_EPARSE, "policy '%s': line %d: %s", name, jerr.line,
+				  jerr.text);
 	error = from_json(out, root, name);
 	json_decref(root);
 	return error;
@@ -240,7 +243,8 @@ cs_filch_load(struct cs_filch **out, const char *path)
 	if (root == NULL) {
 		if (access(path, R_OK) != 0)
 			return cs_err_set(CS_EIO, "cannot read policy '%s': %m", path);
-		return cs_err_set(CS_EPARSE, "policy '%s': line %d: %s", path, jerr.line, jerr.text);
+		return cs_err_set(CS_EPARSE, "policy '%s': line %d: %s", path, jerr.line,
+				  jerr.text);
 	}
 	error = from_json(out, root, path);
 	json_decref(root);

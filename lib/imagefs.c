@@ -35,8 +35,8 @@ struct pkgcopy {
 /* What one layer tar holds, recorded under its path in the outer archive. */
 struct layer {
 	char *key;
-	char *alias; /* the outer entry was a link to this key */
-	char *error; /* unreadable: reported only if the manifest lists it */
+	char *alias;	    /* the outer entry was a link to this key */
+	char *error;	    /* unreadable: reported only if the manifest lists it */
 	struct cs_buf recs; /* "<kind><path>\0" ... */
 	struct pkgcopy *pkg;
 	size_t pkg_nr, pkg_alloc;
@@ -461,7 +461,8 @@ read_outer(struct cs_imagefs *fs, struct archive *outer, const char *name)
 			fs->have_manifest = 1;
 			continue;
 		}
-		if (archive_entry_filetype(ent) == AE_IFLNK || archive_entry_hardlink(ent) != NULL) {
+		if (archive_entry_filetype(ent) == AE_IFLNK ||
+		    archive_entry_hardlink(ent) != NULL) {
 			record_alias(fs, key, ent);
 			continue;
 		}
@@ -637,8 +638,9 @@ merge(struct cs_imagefs *fs, const char *name, const char *ref)
 	int error = 0;
 
 	if (!fs->have_manifest)
-		return cs_err_set(CS_EPARSE, "image archive '%s' has no manifest.json "
-					     "(not a docker save archive)",
+		return cs_err_set(CS_EPARSE,
+				  "image archive '%s' has no manifest.json "
+				  "(not a docker save archive)",
 				  name);
 	root = json_loadb(fs->manifest.buf, fs->manifest.len, 0, &jerr);
 	if (!json_is_array(root) || json_array_size(root) == 0) {
@@ -676,8 +678,8 @@ merge(struct cs_imagefs *fs, const char *name, const char *ref)
 	fs->repo_tag = cs_xstrdup(json_is_string(v) ? json_string_value(v) : "");
 	layers = json_object_get(img, "Layers");
 	if (!json_is_array(layers)) {
-		error = cs_err_set(CS_EPARSE, "image archive '%s': manifest.json has no Layers",
-				   name);
+		error =
+		    cs_err_set(CS_EPARSE, "image archive '%s': manifest.json has no Layers", name);
 		goto out;
 	}
 	nr = json_array_size(layers);
@@ -697,8 +699,8 @@ merge(struct cs_imagefs *fs, const char *name, const char *ref)
 			goto out;
 		}
 		if (order[i]->error != NULL) {
-			error = cs_err_set(CS_EPARSE, "image archive '%s': %s", name,
-					   order[i]->error);
+			error =
+			    cs_err_set(CS_EPARSE, "image archive '%s': %s", name, order[i]->error);
 			goto out;
 		}
 	}

@@ -13,11 +13,10 @@
 enum cs_pkgdb_kind
 cs_pkgdb_kind(const char *path)
 {
-	static const char *const rpm[] = {"var/lib/rpm/rpmdb.sqlite", "var/lib/rpm/Packages",
-					  "var/lib/rpm/Packages.db",
-					  "usr/lib/sysimage/rpm/rpmdb.sqlite",
-					  "usr/lib/sysimage/rpm/Packages",
-					  "usr/lib/sysimage/rpm/Packages.db"};
+	static const char *const rpm[] = {
+	    "var/lib/rpm/rpmdb.sqlite",	     "var/lib/rpm/Packages",
+	    "var/lib/rpm/Packages.db",	     "usr/lib/sysimage/rpm/rpmdb.sqlite",
+	    "usr/lib/sysimage/rpm/Packages", "usr/lib/sysimage/rpm/Packages.db"};
 	const char *statusd = "var/lib/dpkg/status.d/";
 	size_t i;
 
@@ -173,9 +172,9 @@ cs_pkgdb_parse_dpkg(struct cs_strvec *out, const char *data, size_t len, const c
 	error = end_stanza(out, &st, name, statusd);
 	goto out;
 bad_line:
-	error = cs_err_set(CS_EPARSE,
-			   "cannot parse package database '%s': line %zu: not a 'Field: value' line",
-			   name, lineno);
+	error = cs_err_set(
+	    CS_EPARSE, "cannot parse package database '%s': line %zu: not a 'Field: value' line",
+	    name, lineno);
 out:
 	free(st.package);
 	return error;

@@ -13,10 +13,11 @@
 
 enum cs_pkgdb_kind {
 	CS_PKGDB_NONE = 0,
-	CS_PKGDB_DPKG,	      /* var/lib/dpkg/status */
+	CS_PKGDB_DPKG,	       /* var/lib/dpkg/status */
 	CS_PKGDB_DPKG_STATUSD, /* var/lib/dpkg/status.d/NAME (distroless; Status optional) */
-	CS_PKGDB_APK,	      /* lib/apk/db/installed */
-	CS_PKGDB_RPM,	      /* var/lib/rpm/{rpmdb.sqlite,Packages,Packages.db}, usr/lib/sysimage/rpm/... */
+	CS_PKGDB_APK,	       /* lib/apk/db/installed */
+	CS_PKGDB_RPM, /* var/lib/rpm/{rpmdb.sqlite,Packages,Packages.db}, usr/lib/sysimage/rpm/...
+		       */
 };
 
 /*

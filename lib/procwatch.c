@@ -104,11 +104,11 @@ out:
 static json_t *
 create_body(const char *image)
 {
-	return json_pack("{s:s, s:{s:s}, s:b, s:b, s:{s:s, s:[s], s:[s], s:I, s:I, s:b}}",
-			 "Image", image, "Labels", "org.caas-devops.validator", "1", "Tty", 0,
-			 "OpenStdin", 0, "HostConfig", "NetworkMode", "none", "CapDrop", "ALL",
-			 "SecurityOpt", "no-new-privileges", "Memory", (json_int_t)256 << 20,
-			 "PidsLimit", (json_int_t)256, "AutoRemove", 0);
+	return json_pack("{s:s, s:{s:s}, s:b, s:b, s:{s:s, s:[s], s:[s], s:I, s:I, s:b}}", "Image",
+			 image, "Labels", "org.caas-devops.validator", "1", "Tty", 0, "OpenStdin",
+			 0, "HostConfig", "NetworkMode", "none", "CapDrop", "ALL", "SecurityOpt",
+			 "no-new-privileges", "Memory", (json_int_t)256 << 20, "PidsLimit",
+			 (json_int_t)256, "AutoRemove", 0);
 }
 
 /* Add the processes of one top sample that were not seen yet. */
@@ -126,7 +126,8 @@ add_sample(struct cs_procwatch *pw, json_t *top)
 		if (json_array_size(p) != 3 || comm == NULL || args == NULL)
 			continue;
 		for (j = 0; j < pw->names.nr; j++)
-			if (strcmp(pw->names.v[j], comm) == 0 && strcmp(pw->cmdlines.v[j], args) == 0)
+			if (strcmp(pw->names.v[j], comm) == 0 &&
+			    strcmp(pw->cmdlines.v[j], args) == 0)
 				break;
 		if (j < pw->names.nr)
 			continue;
@@ -225,8 +226,8 @@ remove_container(struct cs_docker *d, const char *name)
 }
 
 int
-cs_procwatch_run(struct cs_procwatch *out, struct cs_docker *d, const char *image,
-		 double seconds, volatile sig_atomic_t *interrupted)
+cs_procwatch_run(struct cs_procwatch *out, struct cs_docker *d, const char *image, double seconds,
+		 volatile sig_atomic_t *interrupted)
 {
 	struct cs_buf path = CS_BUF_INIT;
 	json_t *body = NULL, *resp = NULL;

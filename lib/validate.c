@@ -113,8 +113,9 @@ check_static(struct cs_validation *val, const struct cs_imagefs *fs, const struc
 	val->layers = cs_imagefs_nlayers(fs);
 	val->unsafe = cs_imagefs_unsafe(fs);
 	if (val->unsafe > 0)
-		cs_strvec_pushf(&val->notes, "%zu layer entries with a path escaping the image "
-					     "were ignored",
+		cs_strvec_pushf(&val->notes,
+				"%zu layer entries with a path escaping the image "
+				"were ignored",
 				val->unsafe);
 	if (*cs_imagefs_image_id(fs) && val->image_id == NULL)
 		val->image_id = cs_xstrdup(cs_imagefs_image_id(fs));

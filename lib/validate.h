@@ -36,17 +36,17 @@ struct cs_violation {
 struct cs_validation {
 	struct cs_violation *v; /* sorted by section, then item; empty: valid */
 	size_t nr, alloc;
-	char *image_id;		  /* "sha256:..." or "" */
-	char *repo_tag;		  /* first RepoTags entry of the image, or "" */
-	size_t files, packages;	  /* items checked */
-	size_t layers, unsafe;	  /* layers merged; layer entries skipped for an escaping path */
-	struct cs_strvec pkgdbs;  /* package databases read, e.g. "/var/lib/dpkg/status" */
-	int processes_checked;	  /* 0 with no_processes */
-	size_t processes;	  /* distinct processes seen */
-	int samples;		  /* process lists taken */
-	int exited, exit_code;	  /* the container stopped early, with this code */
-	double exited_after;	  /* seconds */
-	struct cs_strvec notes;	  /* remarks for the report that are not violations */
+	char *image_id;		 /* "sha256:..." or "" */
+	char *repo_tag;		 /* first RepoTags entry of the image, or "" */
+	size_t files, packages;	 /* items checked */
+	size_t layers, unsafe;	 /* layers merged; layer entries skipped for an escaping path */
+	struct cs_strvec pkgdbs; /* package databases read, e.g. "/var/lib/dpkg/status" */
+	int processes_checked;	 /* 0 with no_processes */
+	size_t processes;	 /* distinct processes seen */
+	int samples;		 /* process lists taken */
+	int exited, exit_code;	 /* the container stopped early, with this code */
+	double exited_after;	 /* seconds */
+	struct cs_strvec notes;	 /* remarks for the report that are not violations */
 	double static_seconds, process_seconds;
 };
 
@@ -55,8 +55,8 @@ struct cs_validation {
 /* clang-format on */
 
 struct cs_validate_opts {
-	int no_processes;		   /* skip running the image */
-	double observe_seconds;		   /* 0: 5 seconds */
+	int no_processes;		    /* skip running the image */
+	double observe_seconds;		    /* 0: 5 seconds */
 	volatile sig_atomic_t *interrupted; /* polled; non-zero stops with CS_EINTR, or NULL */
 };
 

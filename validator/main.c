@@ -96,7 +96,8 @@ parse_seconds(const char *s, double *out)
 
 	v = strtod(s, &end);
 	if (end == s || *end != '\0' || !(v > 0) || v > 3600)
-		return cs_err_set(CS_EINVAL, "bad --observe value '%s' (seconds, 0 < s <= 3600)", s);
+		return cs_err_set(CS_EINVAL, "bad --observe value '%s' (seconds, 0 < s <= 3600)",
+				  s);
 	*out = v;
 	return 0;
 }
@@ -105,11 +106,11 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"policy", required_argument, NULL, 'p'},	{"level", required_argument, NULL, 'l'},
-	    {"archive", required_argument, NULL, 'a'},	{"no-processes", no_argument, NULL, 'n'},
-	    {"observe", required_argument, NULL, 'o'},	{"json", required_argument, NULL, 'j'},
-	    {"junit", required_argument, NULL, 'u'},	{"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
+	    {"policy", required_argument, NULL, 'p'},  {"level", required_argument, NULL, 'l'},
+	    {"archive", required_argument, NULL, 'a'}, {"no-processes", no_argument, NULL, 'n'},
+	    {"observe", required_argument, NULL, 'o'}, {"json", required_argument, NULL, 'j'},
+	    {"junit", required_argument, NULL, 'u'},   {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0}};
 	const char *policy_file = NULL, *level = NULL, *archive = NULL, *json_file = NULL,
 		   *junit_file = NULL, *image;
 	struct cs_validate_opts opts = {.observe_seconds = 5, .interrupted = &interrupted};

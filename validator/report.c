@@ -73,12 +73,12 @@ static const char *
 display_name(const struct cs_validation *val, const char *image)
 {
 	return val->repo_tag && *val->repo_tag && strncmp(image, "sha256:", 7) == 0 ? val->repo_tag
-										  : image;
+										    : image;
 }
 
 void
-val_report_text(const struct cs_validation *val, const char *image,
-		const struct cs_filch *policy, int processes_skipped)
+val_report_text(const struct cs_validation *val, const char *image, const struct cs_filch *policy,
+		int processes_skipped)
 {
 	struct cs_buf line = CS_BUF_INIT;
 	char *img = val_clean_text(display_name(val, image));
@@ -137,7 +137,8 @@ val_format_json(struct cs_buf *out, const struct cs_validation *val, const char 
 		if (i > 0)
 			cs_buf_addch(&err, '\n');
 		cs_validation_describe(&err, &val->v[i]);
-		json_object_set_new(v, "section", json_string(cs_filch_section_name(val->v[i].section)));
+		json_object_set_new(v, "section",
+				    json_string(cs_filch_section_name(val->v[i].section)));
 		json_object_set_new(v, "item", jstr(val->v[i].item));
 		json_object_set_new(v, "rule", jstr(val->v[i].rule));
 		if (val->v[i].name)
@@ -157,8 +158,8 @@ val_format_json(struct cs_buf *out, const struct cs_validation *val, const char 
 	json_object_set_new(root, "violations", list);
 	json_object_set_new(root, "files", json_integer((json_int_t)val->files));
 	json_object_set_new(root, "packages", json_integer((json_int_t)val->packages));
-	json_object_set_new(root, "processes", val->processes_checked
-						   ? json_integer((json_int_t)val->processes)
+	json_object_set_new(root, "processes",
+			    val->processes_checked ? json_integer((json_int_t)val->processes)
 						   : json_null());
 	json_object_set_new(root, "notes", notes);
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -224,8 +225,9 @@ junit_suite(struct cs_buf *out, const struct cs_validation *val, const struct cs
 				failures++;
 				break;
 			}
-	cs_buf_addf(out, "  <testsuite name=\"%s\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
-			 "skipped=\"%zu\">\n",
+	cs_buf_addf(out,
+		    "  <testsuite name=\"%s\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+		    "skipped=\"%zu\">\n",
 		    sec, nrules, skipped ? 0 : failures, skipped ? nrules : 0);
 	for (i = 0; i < nrules; i++) {
 		size_t n = 0;
@@ -236,8 +238,9 @@ junit_suite(struct cs_buf *out, const struct cs_validation *val, const struct cs
 		xml_add(out, "\"");
 		cs_buf_adds(out, "\">");
 		if (skipped) {
-			cs_buf_adds(out, "<skipped message=\"processes not checked (--no-processes)\"/>"
-					 "</testcase>\n");
+			cs_buf_adds(out,
+				    "<skipped message=\"processes not checked (--no-processes)\"/>"
+				    "</testcase>\n");
 			continue;
 		}
 		for (j = 0; j < val->nr; j++)

@@ -114,7 +114,8 @@ parse_error(const char *json, const char *want)
 		return 0;
 	}
 	if (p != NULL || error != CS_EPARSE || strstr(cs_err_msg(), want) == NULL) {
-		fprintf(stderr, "  for %s: got (%d) %s, want %s\n", json, error, cs_err_msg(), want);
+		fprintf(stderr, "  for %s: got (%d) %s, want %s\n", json, error, cs_err_msg(),
+			want);
 		return 0;
 	}
 	return 1;

@@ -139,11 +139,11 @@ has_file(const struct cs_imagefs *fs, const char *want)
 static void
 test_imagefs__whiteouts_and_opaque_dirs(void)
 {
-	static const char *const l0[] = {"bin/", "bin/sh", "etc/", "etc/passwd", "opt/",
-					 "opt/a/", "opt/a/old", "tmp/gone=x", "var/x/", "var/x/y",
-					 NULL};
+	static const char *const l0[] = {"bin/",   "bin/sh",  "etc/",	   "etc/passwd",
+					 "opt/",   "opt/a/",  "opt/a/old", "tmp/gone=x",
+					 "var/x/", "var/x/y", NULL};
 	static const char *const l1[] = {"tmp/.wh.gone", "opt/a/.wh..wh..opq", "opt/a/new",
-					 "var/.wh.x", "bin/nc>busybox", NULL};
+					 "var/.wh.x",	 "bin/nc>busybox",     NULL};
 	static const char *const *layers[] = {l0, l1, NULL};
 	struct cs_imagefs *fs = NULL;
 	char *path = make_image(layers, 0, 0);
@@ -190,8 +190,8 @@ test_imagefs__readd_after_delete_and_file_over_dir(void)
 static void
 test_imagefs__unsafe_paths_are_skipped(void)
 {
-	static const char *const l0[] = {"../../etc/evil", "/abs/file", "./dot/./x",
-					 "ok/../../up", "//double//slash", NULL};
+	static const char *const l0[] = {"../../etc/evil", "/abs/file",	      "./dot/./x",
+					 "ok/../../up",	   "//double//slash", NULL};
 	static const char *const *layers[] = {l0, NULL};
 	struct cs_imagefs *fs = NULL;
 	char *path = make_image(layers, 0, 0);
@@ -244,7 +244,7 @@ test_imagefs__bad_package_db_is_an_error(void)
 {
 	static const char *const l0[] = {"var/lib/dpkg/status=this is not dpkg\n", NULL};
 	static const char *const l1[] = {"var/lib/rpm/rpmdb.sqlite=SQLite", NULL};
-	static const char *const *bad[] = {l0, NULL}, *const *rpm[] = {l1, NULL};
+	static const char *const *bad[] = {l0, NULL}, *const * rpm[] = {l1, NULL};
 	struct cs_imagefs *fs = NULL;
 	char *path = make_image(bad, 0, 0);
 

@@ -63,14 +63,15 @@ test_pkgdb__dpkg_errors(void)
 	    "Package: a\nStatus: installed\n",		  /* 1 word */
 	    " continuation first\n",
 	    "Package: a\nPackage: b\n",
-	    "\x7f" "ELF binary garbage",
+	    "\x7f"
+	    "ELF binary garbage",
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		T_ASSERT_INT(cs_pkgdb_parse_dpkg(&out, bad[i], strlen(bad[i]), "var/lib/dpkg/status",
-						 0),
-			     CS_EPARSE);
+		T_ASSERT_INT(
+		    cs_pkgdb_parse_dpkg(&out, bad[i], strlen(bad[i]), "var/lib/dpkg/status", 0),
+		    CS_EPARSE);
 		T_ASSERT(strstr(cs_err_msg(), "'var/lib/dpkg/status': line ") != NULL);
 	}
 	cs_strvec_clear(&out);

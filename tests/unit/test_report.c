@@ -54,10 +54,9 @@ fixture(struct cs_validation *v, struct cs_filch **p)
 	T_ASSERT_INT(cs_filch_parse(p, json, strlen(json), "pol<1>.json"), 0);
 	v->v = calloc(2, sizeof(*v->v));
 	v->nr = v->alloc = 2;
-	v->v[0] = (struct cs_violation){CS_FILCH_FILES, strdup("/usr/bin/curl"), NULL,
-					strdup("curl"), 0};
-	v->v[1] = (struct cs_violation){CS_FILCH_FILES, strdup("/opt/a&b"), NULL, strdup("a&b"),
-					1};
+	v->v[0] =
+	    (struct cs_violation){CS_FILCH_FILES, strdup("/usr/bin/curl"), NULL, strdup("curl"), 0};
+	v->v[1] = (struct cs_violation){CS_FILCH_FILES, strdup("/opt/a&b"), NULL, strdup("a&b"), 1};
 	v->files = 10;
 	v->image_id = strdup("sha256:1234");
 }
