@@ -104,11 +104,13 @@ out:
 static json_t *
 create_body(const char *image)
 {
-	return json_pack("{s:s, s:{s:s}, s:b, s:b, s:{s:s, s:[s], s:[s], s:I, s:I, s:b}}", "Image",
-			 image, "Labels", "org.caas-devops.validator", "1", "Tty", 0, "OpenStdin",
-			 0, "HostConfig", "NetworkMode", "none", "CapDrop", "ALL", "SecurityOpt",
-			 "no-new-privileges", "Memory", (json_int_t)256 << 20, "PidsLimit",
-			 (json_int_t)256, "AutoRemove", 0);
+	/* the image's own Entrypoint, Cmd and Env apply: none is given here */
+	return json_pack("{s:s, s:{s:s}, s:b, s:b, s:{s:s, s:[s], s:[s], s:I, s:I, s:I, s:b}}",
+			 "Image", image, "Labels", "org.caas-devops.validator", "1", "Tty", 0,
+			 "OpenStdin", 0, "HostConfig", "NetworkMode", "none", "CapDrop", "ALL",
+			 "SecurityOpt", "no-new-privileges", "Memory", (json_int_t)256 << 20,
+			 "PidsLimit", (json_int_t)256, "NanoCpus", (json_int_t)1000000000,
+			 "AutoRemove", 0);
 }
 
 /* Add the processes of one top sample that were not seen yet. */
@@ -267,6 +269,7 @@ cs_procwatch_run(struct cs_procwatch *out, struct cs_docker *d, const char *imag
 		goto out;
 	}
 	out->started = 1;
+	cs_log(CS_LOG_INFO, "observing container '%s' of '%s' for %.1f s", name, image, seconds);
 	error = observe(out, d, name, seconds, interrupted);
 out:
 	if (created)

@@ -1,7 +1,8 @@
 /*
  * Run an image in a sandbox and watch which processes it starts: the
  * image's own entrypoint, command and environment, with no network, all
- * capabilities dropped, no-new-privileges, 256 MiB of memory and 256 pids.
+ * capabilities dropped, no-new-privileges, 256 MiB of memory, 256 pids and
+ * one CPU.
  * The process list is sampled through the engine (GET /containers/{id}/top)
  * several times during the observation; the container is always removed.
  */

@@ -36,10 +36,10 @@ test_expect_success 'the sandbox: no network, no capabilities, no-new-privileges
 	pid=$! &&
 	test_when_finished "kill $pid 2>/dev/null; wait $pid; :" &&
 	wait_for_container &&
-	docker inspect -f "{{.HostConfig.NetworkMode}} {{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}} {{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.AutoRemove}}" \
+	docker inspect -f "{{.HostConfig.NetworkMode}} {{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}} {{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}} {{.HostConfig.AutoRemove}}" \
 		$(docker ps -q --filter name=cs-val-) >hc &&
 	cat hc &&
-	grep "^none \[ALL\] \[no-new-privileges\] 268435456 256 false$" hc
+	grep "^none \[ALL\] \[no-new-privileges\] 268435456 256 1000000000 false$" hc
 '
 
 test_expect_success 'a container that exits early is reported with its exit code, not as a failure' '

@@ -324,6 +324,93 @@ test_imagefs__missing_layer_and_wrong_ref(void)
 }
 
 static void
+outer_link(struct archive *a, const char *path, const char *target, int hard)
+{
+	struct archive_entry *e = archive_entry_new();
+
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_perm(e, 0644);
+	if (hard) {
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_hardlink(e, target);
+	} else {
+		archive_entry_set_filetype(e, AE_IFLNK);
+		archive_entry_set_symlink(e, target);
+	}
+	archive_write_header(a, e);
+	archive_entry_free(e);
+}
+
+/*
+ * The OCI layout of newer engines: layers and the config under
+ * blobs/sha256/, gzip layers, an index.json, the manifest first; a layer
+ * listed twice; legacy links from one layer directory to another.
+ */
+static void
+test_imagefs__oci_layout_and_links(void)
+{
+	static const char *const l0[] = {"bin/", "bin/sh", "usr/bin/curl", NULL};
+	static const char *const l1[] = {"usr/bin/.wh.curl", "etc/motd", NULL};
+	struct cs_buf m = CS_BUF_INIT, cfg = CS_BUF_INIT, t0 = CS_BUF_INIT, t1 = CS_BUF_INIT;
+	char path[] = "/tmp/cs-test-imagefs-XXXXXX";
+	struct cs_imagefs *fs = NULL;
+	struct archive *a;
+	int fd = mkstemp(path);
+
+	make_tar(&t0, l0, 1);
+	make_tar(&t1, l1, 0);
+	cs_buf_adds(&m, "[{\"Config\":\"blobs/sha256/cfg0\",\"RepoTags\":[\"oci:1\"],"
+			"\"Layers\":[\"blobs/sha256/aaa\",\"blobs/sha256/bbb\",\"blobs/sha256/aaa\","
+			"\"L9/layer.tar\",\"L8/layer.tar\"]}]");
+	cs_buf_adds(&cfg, "{\"architecture\":\"amd64\"}");
+	a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	archive_write_open_fd(a, fd);
+	outer_add(a, "manifest.json", &m);
+	outer_add(a, "index.json", &cfg);
+	outer_add(a, "oci-layout", &cfg);
+	outer_add(a, "blobs/sha256/cfg0", &cfg);
+	outer_add(a, "blobs/sha256/aaa", &t0);
+	outer_add(a, "blobs/sha256/bbb", &t1);
+	outer_link(a, "L9/layer.tar", "../blobs/sha256/bbb", 0);
+	outer_link(a, "L8/layer.tar", "blobs/sha256/aaa", 1);
+	archive_write_close(a);
+	archive_write_free(a);
+	close(fd);
+	T_ASSERT_INT(cs_imagefs_read_file(&fs, path, "oci:1", NULL), 0);
+	/* aaa bbb aaa bbb aaa: curl is back from the top copy of aaa */
+	T_ASSERT(has_file(fs, "/usr/bin/curl"));
+	T_ASSERT(has_file(fs, "/etc/motd"));
+	T_ASSERT_INT(cs_imagefs_nfiles(fs), 3);
+	T_ASSERT_INT(cs_imagefs_nlayers(fs), 5);
+	T_ASSERT_STR(cs_imagefs_image_id(fs), "sha256:cfg0");
+	cs_imagefs_free(fs);
+	unlink(path);
+	cs_buf_release(&m);
+	cs_buf_release(&cfg);
+	cs_buf_release(&t0);
+	cs_buf_release(&t1);
+}
+
+static void
+test_imagefs__truncated_and_interrupted(void)
+{
+	static const char *const l0[] = {"a=0123456789", "b", "c", NULL};
+	static const char *const *layers[] = {l0, NULL};
+	volatile sig_atomic_t stop = 1;
+	struct cs_imagefs *fs = NULL;
+	char *path = make_image(layers, 1, 0);
+
+	T_ASSERT_INT(cs_imagefs_read_file(&fs, path, NULL, &stop), CS_EINTR);
+	T_ASSERT(fs == NULL);
+	T_ASSERT(truncate(path, 1536) == 0); /* cut short */
+	T_ASSERT(cs_imagefs_read_file(&fs, path, NULL, NULL) < 0);
+	T_ASSERT(fs == NULL);
+	unlink(path);
+	free(path);
+}
+
+static void
 test_imagefs__clean_path(void)
 {
 	char a[] = "./usr//bin/./x/", b[] = "/../x", c[] = "./", d[] = "a/..b";
@@ -347,6 +434,8 @@ main(void)
 	T_RUN(test_imagefs__deleted_bad_db_is_not_read);
 	T_RUN(test_imagefs__not_an_archive);
 	T_RUN(test_imagefs__missing_layer_and_wrong_ref);
+	T_RUN(test_imagefs__oci_layout_and_links);
+	T_RUN(test_imagefs__truncated_and_interrupted);
 	T_RUN(test_imagefs__clean_path);
 	return T_REPORT();
 }
