@@ -222,6 +222,9 @@ read_from_engine(struct cs_imagefs **fs, struct cs_docker *engine, const char *i
 	cs_http_urlencode(&enc, image);
 	job.path = cs_xasprintf("/images/%s/get", enc.buf);
 	job.fd = sv[1];
+	/* a signal aborts the transfer even while the engine prepares the stream */
+	if (interrupted != NULL)
+		cs_http_set_cancel(cs_docker_http(engine), (volatile int *)interrupted);
 	if ((error = pthread_create(&tid, NULL, export_thread, &job)) != 0) {
 		error = cs_err_set(CS_EIO, "cannot start the export thread: %s", strerror(error));
 		goto out;
@@ -242,6 +245,8 @@ read_from_engine(struct cs_imagefs **fs, struct cs_docker *engine, const char *i
 		error = cs_err_set(job.error, "%s", job.msg);
 	}
 out:
+	if (interrupted != NULL)
+		cs_http_set_cancel(cs_docker_http(engine), NULL);
 	if (sv[0] >= 0)
 		close(sv[0]);
 	if (sv[1] >= 0)
@@ -320,6 +325,8 @@ cs_validate_image(struct cs_validation *out, struct cs_docker *engine, const cha
 	if (out->nr > 1)
 		qsort(out->v, out->nr, sizeof(*out->v), cmp_violation);
 out:
+	if (error < 0 && opts->interrupted != NULL && *opts->interrupted)
+		error = cs_err_set(CS_EINTR, "interrupted"); /* whatever broke first */
 	cs_imagefs_free(fs);
 	return error;
 }

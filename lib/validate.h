@@ -67,7 +67,10 @@ struct cs_validate_opts {
  * socket pair into the reader so memory stays bounded. Processes need engine
  * and an image it knows (also with an archive), unless opts->no_processes.
  * engine may be NULL only with an archive and no_processes. opts may be NULL
- * (defaults). out must be CS_VALIDATION_INIT; it is filled also on error
+ * (defaults). While the export runs, engine's HTTP cancel flag
+ * (cs_http_set_cancel) is opts->interrupted, then NULL again. A signal
+ * (*opts->interrupted non-zero) ends any phase with CS_EINTR, and the
+ * validation container is removed first. out must be CS_VALIDATION_INIT; it is filled also on error
  * (partially) and must be released with cs_validation_release.
  * Errors: CS_ENOTFOUND (the engine has no such image), CS_EINVAL (bad
  * arguments, or the archive does not hold the image), CS_EIO, CS_EPARSE,

@@ -202,7 +202,7 @@ main(int argc, char **argv)
 	}
 	cs_log(CS_LOG_INFO, "validating '%s' against policy '%s'", image, policy_file);
 	if ((error = cs_validate_image(&val, engine, image, archive, policy, &opts)) < 0) {
-		rc = exit_code_for(error);
+		rc = interrupted ? 128 + interrupted : exit_code_for(error);
 		if (error == CS_EINTR)
 			cs_log(CS_LOG_ERROR, "interrupted: validation of '%s' stopped", image);
 		else
