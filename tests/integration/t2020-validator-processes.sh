@@ -51,6 +51,21 @@ test_expect_success 'a container that exits early is reported with its exit code
 	no_validation_container
 '
 
+test_expect_success 'a command that cannot start, or none: a note, not a failure' '
+	printf "FROM busybox:latest\nCMD [\"/nonexistent\"]\n" >Dockerfile &&
+	test_when_finished "docker rmi -f $img-nostart:1 $img-nocmd:1 >/dev/null 2>&1" &&
+	docker build -q -t $img-nostart:1 . >/dev/null &&
+	caas-validator --policy "$pol" $img-nostart:1 >out &&
+	grep "note: the container did not start: .*/nonexistent" out &&
+	no_validation_container &&
+	mkdir nocmd && cp /bin/busybox nocmd/ &&
+	printf "FROM scratch\nCOPY busybox /bin/busybox\n" >nocmd/Dockerfile &&
+	docker build -q -t $img-nocmd:1 nocmd >/dev/null &&
+	caas-validator --policy "$pol" $img-nocmd:1 >out &&
+	grep "note: the image has no command: no process to observe" out &&
+	no_validation_container
+'
+
 test_expect_success '--no-processes does not create a container' '
 	caas-validator --policy "$pol" --no-processes $img-ssh:1 >out &&
 	grep "processes skipped" out
