@@ -20,7 +20,8 @@
 #include "pkgdb.h"
 #include "xalloc.h"
 
-#define MAX_SMALL_FILE ((size_t)16 << 20) /* manifest.json, one package database */
+#define MAX_SMALL_FILE ((size_t)16 << 20) /* manifest.json, one dpkg or apk database */
+#define MAX_RPMDB ((size_t)48 << 20)	  /* an rpmdb.sqlite */
 #define READ_BLOCK (1 << 20)
 
 enum rec_kind { REC_DIR = 'd', REC_FILE = 'f', REC_WHITEOUT = 'w', REC_OPAQUE = 'o' };
@@ -219,24 +220,24 @@ add_rec(struct layer *l, int kind, const char *path)
 }
 
 static int
-read_small(struct archive *a, struct cs_buf *out, const char *what)
+read_small(struct archive *a, struct cs_buf *out, const char *what, size_t max)
 {
 	char chunk[65536];
 	la_ssize_t n;
 	int error;
 
-	cs_buf_init(out, MAX_SMALL_FILE);
+	cs_buf_init(out, max);
 	while ((n = archive_read_data(a, chunk, sizeof(chunk))) > 0)
 		if ((error = cs_buf_add(out, chunk, (size_t)n)) < 0)
-			return cs_err_set(error, "'%s' is larger than %zu bytes", what,
-					  MAX_SMALL_FILE);
+			return cs_err_set(error, "'%s' is larger than %zu bytes", what, max);
 	if (n < 0)
 		return cs_err_set(CS_EPARSE, "cannot read '%s': %s", what, archive_error_string(a));
 	return 0;
 }
 
 static int
-record_pkgdb(struct layer *l, struct archive *in, const char *path, enum cs_pkgdb_kind kind)
+record_pkgdb(struct layer *l, struct archive *in, struct archive_entry *ent, const char *path,
+	     enum cs_pkgdb_kind kind)
 {
 	struct cs_buf data = CS_BUF_INIT;
 	struct pkgcopy *c;
@@ -249,7 +250,16 @@ record_pkgdb(struct layer *l, struct archive *in, const char *path, enum cs_pkgd
 	c->kind = kind;
 	if (kind == CS_PKGDB_RPM)
 		return 0;
-	if ((error = read_small(in, &data, path)) < 0)
+	if (kind == CS_PKGDB_RPM_WAL) {
+		/* transactions not yet in rpmdb.sqlite: reading it alone could miss packages */
+		if (archive_entry_size(ent) > 0)
+			c->error = cs_xasprintf("rpm database write-ahead log '/%s' is not empty: "
+						"not supported, cannot list the image's packages",
+						path);
+		return 0;
+	}
+	if ((error = read_small(in, &data, path,
+				kind == CS_PKGDB_RPM_SQLITE ? MAX_RPMDB : MAX_SMALL_FILE)) < 0)
 		c->error = cs_xstrdup(cs_err_msg());
 	else if (cs_pkgdb_parse(&c->pkgs, kind, data.buf, data.len, path) < 0)
 		c->error = cs_xstrdup(cs_err_msg());
@@ -297,7 +307,7 @@ record_entry(struct cs_imagefs *fs, struct layer *l, struct archive *in, struct 
 	kind = cs_pkgdb_kind(path);
 	if (kind != CS_PKGDB_NONE && archive_entry_filetype(ent) == AE_IFREG &&
 	    archive_entry_hardlink(ent) == NULL)
-		error = record_pkgdb(l, in, path, kind);
+		error = record_pkgdb(l, in, ent, path, kind);
 out:
 	free(path);
 	return error;
@@ -456,7 +466,8 @@ read_outer(struct cs_imagefs *fs, struct archive *outer, const char *name)
 		if (cs_imagefs__clean_path(key) < 0)
 			continue;
 		if (strcmp(key, "manifest.json") == 0) {
-			if ((error = read_small(outer, &fs->manifest, "manifest.json")) < 0)
+			if ((error = read_small(outer, &fs->manifest, "manifest.json",
+						MAX_SMALL_FILE)) < 0)
 				goto out;
 			fs->have_manifest = 1;
 			continue;
@@ -618,6 +629,8 @@ collect_packages(struct cs_imagefs *fs, struct layer **order, size_t nr)
 						  c->path);
 			if (c->error != NULL)
 				return cs_err_set(CS_EPARSE, "%s", c->error);
+			if (c->kind == CS_PKGDB_RPM_WAL)
+				continue;
 			cs_strvec_pushf(&fs->pkgdbs, "/%s", c->path);
 			for (j = 0; j < c->pkgs.nr; j++)
 				if (!cs_strvec_has(&fs->packages, c->pkgs.v[j]))

@@ -2,9 +2,14 @@
  * dpkg and apk database parsers: RFC 822-like stanzas, read line by line from
  * memory. Only package names are kept.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#ifdef CS_HAVE_SQLITE3
+#include <sqlite3.h>
+#endif
 
 #include "err.h"
 #include "pkgdb.h"
@@ -13,10 +18,11 @@
 enum cs_pkgdb_kind
 cs_pkgdb_kind(const char *path)
 {
-	static const char *const rpm[] = {
-	    "var/lib/rpm/rpmdb.sqlite",	     "var/lib/rpm/Packages",
-	    "var/lib/rpm/Packages.db",	     "usr/lib/sysimage/rpm/rpmdb.sqlite",
-	    "usr/lib/sysimage/rpm/Packages", "usr/lib/sysimage/rpm/Packages.db"};
+	static const char *const rpm_sqlite[] = {"var/lib/rpm/rpmdb.sqlite",
+						 "usr/lib/sysimage/rpm/rpmdb.sqlite"};
+	static const char *const rpm[] = {"var/lib/rpm/Packages", "var/lib/rpm/Packages.db",
+					  "usr/lib/sysimage/rpm/Packages",
+					  "usr/lib/sysimage/rpm/Packages.db"};
 	const char *statusd = "var/lib/dpkg/status.d/";
 	size_t i;
 
@@ -27,6 +33,14 @@ cs_pkgdb_kind(const char *path)
 		return CS_PKGDB_DPKG_STATUSD;
 	if (strcmp(path, "lib/apk/db/installed") == 0)
 		return CS_PKGDB_APK;
+	for (i = 0; i < sizeof(rpm_sqlite) / sizeof(rpm_sqlite[0]); i++) {
+		size_t n = strlen(rpm_sqlite[i]);
+
+		if (strcmp(path, rpm_sqlite[i]) == 0)
+			return CS_PKGDB_RPM_SQLITE;
+		if (strncmp(path, rpm_sqlite[i], n) == 0 && strcmp(path + n, "-wal") == 0)
+			return CS_PKGDB_RPM_WAL;
+	}
 	for (i = 0; i < sizeof(rpm) / sizeof(rpm[0]); i++)
 		if (strcmp(path, rpm[i]) == 0)
 			return CS_PKGDB_RPM;
@@ -234,6 +248,113 @@ out:
 	return error;
 }
 
+static uint32_t
+be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int
+cs_pkgdb_parse_rpm_header(struct cs_strvec *out, const void *blob, size_t len, const char *name)
+{
+	enum { RPMTAG_NAME = 1000, RPM_STRING_TYPE = 6 };
+	const unsigned char *b = blob, *data;
+	uint32_t il, dl, i;
+
+	if (len < 8)
+		goto bad;
+	il = be32(b);
+	dl = be32(b + 4);
+	if (il == 0 || il > 0x10000 || dl > 0x10000000 || (size_t)il * 16 + dl > len - 8)
+		goto bad;
+	data = b + 8 + (size_t)il * 16;
+	for (i = 0; i < il; i++) {
+		const unsigned char *e = b + 8 + (size_t)i * 16;
+		uint32_t off = be32(e + 8);
+
+		if (be32(e) != RPMTAG_NAME)
+			continue;
+		if (be32(e + 4) != RPM_STRING_TYPE || off >= dl ||
+		    memchr(data + off, '\0', dl - off) == NULL || data[off] == '\0')
+			goto bad;
+		cs_strvec_push(out, (const char *)data + off);
+		return 0;
+	}
+bad:
+	return cs_err_set(CS_EPARSE, "cannot parse package database '%s': bad rpm header", name);
+}
+
+int
+cs_pkgdb_rpm_supported(void)
+{
+#ifdef CS_HAVE_SQLITE3
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+#ifdef CS_HAVE_SQLITE3
+int
+cs_pkgdb_parse_rpm_sqlite(struct cs_strvec *out, const char *data, size_t len, const char *name)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	unsigned char *copy = NULL;
+	int rc, error = 0;
+
+	if (len < 100 || memcmp(data, "SQLite format 3", 16) != 0)
+		return cs_err_set(CS_EPARSE, "cannot parse package database '%s': not sqlite",
+				  name);
+	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		error = cs_err_set(CS_EPARSE, "cannot open package database '%s': %s", name,
+				   db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	copy = sqlite3_malloc64(len);
+	if (copy == NULL) {
+		error = cs_err_set(CS_ETOOBIG, "package database '%s': out of memory", name);
+		goto out;
+	}
+	memcpy(copy, data, len);
+	copy[18] = copy[19] = 1; /* a WAL-mode file reads as a rollback-journal one */
+	rc = sqlite3_deserialize(db, "main", copy, (sqlite3_int64)len, (sqlite3_int64)len,
+				 SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY);
+	copy = NULL; /* freed by sqlite, also on failure */
+	if (rc != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT blob FROM Packages", -1, &st, NULL) != SQLITE_OK) {
+		error = cs_err_set(CS_EPARSE, "cannot parse package database '%s': %s", name,
+				   sqlite3_errmsg(db));
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *blob = sqlite3_column_blob(st, 0);
+		int n = sqlite3_column_bytes(st, 0);
+
+		if ((error = cs_pkgdb_parse_rpm_header(out, blob, blob ? (size_t)n : 0, name)) < 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		error = cs_err_set(CS_EPARSE, "cannot parse package database '%s': %s", name,
+				   sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	sqlite3_free(copy);
+	return error;
+}
+#else
+int
+cs_pkgdb_parse_rpm_sqlite(struct cs_strvec *out, const char *data, size_t len, const char *name)
+{
+	(void)out, (void)data, (void)len;
+	return cs_err_set(CS_EINVAL,
+			  "rpm database '/%s' present but not supported: caas-devops was built "
+			  "without sqlite3, cannot list the image's packages",
+			  name);
+}
+#endif
+
 int
 cs_pkgdb_parse(struct cs_strvec *out, enum cs_pkgdb_kind kind, const char *data, size_t len,
 	       const char *name)
@@ -245,6 +366,8 @@ cs_pkgdb_parse(struct cs_strvec *out, enum cs_pkgdb_kind kind, const char *data,
 		return cs_pkgdb_parse_dpkg(out, data, len, name, 1);
 	case CS_PKGDB_APK:
 		return cs_pkgdb_parse_apk(out, data, len, name);
+	case CS_PKGDB_RPM_SQLITE:
+		return cs_pkgdb_parse_rpm_sqlite(out, data, len, name);
 	default:
 		return cs_err_set(CS_EINVAL, "'%s': unsupported package database", name);
 	}

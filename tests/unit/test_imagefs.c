@@ -243,8 +243,10 @@ static void
 test_imagefs__bad_package_db_is_an_error(void)
 {
 	static const char *const l0[] = {"var/lib/dpkg/status=this is not dpkg\n", NULL};
-	static const char *const l1[] = {"var/lib/rpm/rpmdb.sqlite=SQLite", NULL};
+	static const char *const l1[] = {"var/lib/rpm/Packages=bdb", NULL};
+	static const char *const l2[] = {"var/lib/rpm/rpmdb.sqlite-wal=pending", NULL};
 	static const char *const *bad[] = {l0, NULL}, *const * rpm[] = {l1, NULL};
+	static const char *const *wal[] = {l2, NULL};
 	struct cs_imagefs *fs = NULL;
 	char *path = make_image(bad, 0, 0);
 
@@ -255,7 +257,13 @@ test_imagefs__bad_package_db_is_an_error(void)
 	free(path);
 	path = make_image(rpm, 0, 0);
 	T_ASSERT_INT(cs_imagefs_read_file(&fs, path, NULL, NULL), CS_EPARSE);
-	T_ASSERT(strstr(cs_err_msg(), "rpm database") != NULL);
+	T_ASSERT(strstr(cs_err_msg(), "rpm database '/var/lib/rpm/Packages' present but not "
+				      "supported") != NULL);
+	unlink(path);
+	free(path);
+	path = make_image(wal, 0, 0);
+	T_ASSERT_INT(cs_imagefs_read_file(&fs, path, NULL, NULL), CS_EPARSE);
+	T_ASSERT(strstr(cs_err_msg(), "write-ahead log") != NULL);
 	unlink(path);
 	free(path);
 }
@@ -359,9 +367,10 @@ test_imagefs__oci_layout_and_links(void)
 
 	make_tar(&t0, l0, 1);
 	make_tar(&t1, l1, 0);
-	cs_buf_adds(&m, "[{\"Config\":\"blobs/sha256/cfg0\",\"RepoTags\":[\"oci:1\"],"
-			"\"Layers\":[\"blobs/sha256/aaa\",\"blobs/sha256/bbb\",\"blobs/sha256/aaa\","
-			"\"L9/layer.tar\",\"L8/layer.tar\"]}]");
+	cs_buf_adds(&m,
+		    "[{\"Config\":\"blobs/sha256/cfg0\",\"RepoTags\":[\"oci:1\"],"
+		    "\"Layers\":[\"blobs/sha256/aaa\",\"blobs/sha256/bbb\",\"blobs/sha256/aaa\","
+		    "\"L9/layer.tar\",\"L8/layer.tar\"]}]");
 	cs_buf_adds(&cfg, "{\"architecture\":\"amd64\"}");
 	a = archive_write_new();
 	archive_write_set_format_pax_restricted(a);

@@ -1,5 +1,9 @@
 /* pkgdb: dpkg status, status.d and apk installed databases. */
+#include <stdlib.h>
 #include <string.h>
+#ifdef CS_HAVE_SQLITE3
+#include <sqlite3.h>
+#endif
 
 #include "err.h"
 #include "pkgdb.h"
@@ -102,9 +106,98 @@ test_pkgdb__kinds(void)
 	T_ASSERT_INT(cs_pkgdb_kind("var/lib/dpkg/status.d/"), CS_PKGDB_NONE);
 	T_ASSERT_INT(cs_pkgdb_kind("var/lib/dpkg/status.d/a/b"), CS_PKGDB_NONE);
 	T_ASSERT_INT(cs_pkgdb_kind("lib/apk/db/installed"), CS_PKGDB_APK);
-	T_ASSERT_INT(cs_pkgdb_kind("var/lib/rpm/rpmdb.sqlite"), CS_PKGDB_RPM);
-	T_ASSERT_INT(cs_pkgdb_kind("usr/lib/sysimage/rpm/rpmdb.sqlite"), CS_PKGDB_RPM);
+	T_ASSERT_INT(cs_pkgdb_kind("var/lib/rpm/rpmdb.sqlite"), CS_PKGDB_RPM_SQLITE);
+	T_ASSERT_INT(cs_pkgdb_kind("usr/lib/sysimage/rpm/rpmdb.sqlite"), CS_PKGDB_RPM_SQLITE);
+	T_ASSERT_INT(cs_pkgdb_kind("var/lib/rpm/Packages"), CS_PKGDB_RPM);
 	T_ASSERT_INT(cs_pkgdb_parse(NULL, CS_PKGDB_RPM, "", 0, "rpmdb"), CS_EINVAL);
+}
+
+/* An rpm header blob: index entries (tag, type, offset, count), then data. */
+static size_t
+rpm_header(unsigned char *buf, const char *pkg)
+{
+	static const unsigned char version[] = "1.0";
+	size_t nlen = strlen(pkg) + 1, dl = sizeof(version) + nlen, i = 0;
+	unsigned int entries[2][4] = {{1001, 6, 0, 1}, {1000, 6, sizeof(version), 1}};
+	size_t e, k;
+
+	buf[i++] = 0, buf[i++] = 0, buf[i++] = 0, buf[i++] = 2;
+	buf[i++] = 0, buf[i++] = 0, buf[i++] = 0, buf[i++] = (unsigned char)dl;
+	for (e = 0; e < 2; e++)
+		for (k = 0; k < 4; k++) {
+			buf[i++] = (unsigned char)(entries[e][k] >> 24);
+			buf[i++] = (unsigned char)(entries[e][k] >> 16);
+			buf[i++] = (unsigned char)(entries[e][k] >> 8);
+			buf[i++] = (unsigned char)entries[e][k];
+		}
+	memcpy(buf + i, version, sizeof(version));
+	memcpy(buf + i + sizeof(version), pkg, nlen);
+	return i + dl;
+}
+
+static void
+test_pkgdb__rpm_header(void)
+{
+	struct cs_strvec out = CS_STRVEC_INIT;
+	unsigned char blob[256];
+	size_t n = rpm_header(blob, "bash");
+
+	T_ASSERT_INT(cs_pkgdb_parse_rpm_header(&out, blob, n, "rpmdb"), 0);
+	T_ASSERT_STR(out.v[0], "bash");
+	T_ASSERT_INT(cs_pkgdb_parse_rpm_header(&out, blob, n - 2, "rpmdb"), CS_EPARSE);
+	T_ASSERT_INT(cs_pkgdb_parse_rpm_header(&out, blob, 7, "rpmdb"), CS_EPARSE);
+	blob[8 + 16 + 8 + 3] = 200; /* the name's offset points past the data */
+	T_ASSERT_INT(cs_pkgdb_parse_rpm_header(&out, blob, n, "rpmdb"), CS_EPARSE);
+	T_ASSERT_INT(out.nr, 1);
+	cs_strvec_clear(&out);
+}
+
+static void
+test_pkgdb__rpm_sqlite(void)
+{
+	struct cs_strvec out = CS_STRVEC_INIT;
+#ifdef CS_HAVE_SQLITE3
+	static const char *const names[] = {"bash", "openssh-server", "glibc"};
+	unsigned char blob[256], *bytes;
+	sqlite3_stmt *st = NULL;
+	sqlite3_int64 size = 0;
+	sqlite3 *db = NULL;
+	size_t i;
+
+	T_ASSERT(sqlite3_open(":memory:", &db) == SQLITE_OK);
+	T_ASSERT(sqlite3_exec(db,
+			      "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, "
+			      "blob BLOB NOT NULL)",
+			      NULL, NULL, NULL) == SQLITE_OK);
+	T_ASSERT(sqlite3_prepare_v2(db, "INSERT INTO Packages (blob) VALUES (?)", -1, &st, NULL) ==
+		 SQLITE_OK);
+	for (i = 0; i < 3; i++) {
+		size_t n = rpm_header(blob, names[i]);
+
+		sqlite3_bind_blob(st, 1, blob, (int)n, SQLITE_TRANSIENT);
+		T_ASSERT(sqlite3_step(st) == SQLITE_DONE);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	bytes = sqlite3_serialize(db, "main", &size, 0);
+	sqlite3_close(db);
+	T_ASSERT(bytes != NULL);
+	T_ASSERT_INT(cs_pkgdb_parse(&out, CS_PKGDB_RPM_SQLITE, (const char *)bytes, (size_t)size,
+				    "var/lib/rpm/rpmdb.sqlite"),
+		     0);
+	sqlite3_free(bytes);
+	T_ASSERT_INT(out.nr, 3);
+	T_ASSERT_STR(out.v[1], "openssh-server");
+	T_ASSERT_INT(cs_pkgdb_parse_rpm_sqlite(&out, "SQLite format 3", 16, "x"), CS_EPARSE);
+	T_ASSERT(cs_pkgdb_rpm_supported());
+#else
+	T_ASSERT(!cs_pkgdb_rpm_supported());
+	T_ASSERT_INT(cs_pkgdb_parse(&out, CS_PKGDB_RPM_SQLITE, "SQLite format 3", 16,
+				    "var/lib/rpm/rpmdb.sqlite"),
+		     CS_EINVAL);
+	T_ASSERT(strstr(cs_err_msg(), "present but not supported") != NULL);
+#endif
+	cs_strvec_clear(&out);
 }
 
 int
@@ -115,5 +208,7 @@ main(void)
 	T_RUN(test_pkgdb__dpkg_errors);
 	T_RUN(test_pkgdb__apk);
 	T_RUN(test_pkgdb__kinds);
+	T_RUN(test_pkgdb__rpm_header);
+	T_RUN(test_pkgdb__rpm_sqlite);
 	return T_REPORT();
 }
