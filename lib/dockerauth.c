@@ -445,15 +445,20 @@ int
 cs_dockerauth_lookup(struct cs_dockerauth *out, const char *registry_host)
 {
 	struct cs_dockerauth a = CS_DOCKERAUTH_INIT;
-	struct cs_buf path = CS_BUF_INIT, text = CS_BUF_INIT;
+	struct cs_buf path = CS_BUF_INIT, text = CS_BUF_INIT, given = CS_BUF_INIT;
 	const char *host, *key, *helper = NULL;
 	json_t *root = NULL, *v;
 	json_error_t jerr;
-	int hub = registry_host == NULL || strcmp(registry_host, "docker.io") == 0 ||
-		  strcmp(registry_host, HUB_HOST) == 0;
-	int error;
+	int hub, error;
 
 	memset(out, 0, sizeof(*out));
+	/* accept "https://host/..." from a caller as docker login does */
+	if (registry_host != NULL) {
+		cs_dockerauth__key_host(&given, registry_host);
+		registry_host = given.buf;
+	}
+	hub = registry_host == NULL || *registry_host == '\0' ||
+	      strcmp(registry_host, "docker.io") == 0 || strcmp(registry_host, HUB_HOST) == 0;
 	host = hub ? HUB_HOST : registry_host;
 	key = hub ? HUB_KEY : registry_host;
 	if ((error = config_path(&path)) < 0)
@@ -492,6 +497,7 @@ out:
 	json_decref(root);
 	cs_buf_wipe(&text);
 	cs_buf_release(&path);
+	cs_buf_release(&given);
 	return error;
 }
 

@@ -182,7 +182,10 @@ cred_cb(git_credential **out, const char *url, const char *user_from_url, unsign
 	}
 	if (allowed & GIT_CREDENTIAL_USERNAME)
 		return git_credential_username_new(out, user);
-	return GIT_PASSTHROUGH;
+	c->auth_failed = 1;
+	git_error_set_str(GIT_ERROR_NET, "the remote asks for credentials and none are configured "
+					 "for this host");
+	return GIT_EAUTH;
 }
 
 static void
@@ -414,15 +417,25 @@ update_submodules(git_repository *repo, struct ctx *c, int depth)
 			error = git_fail(c, rc, what, c->shown_url);
 			goto out;
 		}
+		if (git_submodule_head_id(sm) == NULL) {
+			/* in .gitmodules but no gitlink in the commit: nothing to check out */
+			cs_log(CS_LOG_DEBUG, "submodule '%s' is not in the commit, skipped",
+			       names.v[i]);
+			git_submodule_free(sm);
+			sm = NULL;
+			CS_FREE_AND_NULL(what);
+			continue;
+		}
 		shown = cs_gitsrc_redact_url(git_submodule_url(sm) ? git_submodule_url(sm) : "");
 		register_url_password(git_submodule_url(sm) ? git_submodule_url(sm) : "");
+		free(what);
+		what = cs_xasprintf("submodule '%s' ('%s') of", names.v[i], shown);
 		checkout_options(&uo.checkout_opts, c);
 		fetch_options(&uo.fetch_opts, c);
 		uo.fetch_opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_AUTO;
 		if ((rc = git_submodule_update(sm, 1, &uo)) < 0 ||
 		    (rc = git_submodule_open(&sub, sm)) < 0) {
 			error = git_fail(c, rc, what, c->shown_url);
-			cs_log(CS_LOG_DEBUG, "submodule URL: %s", shown);
 			goto out;
 		}
 		if ((error = update_submodules(sub, c, depth + 1)) < 0)

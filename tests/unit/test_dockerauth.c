@@ -94,6 +94,9 @@ test_dockerauth__username_password_and_key_forms(void)
 		T_ASSERT(a.username != NULL && a.username[0] == 'u');
 		cs_dockerauth_release(&a);
 	}
+	T_ASSERT_INT(cs_dockerauth_lookup(&a, "https://localhost:5443/v2/"), 0);
+	T_ASSERT_STR(a.server, "localhost:5443");
+	cs_dockerauth_release(&a);
 	/* a key with a different port is another registry */
 	T_ASSERT_INT(cs_dockerauth_lookup(&a, "localhost:5000"), CS_ENOTFOUND);
 	T_ASSERT(strstr(cs_err_msg(), "localhost:5000") != NULL);

@@ -44,6 +44,8 @@ __lsan_default_options(void)
 	return "print_suppressions=0";
 }
 
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw);
+
 static char tmpdir[] = "/tmp/cs-test-gitsrc-XXXXXX";
 static char c1[41], c2[41], cf[41]; /* main~1 (tag v1.0), main, feature */
 static char cu[41];		    /* a commit only refs/pull/1/head reaches */
@@ -317,6 +319,31 @@ test_gitsrc__bad_ref_names_ref_and_url(void)
 }
 
 static void
+test_gitsrc__broken_submodule_is_named(void)
+{
+	struct cs_gitsrc_result res;
+	char *gone = cs_xasprintf("%s/gone", tmpdir), *up = cs_xasprintf("%s/broken", tmpdir);
+	char *wd = new_workdir(), *p;
+
+	git("init", "-q", "-b", "main", gone, NULL);
+	git("-C", gone, "commit", "-q", "--allow-empty", "-m", "x", NULL);
+	git("init", "-q", "-b", "main", up, NULL);
+	git("-C", up, "-c", "protocol.file.allow=always", "submodule", "--quiet", "add", gone,
+	    "lost", NULL);
+	git("-C", up, "commit", "-q", "-m", "with a submodule that will disappear", NULL);
+	p = cs_xasprintf("%s/.git", gone);
+	nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(p);
+
+	T_ASSERT_INT(checkout(&res, up, NULL, wd, CS_EGIT), CS_EGIT);
+	T_ASSERT(strstr(cs_err_msg(), "submodule 'lost'") != NULL);
+	T_ASSERT(strstr(cs_err_msg(), gone) != NULL);
+	free(gone);
+	free(up);
+	free(wd);
+}
+
+static void
 test_gitsrc__bad_url_and_busy_workdir(void)
 {
 	struct cs_gitsrc_result res;
@@ -438,6 +465,7 @@ main(void)
 	T_RUN(test_gitsrc__sha_outside_branches_is_fetched);
 	T_RUN(test_gitsrc__bad_ref_names_ref_and_url);
 	T_RUN(test_gitsrc__bad_url_and_busy_workdir);
+	T_RUN(test_gitsrc__broken_submodule_is_named);
 	T_RUN(test_gitsrc__cancel_and_token_file);
 	T_RUN(test_gitsrc__redact_url);
 	rc = T_REPORT();
