@@ -60,9 +60,8 @@ cs_gitsrc_redact_url(const char *url)
 	return cs_xasprintf("%.*s%s", (int)(colon - url), url, at);
 }
 
-/* host[:port] of a URL or of scp-like user@host:path; NULL for a local path. Caller frees. */
-static char *
-url_host(const char *url)
+char *
+cs_gitsrc__url_host(const char *url)
 {
 	const char *sep = strstr(url, "://"), *p, *end, *at;
 
@@ -155,7 +154,7 @@ cred_cb(git_credential **out, const char *url, const char *user_from_url, unsign
 		return GIT_EUSER;
 	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && c->token.len > 0) {
 		/* never hand the token to another host (a submodule elsewhere) */
-		host = url_host(url);
+		host = cs_gitsrc__url_host(url);
 		same_host = host != NULL && c->host != NULL && strcasecmp(host, c->host) == 0;
 		free(host);
 		if (same_host) {
@@ -471,7 +470,7 @@ cs_gitsrc_checkout(struct cs_gitsrc_result *out, const struct cs_gitsrc_opts *op
 	    *opts->workdir == '\0')
 		return cs_err_set(CS_EINVAL, "git source: a URL and a work directory are needed");
 	c.shown_url = cs_gitsrc_redact_url(opts->url);
-	c.host = url_host(opts->url);
+	c.host = cs_gitsrc__url_host(opts->url);
 	register_url_password(opts->url);
 	if (opts->token_file != NULL && (error = read_token(&c, opts->token_file)) < 0)
 		goto out;

@@ -64,4 +64,11 @@ void cs_gitsrc_result_release(struct cs_gitsrc_result *r);
  */
 char *cs_gitsrc_redact_url(const char *url);
 
+/*
+ * Semi-private (tested): host[:port] of a URL or of scp-like
+ * "user@host:path", as the token is offered only to the host of opts->url;
+ * NULL for a local path. Caller frees.
+ */
+char *cs_gitsrc__url_host(const char *url);
+
 #endif

@@ -428,6 +428,29 @@ test_gitsrc__redact_url(void)
 	}
 }
 
+static void
+test_gitsrc__url_host(void)
+{
+	static const char *const cases[][2] = {
+	    {"https://u:p@Git.Example.com:8443/x.git", "Git.Example.com:8443"},
+	    {"https://host/x@y", "host"},
+	    {"ssh://git@host:2222/x", "host:2222"},
+	    {"git@github.com:org/x.git", "github.com"},
+	    {"github.com:org/x.git", "github.com"},
+	    {"file:///tmp/x", ""},
+	};
+	char *h;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		h = cs_gitsrc__url_host(cases[i][0]);
+		T_ASSERT_STR(h, cases[i][1]);
+		free(h);
+	}
+	T_ASSERT(cs_gitsrc__url_host("/srv/git/x.git") == NULL);
+	T_ASSERT(cs_gitsrc__url_host("./a:b/c") == NULL);
+}
+
 static int
 rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -468,6 +491,7 @@ main(void)
 	T_RUN(test_gitsrc__broken_submodule_is_named);
 	T_RUN(test_gitsrc__cancel_and_token_file);
 	T_RUN(test_gitsrc__redact_url);
+	T_RUN(test_gitsrc__url_host);
 	rc = T_REPORT();
 
 	cs_log_secret_clear();
