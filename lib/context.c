@@ -27,11 +27,18 @@
 /* padding + pax header (path and link target up to PATH_MAX each) + ustar header */
 #define OUT_SLACK ((size_t)16 * 1024)
 
-enum ent_kind { E_REG, E_MEM, E_DIR, E_LNK };
+enum ent_kind { E_REG, E_MEM, E_DIR, E_LNK, E_HARD };
+
+/* A file with more than one link, sent once; its later names become hard links. */
+struct seen {
+	dev_t dev;
+	ino_t ino;
+	char *name;
+};
 
 struct frame {
-	int fd;		/* the directory */
-	char **names;	/* its entries, sorted */
+	int fd;	      /* the directory */
+	char **names; /* its entries, sorted */
 	size_t nr, pos;
 	size_t rel_len; /* length of its path prefix ("a/b/") in walker.rel */
 };
@@ -39,6 +46,8 @@ struct frame {
 struct walker {
 	struct frame *v;
 	size_t nr, alloc;
+	struct seen *seen; /* sorted by (dev, ino) */
+	size_t seen_nr, seen_alloc;
 	struct cs_buf rel;
 	int started, trailer;
 };
@@ -50,7 +59,7 @@ struct entry {
 	int fd;		 /* E_REG while streaming, else -1 */
 	const char *mem; /* E_MEM contents */
 	size_t mem_len;
-	char *link;	 /* E_LNK target */
+	char *link; /* E_LNK target, E_HARD first name */
 };
 
 enum state { S_WALK, S_DATA, S_CLOSE, S_DONE, S_ERROR };
@@ -118,6 +127,11 @@ frame_release(struct frame *f)
 static void
 walker_release(struct walker *w)
 {
+	while (w->seen_nr > 0)
+		free(w->seen[--w->seen_nr].name);
+	free(w->seen);
+	w->seen = NULL;
+	w->seen_alloc = 0;
 	while (w->nr > 0)
 		frame_release(&w->v[--w->nr]);
 	free(w->v);
@@ -159,10 +173,10 @@ push_dir(struct walker *w, int parent_fd, const char *name, const struct stat *e
 		error = sys_err(CS_EIO, "open directory", shown);
 		goto out;
 	}
-	if (expect != NULL && (fstat(f.fd, &st) < 0 || st.st_dev != expect->st_dev ||
-			       st.st_ino != expect->st_ino)) {
-		error = cs_err_set(CS_EIO, "directory '%s' changed while the context was read",
-				   shown);
+	if (expect != NULL &&
+	    (fstat(f.fd, &st) < 0 || st.st_dev != expect->st_dev || st.st_ino != expect->st_ino)) {
+		error =
+		    cs_err_set(CS_EIO, "directory '%s' changed while the context was read", shown);
 		goto out;
 	}
 	if ((fd2 = dup(f.fd)) < 0 || (d = fdopendir(fd2)) == NULL) {
@@ -213,7 +227,8 @@ read_link(struct entry *e, int dirfd, const char *name)
 
 	for (;;) {
 		if (size > (size_t)64 * 1024)
-			return cs_err_set(CS_ETOOBIG, "symbolic link '%s' is too long", e->name.buf);
+			return cs_err_set(CS_ETOOBIG, "symbolic link '%s' is too long",
+					  e->name.buf);
 		free(e->link);
 		e->link = cs_xmalloc(size + 1);
 		n = readlinkat(dirfd, name, e->link, size);
@@ -255,6 +270,7 @@ trailer_next(struct cs_context *ctx, struct walker *w, struct entry *e)
 		e->kind = E_MEM;
 		e->st = ctx->df_st;
 		e->st.st_mode = S_IFREG | 0600;
+		cs_buf_reset(&e->name);
 		cs_buf_adds(&e->name, w->trailer == 0 ? ".dockerignore" : ctx->df_name);
 		e->mem = w->trailer == 0 ? ctx->ignore.buf : ctx->df_content.buf;
 		e->mem_len = w->trailer == 0 ? ctx->ignore.len : ctx->df_content.len;
@@ -262,6 +278,46 @@ trailer_next(struct cs_context *ctx, struct walker *w, struct entry *e)
 		return 1;
 	}
 	return 0;
+}
+
+static int
+cmp_seen(const struct seen *a, dev_t dev, ino_t ino)
+{
+	if (a->dev != dev)
+		return a->dev < dev ? -1 : 1;
+	if (a->ino != ino)
+		return a->ino < ino ? -1 : 1;
+	return 0;
+}
+
+/*
+ * docker's tarAppender: the first name of a multiply-linked file is sent with
+ * its content, the later ones as hard links to it. Returns the first name, or
+ * NULL after recording e as the first.
+ */
+static const char *
+hardlink_target(struct walker *w, const struct entry *e)
+{
+	size_t lo = 0, hi = w->seen_nr, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = cmp_seen(&w->seen[mid], e->st.st_dev, e->st.st_ino);
+		if (c == 0)
+			return w->seen[mid].name;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	CS_ALLOC_GROW(w->seen, w->seen_nr + 1, w->seen_alloc);
+	memmove(w->seen + lo + 1, w->seen + lo, (w->seen_nr - lo) * sizeof(*w->seen));
+	w->seen[lo].dev = e->st.st_dev;
+	w->seen[lo].ino = e->st.st_ino;
+	w->seen[lo].name = cs_xstrdup(e->name.buf);
+	w->seen_nr++;
+	return NULL;
 }
 
 /*
@@ -272,7 +328,7 @@ static int
 walker_next(struct cs_context *ctx, struct walker *w, struct entry *e)
 {
 	struct frame *top;
-	const char *name, *rel;
+	const char *name, *rel, *target;
 	int forced, excluded, error;
 
 	entry_release(e);
@@ -321,10 +377,19 @@ walker_next(struct cs_context *ctx, struct walker *w, struct entry *e)
 			e->mem_len = ctx->ignore.len;
 			return 1;
 		}
+		if (S_ISREG(e->st.st_mode) && e->st.st_nlink > 1 &&
+		    (target = hardlink_target(w, e)) != NULL) {
+			e->kind = E_HARD;
+			e->link = cs_xstrdup(target);
+			return 1;
+		}
 		if (S_ISREG(e->st.st_mode)) {
 			e->kind = E_REG;
 			if (ctx->streaming && (error = open_file(e, top->fd, name)) < 0)
 				return error;
+			/* as docker's ValidateContextDirectory: fail before sending anything */
+			if (!ctx->streaming && faccessat(top->fd, name, R_OK, AT_EACCESS) < 0)
+				return sys_err(CS_EIO, "read", rel);
 			return 1;
 		}
 		if (S_ISLNK(e->st.st_mode)) {
@@ -356,7 +421,7 @@ count_entries(struct cs_context *ctx)
 	int ret;
 
 	while ((ret = walker_next(ctx, &w, &e)) > 0) {
-		if (e.kind == E_REG || e.kind == E_MEM) {
+		if (e.kind == E_REG || e.kind == E_MEM || e.kind == E_HARD) {
 			ctx->files++;
 			ctx->bytes += entry_size(&e);
 		}
@@ -449,8 +514,7 @@ load_outside_dockerfile(struct cs_context *ctx, const char *real)
 			goto out;
 		}
 	}
-	if (!EVP_Digest(ctx->df_content.buf, ctx->df_content.len, md, &mdlen, EVP_sha256(),
-			NULL)) {
+	if (!EVP_Digest(ctx->df_content.buf, ctx->df_content.len, md, &mdlen, EVP_sha256(), NULL)) {
 		error = cs_err_set(CS_ERROR, "cannot hash dockerfile '%s'", real);
 		goto out;
 	}
@@ -483,8 +547,7 @@ check_inside_dockerfile(struct cs_context *ctx)
 	if (fd < 0 || fstatat(fd, p, &ctx->df_st, AT_SYMLINK_NOFOLLOW) < 0)
 		error = sys_err(CS_ENOTFOUND, "find dockerfile", ctx->df_rel);
 	else if (!S_ISREG(ctx->df_st.st_mode))
-		error = cs_err_set(CS_EINVAL, "dockerfile '%s' is not a regular file",
-				   ctx->df_rel);
+		error = cs_err_set(CS_EINVAL, "dockerfile '%s' is not a regular file", ctx->df_rel);
 	if (fd >= 0)
 		close(fd);
 	free(copy);
@@ -595,6 +658,8 @@ cs_context_open(struct cs_context **out, const struct cs_context_opts *opts)
 	int error = 0;
 
 	*out = NULL;
+	if (opts == NULL || opts->dir == NULL)
+		return cs_err_set(CS_EINVAL, "no context directory given");
 	ctx = cs_xcalloc(1, sizeof(*ctx));
 	ctx->root_fd = -1;
 	ctx->ignore = (struct cs_buf)CS_BUF_INIT;
@@ -617,8 +682,9 @@ cs_context_open(struct cs_context **out, const struct cs_context_opts *opts)
 	cs_buf_init(&ctx->ignore, (size_t)8 << 20);
 	if ((error = cs_dockerignore_load(&ctx->di, path.buf, &ctx->ignore)) < 0)
 		goto out;
-	ctx->ignore_exists = fstatat(ctx->root_fd, ".dockerignore", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			     S_ISREG(st.st_mode);
+	ctx->ignore_exists =
+	    fstatat(ctx->root_fd, ".dockerignore", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode);
 	if ((error = locate_dockerfile(ctx, root_real, opts->dockerfile)) < 0)
 		goto out;
 	if (ctx->df_rel == NULL) {
@@ -689,6 +755,11 @@ write_header(struct cs_context *ctx, const struct entry *e)
 		break;
 	case E_DIR:
 		archive_entry_set_filetype(ae, AE_IFDIR);
+		archive_entry_set_size(ae, 0);
+		break;
+	case E_HARD:
+		archive_entry_set_filetype(ae, AE_IFREG);
+		archive_entry_copy_hardlink(ae, e->link);
 		archive_entry_set_size(ae, 0);
 		break;
 	case E_LNK:

@@ -25,7 +25,7 @@ enum tok_kind {
 	T_STAR,	       /* [^/]* */
 	T_QMARK,       /* [^/] */
 	T_CLASS,       /* [...] on one rune */
-	T_DSTAR_SLASH, /* "**" not at the end, its "/" eaten: any run ending in a slash, or nothing */
+	T_DSTAR_SLASH, /* "**" not at the end (its "/" eaten): nothing, or a run ending in '/' */
 	T_DSTAR_END,   /* "**" at the end: .* */
 };
 
@@ -213,8 +213,8 @@ next_pattern(struct line_iter *it, struct cs_buf *pat, unsigned *lineno)
 		end = nl ? (size_t)(nl - it->text) : it->len;
 		it->pos = nl ? end + 1 : end;
 		if (end - start >= LINE_MAX_LEN)
-			return cs_err_set(CS_ETOOBIG, "'%s' line %u: line too long",
-					  it->filename, it->lineno + 1);
+			return cs_err_set(CS_ETOOBIG, "'%s' line %u: line too long", it->filename,
+					  it->lineno + 1);
 		if (end > start && it->text[end - 1] == '\r')
 			end--;
 		if (it->lineno == 0 && end - start >= 3 &&
@@ -396,7 +396,8 @@ in_class(const struct pattern *p, const struct tok *t, uint32_t r)
 	size_t k;
 
 	for (k = 0; k < t->nrange; k++)
-		if (p->ranges[t->range_off + 2 * k] <= r && r <= p->ranges[t->range_off + 2 * k + 1])
+		if (p->ranges[t->range_off + 2 * k] <= r &&
+		    r <= p->ranges[t->range_off + 2 * k + 1])
 			return 1;
 	return 0;
 }
@@ -495,14 +496,17 @@ pattern_release(struct pattern *p)
 	free(p->ranges);
 }
 
-/* patternmatcher's NewPatternMatcher for one pattern string. */
+/*
+ * patternmatcher's New() for one pattern string; lineno 0 is a pattern given
+ * by cs_dockerignore_add().
+ */
 static int
 add_pattern(struct cs_dockerignore *di, const char *line, size_t len, unsigned lineno)
 {
-	struct cs_buf clean = CS_BUF_INIT;
+	struct cs_buf clean = CS_BUF_INIT, where = CS_BUF_INIT;
 	struct pattern p = {0};
 	size_t start = 0, end = len;
-	const char *why;
+	const char *why = NULL;
 	int error = 0;
 
 	trim_space(line, &start, &end);
@@ -510,17 +514,21 @@ add_pattern(struct cs_dockerignore *di, const char *line, size_t len, unsigned l
 		goto out;
 	clean_path(&clean, line + start, end - start);
 	if (clean.buf[0] == '!') {
-		if (clean.len == 1) {
-			error = cs_err_set(CS_EPARSE, "'%s' line %u: illegal exclusion pattern \"!\"",
-					   di->filename, lineno);
-			goto out;
-		}
+		if (clean.len == 1)
+			why = "illegal exclusion pattern";
 		p.exclusion = 1;
 	}
-	p.text = cs_xstrdup(clean.buf + p.exclusion);
-	if ((why = compile(&p)) != NULL) {
-		error = cs_err_set(CS_EPARSE, "'%s' line %u: bad pattern '%s': %s", di->filename,
-				   lineno, clean.buf, why);
+	if (why == NULL) {
+		p.text = cs_xstrdup(clean.buf + p.exclusion);
+		why = compile(&p);
+	}
+	if (why != NULL) {
+		if (lineno)
+			cs_buf_addf(&where, "'%s' line %u", di->filename, lineno);
+		else
+			cs_buf_adds(&where, "added pattern");
+		error =
+		    cs_err_set(CS_EPARSE, "%s: bad pattern '%s': %s", where.buf, clean.buf, why);
 		goto out;
 	}
 	CS_ALLOC_GROW(di->v, di->nr + 1, di->alloc);
@@ -531,6 +539,7 @@ add_pattern(struct cs_dockerignore *di, const char *line, size_t len, unsigned l
 out:
 	pattern_release(&p);
 	cs_buf_release(&clean);
+	cs_buf_release(&where);
 	return error;
 }
 
@@ -591,10 +600,9 @@ cs_dockerignore_load(struct cs_dockerignore **out, const char *path, struct cs_b
 	if (fd < 0 && errno == ENOENT)
 		goto parse;
 	if (fd < 0) {
-		error = errno == ELOOP ? cs_err_set(CS_EINVAL, "refusing '%s': it is a symbolic link",
-						    path)
-				       : cs_err_set(CS_EIO, "cannot open '%s': %s", path,
-						    strerror(errno));
+		error = errno == ELOOP
+			    ? cs_err_set(CS_EINVAL, "refusing '%s': it is a symbolic link", path)
+			    : cs_err_set(CS_EIO, "cannot open '%s': %s", path, strerror(errno));
 		goto out;
 	}
 	for (;;) {

@@ -17,8 +17,8 @@
 
 #define MTIME ((time_t)1700000000)
 
-static char tmp[64];	   /* the scratch directory, removed at the end of each test */
-static char ctxdir[128];   /* tmp/ctx */
+static char tmp[64];	     /* the scratch directory, removed at the end of each test */
+static char ctxdir[128];     /* tmp/ctx */
 static char outsidedir[128]; /* tmp/outside */
 
 static int
@@ -94,7 +94,7 @@ pattern_data(size_t n)
 static void
 make_tree(void)
 {
-	char path[512];
+	char path[512], path2[512];
 	char *big = pattern_data(BIG_LEN);
 
 	T_ASSERT(big != NULL);
@@ -110,6 +110,7 @@ make_tree(void)
 	put("ctx/.dockerignore", ignore_text, strlen(ignore_text), 0644);
 	put("ctx/a.txt", "hello\n", 6, 0644);
 	put("ctx/b.log", "log\n", 4, 0644);
+	put("ctx/zz.log", "last entry, excluded\n", 21, 0644);
 	put("ctx/big.bin", big, BIG_LEN, 0640);
 	free(big);
 	dir("ctx/bin");
@@ -128,6 +129,9 @@ make_tree(void)
 	dir("ctx/a-directory-name-long-enough-to-need-a-pax-header-0123456789");
 	put("ctx/" LONG_NAME, "long", 4, 0644);
 	link_to("../outside/secret.txt", "ctx/link");
+	snprintf(path, sizeof(path), "%s/ctx/a.txt", tmp);
+	snprintf(path2, sizeof(path2), "%s/ctx/hard", tmp);
+	T_ASSERT(link(path, path2) == 0);
 	link_to(outsidedir, "ctx/linkdir");
 	snprintf(path, sizeof(path), "%s/ctx/fifo", tmp);
 	T_ASSERT(mkfifo(path, 0644) == 0);
@@ -170,8 +174,19 @@ parse_tar(const struct cs_buf *tar, struct listing *l, time_t mtime)
 		const char *name = archive_entry_pathname(e);
 		mode_t type = archive_entry_filetype(e);
 
-		cs_buf_addf(&l->lines, "%c %04o %lld %s", type == AE_IFDIR ? 'd' : type == AE_IFLNK ? 'l' : '-',
-			    (unsigned)archive_entry_perm(e), (long long)archive_entry_size(e), name);
+		if (archive_entry_hardlink(e) != NULL) {
+			cs_buf_addf(
+			    &l->lines, "h %04o %lld %s -> %s\n", (unsigned)archive_entry_perm(e),
+			    (long long)archive_entry_size(e), name, archive_entry_hardlink(e));
+			continue;
+		}
+
+		cs_buf_addf(&l->lines, "%c %04o %lld %s",
+			    type == AE_IFDIR   ? 'd'
+			    : type == AE_IFLNK ? 'l'
+					       : '-',
+			    (unsigned)archive_entry_perm(e), (long long)archive_entry_size(e),
+			    name);
 		if (type == AE_IFLNK)
 			cs_buf_addf(&l->lines, " -> %s", archive_entry_symlink(e));
 		cs_buf_addch(&l->lines, '\n');
@@ -207,6 +222,7 @@ static const char expected_listing[] =
     "- 0755 10 bin/run.sh\n"
     "- 0644 0 caf\xc3\xa9.txt\n"
     "d 0755 0 empty/\n"
+    "h 0644 0 hard -> a.txt\n"
     "l 0777 0 link -> ../outside/secret.txt\n"
     "l 0777 0 linkdir -> %s\n"
     "- 0644 4 secret/keep.txt\n"
@@ -230,7 +246,7 @@ test_context__stream_matches_docker(void)
 	T_ASSERT_INT(cs_context_open(&ctx, &opts), 0);
 	cs_log_set_level(CS_LOG_WARN);
 	cs_context_stats(ctx, &files, &bytes);
-	T_ASSERT_INT(files, 9);
+	T_ASSERT_INT(files, 10);
 	T_ASSERT_INT(bytes, strlen(ignore_text) + 13 + 4 + 6 + BIG_LEN + 10 + 0 + 4 + 1);
 	T_ASSERT_STR(cs_context_dockerfile_name(ctx), "Dockerfile");
 	T_ASSERT_INT(slurp(ctx, &tar), 0);
@@ -318,7 +334,7 @@ test_context__outside_dockerfile_gets_generated_name(void)
 	cs_buf_addf(&want, "- 0600 22 %s\n", name);
 	T_ASSERT(l.lines.len > want.len);
 	T_ASSERT_STR(l.lines.buf + l.lines.len - want.len, want.buf); /* appended last */
-	T_ASSERT(strstr(l.lines.buf, " Dockerfile\n") == NULL);	/* excluded, not the build file */
+	T_ASSERT(strstr(l.lines.buf, " Dockerfile\n") == NULL); /* excluded, not the build file */
 	listing_release(&l);
 
 	/* the sent .dockerignore names the generated file, so COPY skips it */

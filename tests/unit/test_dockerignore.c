@@ -114,6 +114,27 @@ static const struct match_case match_cases[] = {
     {"a+b\n", "aab", 0},
     {"a+b\n", "a+b", 1},
     {"(x|y)$\n", "(x|y)$", 1},
+    {"ab[^x]d\n",
+     "ab\xe2\x98\xba"
+     "d",
+     1}, /* one rune, not one byte */
+    {"a???b\n",
+     "a\xe2\x98\xba"
+     "b",
+     0},
+    {"[a-\xce\xb6]x\n", "\xce\xb1x", 1},
+    {"*[a-z]\n", "A", 0},
+    {"[x\\-]\n", "-", 1},
+    {"a*/b\n", "a/c/b", 0},
+    {"a*b?c*x\n", "abxbbxdbxebxczzx", 1},
+    /* "**" forms */
+    {"**/\n", "any/thing", 1},
+    {"**/**\n", "x/y", 1},
+    {"**/dir2/*\n", "a/dir2/f/", 1},
+    {"a**/*.txt\n", "a/d/d/f.txt", 1},
+    {"a/*.txt**\n", "a/f.txt", 1},
+    {"**/.foo\n", "bar.foo", 0},
+    {"**/.foo\n", "x/.foo", 1},
     /* patternmatcher's fast paths */
     {"**foo\n", "xfoo", 1},
     {"foo**\n", "foobar/x", 1},
@@ -185,12 +206,13 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-    {"ok\n\n[a-\n", "line 3"},	    {"x[\n", "line 1"},
-    {"[]\n", "bad pattern"},	    {"[a-]\n", "bad pattern"},
-    {"[-a]\n", "bad pattern"},	    {"foo\\\n", "trailing"},
+    {"ok\n\n[a-\n", "line 3"},	     {"x[\n", "line 1"},
+    {"[]\n", "bad pattern"},	     {"[a-]\n", "bad pattern"},
+    {"[-a]\n", "bad pattern"},	     {"foo\\\n", "trailing"},
     {"a\n!\n", "illegal exclusion"}, {"! \n", "illegal exclusion"},
-    {"!/\n", "illegal exclusion"},  {"[\\\n", "bad pattern"},
-    {"**/[z\n", "bad pattern"},
+    {"!/\n", "illegal exclusion"},   {"[\\\n", "bad pattern"},
+    {"**/[z\n", "bad pattern"},	     {"[a-b-c]\n", "bad pattern"},
+    {"[^\n", "bad pattern"},
 };
 
 static void
@@ -298,21 +320,21 @@ test_dockerignore__corpus_semantics(void)
 {
 	struct cs_dockerignore *di = NULL;
 
-	T_ASSERT_INT(cs_dockerignore_load(&di, DATA_DIR "/TestBuildWithUTF8BOMDockerignore.dockerignore",
-					  NULL),
+	T_ASSERT_INT(cs_dockerignore_load(
+			 &di, DATA_DIR "/TestBuildWithUTF8BOMDockerignore.dockerignore", NULL),
 		     0);
 	T_ASSERT_INT(cs_dockerignore_match(di, "Dockerfile"), 1);
 	cs_dockerignore_free(di);
-	T_ASSERT_INT(cs_dockerignore_load(&di, DATA_DIR "/TestBuildDockerignoreComment.dockerignore",
-					  NULL),
-		     0);
+	T_ASSERT_INT(
+	    cs_dockerignore_load(&di, DATA_DIR "/TestBuildDockerignoreComment.dockerignore", NULL),
+	    0);
 	T_ASSERT_INT(cs_dockerignore_match(di, "foo"), 1);
 	T_ASSERT_INT(cs_dockerignore_match(di, "dir1/foo"), 0);
 	T_ASSERT_INT(cs_dockerignore_match(di, "#2"), 1);
 	T_ASSERT_INT(cs_dockerignore_match(di, "#1"), 0);
 	cs_dockerignore_free(di);
-	T_ASSERT_INT(cs_dockerignore_load(&di, DATA_DIR "/TestBuildDockerignoringWildDirs.dockerignore",
-					  NULL),
+	T_ASSERT_INT(cs_dockerignore_load(
+			 &di, DATA_DIR "/TestBuildDockerignoringWildDirs.dockerignore", NULL),
 		     0);
 	T_ASSERT_INT(cs_dockerignore_match(di, "file0"), 1);
 	T_ASSERT_INT(cs_dockerignore_match(di, "dir1/dir2/file0"), 1);
