@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,7 +22,6 @@
 #include "log.h"
 #include "xalloc.h"
 
-#define DFNAME_HEX 20 /* the docker CLI: ".dockerfile." + GenerateRandomID()[:20] */
 /* padding + pax header (path and link target up to PATH_MAX each) + ustar header */
 #define OUT_SLACK ((size_t)16 * 1024)
 
@@ -70,10 +68,7 @@ struct cs_context {
 	struct cs_dockerignore *di;
 	struct cs_buf ignore; /* the .dockerignore as sent */
 	int ignore_exists;    /* a regular .dockerignore in the root */
-	char *df_rel;	      /* the Dockerfile inside the context, or NULL */
-	char *df_name;
-	struct cs_buf df_content; /* a Dockerfile from outside the context */
-	struct stat df_st;
+	struct cs_context__dockerfile df;
 	time_t mtime;
 	uint64_t files, bytes;
 	int streaming;
@@ -216,7 +211,7 @@ out:
 static int
 dockerfile_under(const struct cs_context *ctx, const char *rel, size_t len)
 {
-	return ctx->df_rel && strncmp(ctx->df_rel, rel, len) == 0 && ctx->df_rel[len] == '/';
+	return ctx->df.rel && strncmp(ctx->df.rel, rel, len) == 0 && ctx->df.rel[len] == '/';
 }
 
 static int
@@ -264,16 +259,17 @@ open_file(struct entry *e, int dirfd, const char *name)
 static int
 trailer_next(struct cs_context *ctx, struct walker *w, struct entry *e)
 {
-	for (; ctx->df_rel == NULL && w->trailer < 2; w->trailer++) {
+	for (; ctx->df.rel == NULL && w->trailer < 2; w->trailer++) {
 		if (w->trailer == 0 && ctx->ignore_exists)
 			continue;
 		e->kind = E_MEM;
-		e->st = ctx->df_st;
+		memset(&e->st, 0, sizeof(e->st));
 		e->st.st_mode = S_IFREG | 0600;
+		e->st.st_mtime = ctx->df.mtime;
 		cs_buf_reset(&e->name);
-		cs_buf_adds(&e->name, w->trailer == 0 ? ".dockerignore" : ctx->df_name);
-		e->mem = w->trailer == 0 ? ctx->ignore.buf : ctx->df_content.buf;
-		e->mem_len = w->trailer == 0 ? ctx->ignore.len : ctx->df_content.len;
+		cs_buf_adds(&e->name, w->trailer == 0 ? ".dockerignore" : ctx->df.name);
+		e->mem = w->trailer == 0 ? ctx->ignore.buf : ctx->df.content.buf;
+		e->mem_len = w->trailer == 0 ? ctx->ignore.len : ctx->df.content.len;
 		w->trailer++;
 		return 1;
 	}
@@ -354,7 +350,7 @@ walker_next(struct cs_context *ctx, struct walker *w, struct entry *e)
 		if (fstatat(top->fd, name, &e->st, AT_SYMLINK_NOFOLLOW) < 0)
 			return sys_err(CS_EIO, "stat", rel);
 		forced = strcmp(rel, ".dockerignore") == 0 ||
-			 (ctx->df_rel != NULL && strcmp(rel, ctx->df_rel) == 0);
+			 (ctx->df.rel != NULL && strcmp(rel, ctx->df.rel) == 0);
 		excluded = !forced && cs_dockerignore_match(ctx->di, rel);
 		cs_buf_reset(&e->name);
 		cs_buf_adds(&e->name, rel);
@@ -432,183 +428,6 @@ count_entries(struct cs_context *ctx)
 	return ret;
 }
 
-/* path made absolute and cleaned lexically ("." and ".." resolved without the disk) */
-static char *
-abs_clean(const char *path)
-{
-	struct cs_buf in = CS_BUF_INIT, out = CS_BUF_INIT;
-	char cwd[PATH_MAX];
-	const char *p, *q;
-
-	if (path[0] != '/') {
-		if (getcwd(cwd, sizeof(cwd)) == NULL)
-			return NULL;
-		cs_buf_addf(&in, "%s/", cwd);
-	}
-	cs_buf_adds(&in, path);
-	for (p = in.buf; *p; p = q) {
-		while (*p == '/')
-			p++;
-		if ((q = strchr(p, '/')) == NULL)
-			q = p + strlen(p);
-		if (q == p || (q - p == 1 && p[0] == '.'))
-			continue;
-		if (q - p == 2 && p[0] == '.' && p[1] == '.') {
-			while (out.len > 0 && out.buf[out.len - 1] != '/')
-				out.len--;
-			buf_truncate(&out, out.len ? out.len - 1 : 0);
-			continue;
-		}
-		cs_buf_addch(&out, '/');
-		cs_buf_add(&out, p, (size_t)(q - p));
-	}
-	if (out.len == 0)
-		cs_buf_addch(&out, '/');
-	cs_buf_release(&in);
-	return cs_buf_detach(&out, NULL);
-}
-
-/* 1 if path is root or below it (both absolute, without symlinks) */
-static int
-path_within(const char *path, const char *root)
-{
-	size_t rl = strlen(root);
-
-	if (strcmp(root, "/") == 0)
-		return 1;
-	return strncmp(path, root, rl) == 0 && (path[rl] == '/' || path[rl] == '\0');
-}
-
-/* Read the outside Dockerfile at real (no symlink left in it) and name it by its hash. */
-static int
-load_outside_dockerfile(struct cs_context *ctx, const char *real)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0, i;
-	ssize_t n;
-	int fd, error = 0;
-
-	cs_buf_init(&ctx->df_content, CS_CONTEXT_DOCKERFILE_MAX);
-	fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &ctx->df_st) < 0) {
-		error = sys_err(CS_EIO, "open dockerfile", real);
-		goto out;
-	}
-	if (!S_ISREG(ctx->df_st.st_mode)) {
-		error = cs_err_set(CS_EINVAL, "dockerfile '%s' is not a regular file", real);
-		goto out;
-	}
-	for (;;) {
-		n = read(fd, ctx->chunk, CS_CONTEXT_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			error = sys_err(CS_EIO, "read dockerfile", real);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (cs_buf_add(&ctx->df_content, ctx->chunk, (size_t)n) < 0) {
-			error = cs_err_set(CS_ETOOBIG, "dockerfile '%s' is larger than %zu bytes",
-					   real, CS_CONTEXT_DOCKERFILE_MAX);
-			goto out;
-		}
-	}
-	if (!EVP_Digest(ctx->df_content.buf, ctx->df_content.len, md, &mdlen, EVP_sha256(), NULL)) {
-		error = cs_err_set(CS_ERROR, "cannot hash dockerfile '%s'", real);
-		goto out;
-	}
-	ctx->df_name = cs_xmalloc(sizeof(".dockerfile.") + DFNAME_HEX);
-	memcpy(ctx->df_name, ".dockerfile.", sizeof(".dockerfile.") - 1);
-	for (i = 0; i < DFNAME_HEX; i++)
-		ctx->df_name[sizeof(".dockerfile.") - 1 + i] =
-		    "0123456789abcdef"[(md[i / 2] >> (i % 2 ? 0 : 4)) & 0xF];
-	ctx->df_name[sizeof(".dockerfile.") - 1 + DFNAME_HEX] = '\0';
-out:
-	if (fd >= 0)
-		close(fd);
-	return error;
-}
-
-/* 0 if the inside Dockerfile df_rel is a regular file reached without any symlink. */
-static int
-check_inside_dockerfile(struct cs_context *ctx)
-{
-	char *copy = cs_xstrdup(ctx->df_rel), *p = copy, *slash;
-	int fd = dup(ctx->root_fd), next, error = 0;
-
-	while (fd >= 0 && (slash = strchr(p, '/')) != NULL) {
-		*slash = '\0';
-		next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(fd);
-		fd = next;
-		p = slash + 1;
-	}
-	if (fd < 0 || fstatat(fd, p, &ctx->df_st, AT_SYMLINK_NOFOLLOW) < 0)
-		error = sys_err(CS_ENOTFOUND, "find dockerfile", ctx->df_rel);
-	else if (!S_ISREG(ctx->df_st.st_mode))
-		error = cs_err_set(CS_EINVAL, "dockerfile '%s' is not a regular file", ctx->df_rel);
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return error;
-}
-
-/*
- * Where the Dockerfile is, as docker decides it (symlinks resolved): inside
- * the context (df_rel) or outside (read now). A path that reaches outside
- * through a symlink of the context is refused: the context's contents are
- * not trusted to choose what we read.
- */
-static int
-locate_dockerfile(struct cs_context *ctx, const char *root_real, const char *dockerfile)
-{
-	struct cs_buf path = CS_BUF_INIT;
-	char *abs = NULL, *real = NULL, *pre, *pre_real;
-	struct stat st;
-	size_t i;
-	int error = 0;
-
-	if (dockerfile == NULL) {
-		cs_buf_addf(&path, "%s/Dockerfile", ctx->dir);
-		if (fstatat(ctx->root_fd, "Dockerfile", &st, AT_SYMLINK_NOFOLLOW) < 0 &&
-		    fstatat(ctx->root_fd, "dockerfile", &st, AT_SYMLINK_NOFOLLOW) == 0)
-			path.buf[path.len - 10] = 'd';
-		dockerfile = path.buf;
-	}
-	if ((abs = abs_clean(dockerfile)) == NULL || (real = realpath(abs, NULL)) == NULL) {
-		error = sys_err(CS_ENOTFOUND, "find dockerfile", dockerfile);
-		goto out;
-	}
-	if (path_within(real, root_real) && strcmp(real, root_real) != 0) {
-		ctx->df_rel = cs_xstrdup(real + strlen(root_real) + (strcmp(root_real, "/") != 0));
-		ctx->df_name = cs_xstrdup(ctx->df_rel);
-		error = check_inside_dockerfile(ctx);
-		goto out;
-	}
-	for (i = 1; abs[i] != '\0'; i++) {
-		if (abs[i + 1] != '\0' && abs[i + 1] != '/')
-			continue;
-		pre = cs_xstrndup(abs, i + 1);
-		pre_real = realpath(pre, NULL);
-		if (pre_real != NULL && path_within(pre_real, root_real))
-			error = cs_err_set(CS_EINVAL,
-					   "dockerfile '%s' leads out of the context through a "
-					   "symbolic link",
-					   dockerfile);
-		free(pre_real);
-		free(pre);
-		if (error < 0)
-			goto out;
-	}
-	error = load_outside_dockerfile(ctx, real);
-out:
-	free(real);
-	free(abs);
-	cs_buf_release(&path);
-	return error;
-}
-
 /* The exceptions the docker CLI adds so that the build files are always sent. */
 static int
 keep_build_files(struct cs_context *ctx)
@@ -619,9 +438,9 @@ keep_build_files(struct cs_context *ctx)
 
 	if (cs_dockerignore_match(ctx->di, ".dockerignore"))
 		error = cs_dockerignore_add(ctx->di, "!.dockerignore");
-	if (error == 0 && ctx->df_rel != NULL && cs_dockerignore_match(ctx->di, ctx->df_rel)) {
+	if (error == 0 && ctx->df.rel != NULL && cs_dockerignore_match(ctx->di, ctx->df.rel)) {
 		cs_buf_addch(&pat, '!');
-		for (p = ctx->df_rel; *p; p++) {
+		for (p = ctx->df.rel; *p; p++) {
 			if (strchr("*?[]\\", *p))
 				cs_buf_addch(&pat, '\\');
 			cs_buf_addch(&pat, *p);
@@ -653,7 +472,6 @@ cs_context_open(struct cs_context **out, const struct cs_context_opts *opts)
 {
 	struct cs_context *ctx;
 	struct cs_buf path = CS_BUF_INIT;
-	char *root_real = NULL;
 	struct stat st;
 	int error = 0;
 
@@ -663,7 +481,7 @@ cs_context_open(struct cs_context **out, const struct cs_context_opts *opts)
 	ctx = cs_xcalloc(1, sizeof(*ctx));
 	ctx->root_fd = -1;
 	ctx->ignore = (struct cs_buf)CS_BUF_INIT;
-	ctx->df_content = (struct cs_buf)CS_BUF_INIT;
+	ctx->df.content = (struct cs_buf)CS_BUF_INIT;
 	ctx->out = (struct cs_buf)CS_BUF_INIT;
 	ctx->w.rel = (struct cs_buf)CS_BUF_INIT;
 	ctx->cur.name = (struct cs_buf)CS_BUF_INIT;
@@ -673,7 +491,7 @@ cs_context_open(struct cs_context **out, const struct cs_context_opts *opts)
 	ctx->chunk = cs_xcalloc(1, CS_CONTEXT_CHUNK + OUT_SLACK); /* also the pre-sizing source */
 
 	ctx->root_fd = open(ctx->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (ctx->root_fd < 0 || (root_real = realpath(ctx->dir, NULL)) == NULL) {
+	if (ctx->root_fd < 0) {
 		error = sys_err(errno == ENOENT ? CS_ENOTFOUND : CS_EIO, "open context directory",
 				ctx->dir);
 		goto out;
@@ -685,13 +503,13 @@ cs_context_open(struct cs_context **out, const struct cs_context_opts *opts)
 	ctx->ignore_exists =
 	    fstatat(ctx->root_fd, ".dockerignore", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st.st_mode);
-	if ((error = locate_dockerfile(ctx, root_real, opts->dockerfile)) < 0)
+	if ((error = cs_context__locate_dockerfile(&ctx->df, ctx->dir, opts->dockerfile)) < 0)
 		goto out;
-	if (ctx->df_rel == NULL) {
+	if (ctx->df.rel == NULL) {
 		if (ctx->ignore_exists)
-			cs_buf_addf(&ctx->ignore, "\n%s\n", ctx->df_name);
+			cs_buf_addf(&ctx->ignore, "\n%s\n", ctx->df.name);
 		else
-			cs_buf_addf(&ctx->ignore, ".dockerignore\n%s\n", ctx->df_name);
+			cs_buf_addf(&ctx->ignore, ".dockerignore\n%s\n", ctx->df.name);
 	}
 	if ((error = keep_build_files(ctx)) < 0)
 		goto out;
@@ -717,7 +535,6 @@ cs_context_open(struct cs_context **out, const struct cs_context_opts *opts)
 	ctx = NULL;
 out:
 	cs_context_free(ctx);
-	free(root_real);
 	cs_buf_release(&path);
 	return error;
 }
@@ -734,7 +551,7 @@ cs_context_stats(const struct cs_context *ctx, uint64_t *files, uint64_t *bytes)
 const char *
 cs_context_dockerfile_name(const struct cs_context *ctx)
 {
-	return ctx->df_name;
+	return ctx->df.name;
 }
 
 static int
@@ -922,10 +739,8 @@ cs_context_free(struct cs_context *ctx)
 		close(ctx->root_fd);
 	cs_dockerignore_free(ctx->di);
 	cs_buf_release(&ctx->ignore);
-	cs_buf_release(&ctx->df_content);
+	cs_context__dockerfile_release(&ctx->df);
 	cs_buf_release(&ctx->out);
-	free(ctx->df_rel);
-	free(ctx->df_name);
 	free(ctx->dir);
 	free(ctx->chunk);
 	free(ctx->errmsg);

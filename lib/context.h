@@ -7,7 +7,8 @@
  * each directory (so the same tree gives the same tar), filtered by
  * dir/.dockerignore (see dockerignore.h). Sent: regular files (content),
  * directories, and symbolic links as links (target kept verbatim, never
- * followed). Sockets, FIFOs and devices are skipped with a warning. Every
+ * followed); a file with several names is sent once, its later names as hard
+ * links (as docker does). Sockets, FIFOs and devices are skipped with a warning. Every
  * entry has uid/gid 0, empty user and group names, the file's permission
  * bits (setuid/setgid/sticky included) and either the file's mtime (whole
  * seconds) or opts->mtime. Format: pax (ustar with extended headers only when
@@ -41,6 +42,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+#include "buf.h"
 
 #define CS_CONTEXT_CHUNK ((size_t)64 * 1024)
 #define CS_CONTEXT_DOCKERFILE_MAX ((size_t)4 << 20)
@@ -102,5 +105,28 @@ void cs_context_free(struct cs_context *ctx);
 
 /* Largest allocation of the pending-output buffer so far (memory-bound tests). */
 size_t cs_context__peak_buffer(const struct cs_context *ctx);
+
+/* Internal to the context module (context_dockerfile.c). */
+struct cs_context__dockerfile {
+	char *rel;  /* inside the context: its path there (symlinks resolved); else NULL */
+	char *name; /* its name in the tar: rel, or ".dockerfile.<20 hex>" */
+	struct cs_buf content; /* outside: the file's bytes */
+	time_t mtime;	       /* outside: the file's mtime */
+};
+
+/*
+ * Find the Dockerfile of the context dir as the docker CLI does: path
+ * (relative to the current directory) or, when NULL, dir/Dockerfile or
+ * dir/dockerfile; symlinks resolved, then inside or outside the context. An
+ * outside one is read into out->content and named after its SHA-256. A path
+ * that goes through the context and ends outside it (a symlink of the
+ * context) is refused: the context does not choose what we read. out must
+ * be zeroed with content = CS_BUF_INIT; release it in any case. Errors:
+ * CS_ENOTFOUND, CS_EINVAL (not a regular file; escapes the context),
+ * CS_ETOOBIG (over CS_CONTEXT_DOCKERFILE_MAX), CS_EIO.
+ */
+int cs_context__locate_dockerfile(struct cs_context__dockerfile *out, const char *dir,
+				  const char *path);
+void cs_context__dockerfile_release(struct cs_context__dockerfile *df);
 
 #endif

@@ -465,6 +465,16 @@ test_context__open_errors(void)
 	cs_buf_addf(&path, "%s/bin", ctxdir);
 	opts.dockerfile = path.buf;
 	T_ASSERT_INT(cs_context_open(&ctx, &opts), CS_EINVAL); /* a directory */
+	opts.dockerfile = ctxdir;
+	T_ASSERT_INT(cs_context_open(&ctx, &opts), CS_EINVAL); /* the context itself */
+	cs_buf_reset(&path);
+	cs_buf_addf(&path, "%s/../outside/Dockerfile.out", ctxdir); /* ".." is not a symlink */
+	opts.dockerfile = path.buf;
+	cs_log_set_level(CS_LOG_ERROR);
+	T_ASSERT_INT(cs_context_open(&ctx, &opts), 0);
+	cs_log_set_level(CS_LOG_WARN);
+	T_ASSERT(strncmp(cs_context_dockerfile_name(ctx), ".dockerfile.", 12) == 0);
+	cs_context_free(ctx);
 	opts.dockerfile = NULL;
 	put("ctx/.dockerignore", "ok\n[z\n", 6, 0644);
 	T_ASSERT_INT(cs_context_open(&ctx, &opts), CS_EPARSE);
