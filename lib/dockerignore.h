@@ -15,9 +15,12 @@
  * classes to Go's regexp and filepath.Match, where only '^' does), '\x' the
  * literal x, "**" any number of path components including none ("**" at the
  * end matches everything below). '.', '$', '+', '(', ')', '|', '{', '}' are
- * literals. A pattern matches a path when it matches the whole relative path
- * or any of its parent directories, so "foo" excludes "foo/bar/baz". The last
- * pattern that matches decides: an exception re-includes.
+ * literals. patternmatcher's shortcuts are kept: a pattern starting with "**"
+ * and otherwise plain ("**foo", "**" + "/foo") matches by suffix, a plain one
+ * ending in "**" (as "dir/" + "**") by prefix. A pattern matches a path when it
+ * matches the whole relative path or any of its parent directories, so "foo"
+ * excludes "foo/bar/baz". The last pattern that matches decides: an exception
+ * re-includes.
  *
  * Paths given to this module are relative to the context root, '/'-separated,
  * with no leading "./" or '/' (as the context walker produces them).
