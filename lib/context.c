@@ -500,6 +500,8 @@ cs_context_open(struct cs_context **out, const struct cs_context_opts *opts)
 	cs_buf_init(&ctx->ignore, (size_t)8 << 20);
 	if ((error = cs_dockerignore_load(&ctx->di, path.buf, &ctx->ignore)) < 0)
 		goto out;
+	if (opts->exclude_git_dir && (error = cs_dockerignore_add(ctx->di, ".git")) < 0)
+		goto out;
 	ctx->ignore_exists =
 	    fstatat(ctx->root_fd, ".dockerignore", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st.st_mode);

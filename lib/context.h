@@ -56,6 +56,8 @@ struct cs_context_opts {
 				   or absolute, inside or outside dir; NULL: dir/Dockerfile
 				   (or dir/dockerfile when that is the one that exists) */
 	time_t mtime;		/* non-zero: the mtime of every entry (reproducible tar) */
+	int exclude_git_dir;	/* 1: never send .git (a checkout made by us: its files differ
+				   from clone to clone, like BuildKit's default for git contexts) */
 };
 
 /*
