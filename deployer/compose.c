@@ -26,7 +26,7 @@
 extern char **environ;
 
 const char *
-dep_compose__getenv(char *const *env, const char *key)
+dep_compose__getenv(const char *const *env, const char *key)
 {
 	size_t n = strlen(key);
 
@@ -88,14 +88,14 @@ build_vars(json_t **out, const struct dep_compose_opts *opts, const char *projec
 {
 	json_t *base = json_object(), *filevars = NULL, *vars = NULL;
 	struct cs_buf text = CS_BUF_INIT;
-	char *const *e;
+	const char *const *e;
 	char *path = NULL;
 	const char *eq;
 	size_t i;
 	int error = 0;
 
 	*out = NULL;
-	for (e = opts->env ? opts->env : environ; e && *e; e++) {
+	for (e = opts->env ? opts->env : (const char *const *)environ; e && *e; e++) {
 		if ((eq = strchr(*e, '=')) == NULL || eq == *e)
 			continue;
 		path = cs_xstrndup(*e, (size_t)(eq - *e));
@@ -316,7 +316,7 @@ dep_compose_load(json_t **model, const struct dep_compose_opts *opts)
 				  unset.v[j]);
 	app = app_name(opts->app, merged, project_dir);
 	error = dep_compose__normalize(model, merged, app, project_dir, vars,
-				       opts->env ? opts->env : environ, opts->warnings);
+				       opts->env ? opts->env : (const char *const *)environ, opts->warnings);
 	if (error < 0 && opts->errors)
 		cs_strvec_push(opts->errors, cs_err_msg());
 out:

@@ -134,7 +134,7 @@ struct dep_compose_opts {
 	 * The process environment as "K=V" strings, NULL-terminated; NULL means
 	 * environ. Tests pass their own so that the machine does not leak in.
 	 */
-	char *const *env;
+	const char *const *env;
 	struct cs_strvec *warnings; /* optional: every warning is also appended here */
 	/*
 	 * Optional: on CS_EINVAL for missing required variables, one message

@@ -41,11 +41,11 @@ void dep_compose__merge(json_t *base, const json_t *over, const struct cs_yamlpo
  * On success *out is a new reference. Errors: CS_EINVAL with "FILE:LINE:".
  */
 int dep_compose__normalize(json_t **out, const json_t *doc, const char *app,
-			   const char *project_dir, const json_t *vars, char *const *env,
+			   const char *project_dir, const json_t *vars, const char *const *env,
 			   struct cs_strvec *warnings);
 
 /* Look up K in a NULL-terminated "K=V" array; NULL when absent. */
-const char *dep_compose__getenv(char *const *env, const char *key);
+const char *dep_compose__getenv(const char *const *env, const char *key);
 
 struct cs_buf;
 /* Read a whole file (at most 16 MiB) into out. 0, CS_EIO or CS_ETOOBIG. */

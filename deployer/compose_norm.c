@@ -26,7 +26,7 @@ struct nctx {
 	const char *app;
 	const char *dir;
 	const json_t *vars;
-	char *const *env;
+	const char *const *env;
 	const json_t *doc;
 	struct cs_strvec *warnings;
 };
@@ -985,7 +985,7 @@ fail:
 
 int
 dep_compose__normalize(json_t **out, const json_t *doc, const char *app,
-		       const char *project_dir, const json_t *vars, char *const *env,
+		       const char *project_dir, const json_t *vars, const char *const *env,
 		       struct cs_strvec *warnings)
 {
 	struct nctx c = {.app = app,
