@@ -6,6 +6,7 @@
  * append, command/entrypoint/healthcheck.test are replaced, and ports,
  * volumes, secrets and configs are unique by their key.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,8 +150,12 @@ canon_list(json_t *svc, const char *key, struct cctx *c)
 			return cerr(c, key, "invalid list item", key);
 		} else if (!strcmp(key, "ports")) {
 			if (dep_parse_port(out, json_string_value(item)) < 0) {
+				char msg[256];
+
+				/* cs_err_msg() is the buffer cs_err_set() writes to */
+				snprintf(msg, sizeof(msg), "%s", cs_err_msg());
 				json_decref(out);
-				return cerr(c, key, cs_err_msg(), NULL);
+				return cerr(c, key, msg, NULL);
 			}
 		} else if (!strcmp(key, "volumes")) {
 			json_array_append_new(out, volume_short(json_string_value(item)));

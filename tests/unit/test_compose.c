@@ -483,6 +483,327 @@ test_compose__merge_two_files(void)
 	tmp_cleanup();
 }
 
+struct pcase {
+	const char *spec;
+	int n; /* entries, 0: invalid */
+	long target, published; /* of the first entry; published -1: null */
+	const char *ip, *proto;
+};
+
+static const struct pcase port_table[] = {
+    {"80", 1, 80, -1, NULL, "tcp"},
+    {"8080:80", 1, 80, 8080, NULL, "tcp"},
+    {"8080:80/udp", 1, 80, 8080, NULL, "udp"},
+    {"127.0.0.1:8080:80", 1, 80, 8080, "127.0.0.1", "tcp"},
+    {"127.0.0.1:8080:80/udp", 1, 80, 8080, "127.0.0.1", "udp"},
+    {"127.0.0.1::80", 1, 80, -1, "127.0.0.1", "tcp"},
+    {"[::1]:8080:80", 1, 80, 8080, "::1", "tcp"},
+    {"3000-3005", 6, 3000, -1, NULL, "tcp"},
+    {"8000-8002:80-82", 3, 80, 8000, NULL, "tcp"},
+    {"127.0.0.1:5000-5010:5000-5010", 11, 5000, 5000, "127.0.0.1", "tcp"},
+    {"53:53/sctp", 1, 53, 53, NULL, "sctp"},
+    {"", 0, 0, 0, NULL, NULL},
+    {"abc", 0, 0, 0, NULL, NULL},
+    {"80/xyz", 0, 0, 0, NULL, NULL},
+    {"70000", 0, 0, 0, NULL, NULL},
+    {"8000-8002:80-81", 0, 0, 0, NULL, NULL},
+    {"82-80", 0, 0, 0, NULL, NULL},
+    {"8080:", 0, 0, 0, NULL, NULL},
+};
+
+static void
+test_compose__port_short_forms(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(port_table) / sizeof(port_table[0]); i++) {
+		const struct pcase *tc = &port_table[i];
+		json_t *a = json_array(), *p;
+		int rc = dep_parse_port(a, tc->spec);
+
+		if (tc->n == 0) {
+			if (rc != CS_EINVAL || json_array_size(a) != 0) {
+				json_decref(a);
+				T_FAIL_("'%s': rc %d, want CS_EINVAL", tc->spec, rc);
+			}
+			json_decref(a);
+			continue;
+		}
+		p = json_array_get(a, 0);
+		if (rc != 0 || (int)json_array_size(a) != tc->n ||
+		    json_integer_value(json_object_get(p, "target")) != tc->target ||
+		    (tc->published < 0 ? !json_is_null(json_object_get(p, "published"))
+				       : json_integer_value(json_object_get(p, "published")) !=
+					     tc->published) ||
+		    (tc->ip ? !json_is_string(json_object_get(p, "host_ip")) ||
+				  strcmp(json_string_value(json_object_get(p, "host_ip")), tc->ip)
+			    : !json_is_null(json_object_get(p, "host_ip"))) ||
+		    strcmp(json_string_value(json_object_get(p, "protocol")), tc->proto)) {
+			char *d = json_dumps(a, JSON_COMPACT);
+
+			fprintf(stderr, "  '%s' -> rc %d %s\n", tc->spec, rc, d ? d : "");
+			free(d);
+			json_decref(a);
+			T_FAIL_("port case %zu '%s'", i, tc->spec);
+		}
+		json_decref(a);
+	}
+}
+
+struct ucase {
+	const char *in;
+	long long want; /* -1: invalid */
+};
+
+static const struct ucase duration_table[] = {
+    {"10s", 10000000000LL},   {"500ms", 500000000LL},	{"1m30s", 90000000000LL},
+    {"1h5m30s20ms", 3930020000000LL}, {"1.5s", 1500000000LL}, {"2us", 2000LL},
+    {"3ns", 3},		      {"0", 0},			{"90", 90000000000LL},
+    {"1m0s", 60000000000LL},  {"", -1},			{"10", 10000000000LL},
+    {"10x", -1},	      {"s", -1},		{"1h-5m", -1},
+    {"abc", -1},
+};
+
+static const struct ucase size_table[] = {
+    {"512M", 512LL << 20}, {"1g", 1LL << 30},	{"100k", 100LL << 10}, {"2b", 2},
+    {"1024kb", 1LL << 20}, {"300m", 300LL << 20}, {"1gb", 1LL << 30}, {"1.5G", 3LL << 29},
+    {"10000", 10000},	  {"50M", 52428800},	{"1Gi", 1LL << 30},   {"", -1},
+    {"m", -1},		  {"10q", -1},		{"-5m", -1},
+};
+
+static void
+test_compose__durations_and_sizes(void)
+{
+	long long v;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(duration_table) / sizeof(duration_table[0]); i++) {
+		v = -2;
+		rc = dep_parse_duration(&v, duration_table[i].in);
+		if (duration_table[i].want < 0 ? rc != CS_EINVAL
+					       : rc != 0 || v != duration_table[i].want)
+			T_FAIL_("duration '%s': rc %d, %lld", duration_table[i].in, rc, v);
+	}
+	for (i = 0; i < sizeof(size_table) / sizeof(size_table[0]); i++) {
+		v = -2;
+		rc = dep_parse_size(&v, size_table[i].in);
+		if (size_table[i].want < 0 ? rc != CS_EINVAL : rc != 0 || v != size_table[i].want)
+			T_FAIL_("size '%s': rc %d, %lld", size_table[i].in, rc, v);
+	}
+}
+
+static void
+test_compose__shlex(void)
+{
+	json_t *a = NULL;
+
+	T_ASSERT_INT(dep_shlex_split(&a, "sh -c 'echo \"a  b\"' \"x\\\"y\" c\\ d  e''f"), 0);
+	T_ASSERT_INT(json_array_size(a), 6);
+	T_ASSERT_STR(json_string_value(json_array_get(a, 2)), "echo \"a  b\"");
+	T_ASSERT_STR(json_string_value(json_array_get(a, 5)), "ef");
+	T_ASSERT_STR(json_string_value(json_array_get(a, 3)), "x\"y");
+	T_ASSERT_STR(json_string_value(json_array_get(a, 4)), "c d");
+	json_decref(a);
+	T_ASSERT_INT(dep_shlex_split(&a, "a '' b"), 0);
+	T_ASSERT_INT(json_array_size(a), 3);
+	T_ASSERT_STR(json_string_value(json_array_get(a, 1)), "");
+	json_decref(a);
+	T_ASSERT_INT(dep_shlex_split(&a, "echo 'open"), CS_EINVAL);
+	T_ASSERT(a == NULL);
+}
+
+static void
+test_compose__build_without_image_is_refused(void)
+{
+	struct load l = {0};
+	struct cs_strvec errors = CS_STRVEC_INIT;
+
+	cs_strvec_push(&l.files, CORPUS_DIR "/compose/rejected-voting-app-compose-v2-2016.yml");
+	T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
+	T_ASSERT_INT(dep_compose_deployable(l.model, &errors), CS_EINVAL);
+	T_ASSERT_INT(errors.nr, 3); /* vote, result, worker; redis and db have images */
+	T_ASSERT(strstr(errors.v[0], "rejected-voting-app-compose-v2-2016.yml:4: service 'vote' "
+				     "has build: but no image:") != NULL);
+	T_ASSERT(strstr(errors.v[2], "service 'worker'") != NULL);
+	T_ASSERT(strstr(cs_err_msg(), "service 'result'") != NULL);
+	cs_strvec_clear(&errors);
+	load_release(&l);
+
+	/* build: with image: is fine (the image is pulled, build is ignored) */
+	cs_strvec_push(&l.files, tmp_write("bi.yml", "services:\n  a:\n    build: .\n"
+						     "    image: reg/a:1\n  b:\n    image: b\n"));
+	T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
+	T_ASSERT_INT(dep_compose_deployable(l.model, NULL), 0);
+	T_ASSERT(has_warning(&l, "bi.yml:3: service 'a': key 'build' is ignored by swarm"));
+	load_release(&l);
+	tmp_cleanup();
+}
+
+static void
+test_compose__anchors_and_merge_keys(void)
+{
+	struct load l = {0};
+
+	cs_strvec_push(&l.files,
+		       tmp_write("anchors.yml",
+				 "x-common: &common\n"
+				 "  image: base:${TAG:-1}\n"
+				 "  environment: &env\n"
+				 "    LOG: info\n"
+				 "  deploy:\n"
+				 "    replicas: 2\n"
+				 "services:\n"
+				 "  a:\n"
+				 "    <<: *common\n"
+				 "  b:\n"
+				 "    <<: *common\n"
+				 "    image: other\n"
+				 "    environment:\n"
+				 "      <<: *env\n"
+				 "      EXTRA: 'yes'\n"));
+	T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
+	T_ASSERT_STR(JSTR(l.model, "services/a/image"), "base:1");
+	T_ASSERT_INT(JINT(l.model, "services/a/deploy/replicas"), 2);
+	T_ASSERT_STR(JSTR(l.model, "services/b/image"), "other");
+	T_ASSERT_STR(JSTR(l.model, "services/b/environment/LOG"), "info");
+	T_ASSERT_STR(JSTR(l.model, "services/b/environment/EXTRA"), "yes");
+	T_ASSERT(!has_warning(&l, "x-common"));
+	load_release(&l);
+	tmp_cleanup();
+}
+
+static void
+test_compose__billion_laughs(void)
+{
+	struct load l = {0};
+
+	cs_strvec_push(
+	    &l.files,
+	    tmp_write("lol.yml",
+		      "x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+		      "x-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+		      "x-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+		      "x-d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+		      "x-e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+		      "x-f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+		      "x-g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+		      "services:\n  s:\n    image: x\n    command: *g\n"));
+	T_ASSERT_INT(do_load(&l, "swarm", NULL), CS_ETOOBIG);
+	T_ASSERT(l.model == NULL);
+	load_release(&l);
+	tmp_cleanup();
+}
+
+static void
+test_compose__warnings_name_key_and_line(void)
+{
+	struct load l = {0};
+
+	cs_strvec_push(&l.files, tmp_write("w.yml", "version: '2.4'\n"
+						    "services:\n"
+						    "  web:\n"
+						    "    image: w\n"
+						    "    links: [db]\n"
+						    "    frobnicate: 1\n"
+						    "    x-mine: ok\n"
+						    "    restart: on-failure:3\n"
+						    "    mem_limit: 256m\n"
+						    "    cpus: 0.5\n"
+						    "    scale: 2\n"
+						    "    depends_on:\n"
+						    "      db:\n"
+						    "        condition: service_healthy\n"
+						    "    deploy:\n"
+						    "      placement: {constraints: [node.role==worker]}\n"
+						    "      wibble: 1\n"
+						    "  db:\n"
+						    "    image: d\n"
+						    "    environment: [A, B=]\n"
+						    "whatever: 1\n"));
+	T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
+	T_ASSERT(has_warning(&l, "w.yml:5: service 'web': key 'links' is ignored by swarm"));
+	T_ASSERT(has_warning(&l, "w.yml:6: service 'web': unknown key 'frobnicate'"));
+	T_ASSERT(has_warning(&l, "w.yml:14: service 'web': key 'depends_on.db.condition' "
+				 "(service_healthy) is ignored by swarm"));
+	T_ASSERT(has_warning(&l, "w.yml:17: service 'web': unknown key 'deploy.wibble'"));
+	T_ASSERT(has_warning(&l, "w.yml:21: unknown key 'whatever'"));
+	T_ASSERT(!has_warning(&l, "x-mine"));
+	T_ASSERT(!has_warning(&l, "placement"));
+	/* version 2 keys fold into deploy */
+	T_ASSERT_STR(JSTR(l.model, "services/web/deploy/restart_policy/condition"), "on-failure");
+	T_ASSERT_INT(JINT(l.model, "services/web/deploy/restart_policy/max_attempts"), 3);
+	T_ASSERT_INT(JINT(l.model, "services/web/deploy/resources/limits/memory_bytes"), 256 << 20);
+	T_ASSERT_INT(JINT(l.model, "services/web/deploy/resources/limits/nano_cpus"), 500000000);
+	T_ASSERT_INT(JINT(l.model, "services/web/deploy/replicas"), 2);
+	T_ASSERT_STR(JSTR(l.model, "services/web/depends_on_conditions/db"), "service_healthy");
+	/* environment list: "A" alone is unset (null), "B=" is empty */
+	T_ASSERT(json_is_null(jpath(l.model, "services/db/environment/A")));
+	T_ASSERT_STR(JSTR(l.model, "services/db/environment/B"), "");
+	T_ASSERT(json_is_null(jpath(l.model, "services/web/healthcheck")));
+	load_release(&l);
+
+	/* the compose target: placement is what it ignores, links are fine */
+	cs_strvec_push(&l.files, tmpfiles.v[0]);
+	T_ASSERT_INT(do_load(&l, "compose", NULL), 0);
+	T_ASSERT(!has_warning(&l, "'links'"));
+	T_ASSERT(has_warning(&l, "w.yml:16: service 'web': key 'deploy.placement' is ignored by "
+				 "compose"));
+	load_release(&l);
+	tmp_cleanup();
+}
+
+static void
+test_compose__invalid_input(void)
+{
+	static const struct {
+		const char *yaml, *msg;
+		int rc;
+	} cases[] = {
+	    {"services:\n  a:\n    image: x\n    ports: ['99999:80']\n", "invalid port", CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    deploy: {replicas: many}\n", "'replicas' must be",
+	     CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    stop_grace_period: soon\n", "duration",
+	     CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    secrets: [nope]\n", "undefined secret 'nope'",
+	     CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    command: \"echo 'x\"\n", "unterminated",
+	     CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    env_file: missing.env\n", "missing.env",
+	     CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    read_only: maybe\n", "boolean", CS_EINVAL},
+	    {"services:\n  a: [1]\n", "service 'a' must be a mapping", CS_EINVAL},
+	    {"services:\n  a:\n    image: ${A:x}\n", "invalid interpolation format", CS_EINVAL},
+	    {"- just a list\n", "top-level must be a mapping", CS_EINVAL},
+	    {"services:\n  a:\n    image: [\n", "bad.yml:", CS_EPARSE},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct load l = {0};
+
+		cs_strvec_push(&l.files, tmp_write("bad.yml", cases[i].yaml));
+		if (do_load(&l, "swarm", NULL) != cases[i].rc || l.model != NULL ||
+		    strstr(cs_err_msg(), cases[i].msg) == NULL) {
+			fprintf(stderr, "  case %zu: rc %d: %s\n", i, l.rc, cs_err_msg());
+			load_release(&l);
+			T_FAIL_("invalid case %zu not refused as expected", i);
+		}
+		load_release(&l);
+	}
+	/* optional env files may be missing */
+	{
+		struct load l = {0};
+
+		cs_strvec_push(&l.files,
+			       tmp_write("opt.yml", "services:\n  a:\n    image: x\n    env_file:\n"
+						    "      - path: nope.env\n        required: false\n"));
+		T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
+		load_release(&l);
+	}
+	tmp_cleanup();
+}
+
 int
 main(void)
 {
@@ -494,6 +815,14 @@ main(void)
 	T_RUN(test_compose__missing_required_variables_all_at_once);
 	T_RUN(test_compose__variable_sources_in_order);
 	T_RUN(test_compose__merge_two_files);
+	T_RUN(test_compose__port_short_forms);
+	T_RUN(test_compose__durations_and_sizes);
+	T_RUN(test_compose__shlex);
+	T_RUN(test_compose__build_without_image_is_refused);
+	T_RUN(test_compose__anchors_and_merge_keys);
+	T_RUN(test_compose__billion_laughs);
+	T_RUN(test_compose__warnings_name_key_and_line);
+	T_RUN(test_compose__invalid_input);
 	tmp_cleanup();
 	return T_REPORT();
 }
