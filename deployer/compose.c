@@ -128,9 +128,8 @@ build_vars(json_t **out, const struct dep_compose_opts *opts, const char *projec
 		const char *k;
 		json_t *v;
 
-		json_object_foreach(filevars, k, v)
-			if (json_is_string(v))
-				json_object_set(vars, k, v);
+		json_object_foreach(filevars, k, v) if (json_is_string(v))
+		    json_object_set(vars, k, v);
 	}
 	json_object_update(vars, base);
 	*out = vars;
@@ -165,13 +164,11 @@ interp_node(struct walk *w, json_t *node, json_t *parent, const char *key, size_
 	int line;
 
 	if (json_is_object(node)) {
-		json_object_foreach(node, k, v)
-			interp_node(w, v, node, k, 0);
+		json_object_foreach(node, k, v) interp_node(w, v, node, k, 0);
 		return;
 	}
 	if (json_is_array(node)) {
-		json_array_foreach(node, i, v)
-			interp_node(w, v, node, NULL, i);
+		json_array_foreach(node, i, v) interp_node(w, v, node, NULL, i);
 		return;
 	}
 	if (!json_is_string(node) || strchr(json_string_value(node), '$') == NULL)
@@ -316,7 +313,8 @@ dep_compose_load(json_t **model, const struct dep_compose_opts *opts)
 				  unset.v[j]);
 	app = app_name(opts->app, merged, project_dir);
 	error = dep_compose__normalize(model, merged, app, project_dir, vars,
-				       opts->env ? opts->env : (const char *const *)environ, opts->warnings);
+				       opts->env ? opts->env : (const char *const *)environ,
+				       opts->warnings);
 	if (error < 0 && opts->errors)
 		cs_strvec_push(opts->errors, cs_err_msg());
 out:

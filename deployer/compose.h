@@ -126,10 +126,10 @@ struct cs_yamlpos;
 
 struct dep_compose_opts {
 	const struct cs_strvec *files; /* -f FILE, in order; at least one */
-	const char *app;	       /* --app; NULL: top-level name:, else the project dir's name */
-	const struct cs_strvec *sets;  /* --set K=V, highest priority */
-	const char *env_file;	       /* --env-file; NULL: PROJECT_DIR/.env when it exists */
-	const char *target;	       /* "swarm", "compose" or "kubernetes" (warnings only) */
+	const char *app; /* --app; NULL: top-level name:, else the project dir's name */
+	const struct cs_strvec *sets; /* --set K=V, highest priority */
+	const char *env_file;	      /* --env-file; NULL: PROJECT_DIR/.env when it exists */
+	const char *target;	      /* "swarm", "compose" or "kubernetes" (warnings only) */
 	/*
 	 * The process environment as "K=V" strings, NULL-terminated; NULL means
 	 * environ. Tests pass their own so that the machine does not leak in.

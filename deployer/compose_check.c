@@ -135,9 +135,9 @@ static const struct key deploy_keys[] = {
 };
 
 static const struct key top_keys[] = {
-    {"configs", 0}, {"include", UNSUPPORTED}, {"models", UNSUPPORTED},
-    {"name", 0},    {"networks", 0},	  {"secrets", 0},
-    {"services", 0}, {"version", 0},	  {"volumes", 0},
+    {"configs", 0},  {"include", UNSUPPORTED}, {"models", UNSUPPORTED},
+    {"name", 0},     {"networks", 0},	       {"secrets", 0},
+    {"services", 0}, {"version", 0},	       {"volumes", 0},
 };
 
 static const struct key *
@@ -167,17 +167,19 @@ check_keys(struct cs_strvec *w, const json_t *obj, const struct key *tab, size_t
 	json_t *v;
 	int line;
 
-	json_object_foreach((json_t *)obj, k, v) {
+	json_object_foreach((json_t *)obj, k, v)
+	{
 		if (!strncmp(k, "x-", 2))
 			continue;
 		line = cs_yamlpos_key_line(pos, obj, k, NULL);
 		kd = find_key(tab, n, k);
 		if (kd == NULL)
-			dep_compose__warn(w, "%s:%d: %sunknown key '%s%s'", cs_yamlpos_file(pos), line,
-					  what, prefix, k);
+			dep_compose__warn(w, "%s:%d: %sunknown key '%s%s'", cs_yamlpos_file(pos),
+					  line, what, prefix, k);
 		else if (kd->flags & UNSUPPORTED)
-			dep_compose__warn(w, "%s:%d: %skey '%s%s' is not supported by caas-deployer "
-					     "and is ignored",
+			dep_compose__warn(w,
+					  "%s:%d: %skey '%s%s' is not supported by caas-deployer "
+					  "and is ignored",
 					  cs_yamlpos_file(pos), line, what, prefix, k);
 		else if (kd->flags & target_flag(target))
 			dep_compose__warn(w, "%s:%d: %skey '%s%s' is ignored by %s",
@@ -202,12 +204,13 @@ dep_compose_check(struct cs_strvec *warnings, const json_t *doc, const struct cs
 	services = json_object_get(doc, "services");
 	if (!json_is_object(services))
 		return;
-	json_object_foreach((json_t *)services, name, svc) {
+	json_object_foreach((json_t *)services, name, svc)
+	{
 		if (!json_is_object(svc))
 			continue;
 		snprintf(what, sizeof(what), "service '%s': ", name);
-		check_keys(warnings, svc, service_keys, sizeof(service_keys) / sizeof(service_keys[0]),
-			   pos, what, "", target);
+		check_keys(warnings, svc, service_keys,
+			   sizeof(service_keys) / sizeof(service_keys[0]), pos, what, "", target);
 		if (json_is_object(dep = json_object_get(svc, "deploy")))
 			check_keys(warnings, dep, deploy_keys,
 				   sizeof(deploy_keys) / sizeof(deploy_keys[0]), pos, what,
@@ -215,15 +218,16 @@ dep_compose_check(struct cs_strvec *warnings, const json_t *doc, const struct cs
 		dep = json_object_get(svc, "depends_on");
 		if (!json_is_object(dep) || !strcmp(target, "compose"))
 			continue;
-		json_object_foreach((json_t *)dep, k, v) {
+		json_object_foreach((json_t *)dep, k, v)
+		{
 			cond = json_string_value(json_object_get(v, "condition"));
 			if (cond && strcmp(cond, "service_started"))
 				dep_compose__warn(warnings,
 						  "%s:%d: %skey 'depends_on.%s.condition' (%s) is "
 						  "ignored by %s: it orders creation only",
 						  cs_yamlpos_file(pos),
-						  cs_yamlpos_key_line(pos, v, "condition", NULL), what,
-						  k, cond, target);
+						  cs_yamlpos_key_line(pos, v, "condition", NULL),
+						  what, k, cond, target);
 		}
 	}
 }
@@ -236,7 +240,8 @@ dep_compose_deployable(const json_t *model, struct cs_strvec *errors)
 	const char *name;
 	int error = 0;
 
-	json_object_foreach((json_t *)json_object_get(model, "services"), name, svc) {
+	json_object_foreach((json_t *)json_object_get(model, "services"), name, svc)
+	{
 		size_t start;
 
 		if (json_is_string(json_object_get(svc, "image")))

@@ -52,7 +52,8 @@ list_to_map(json_t *parent, const char *key, json_t *empty, struct cctx *c)
 		return cerr(c, key, "must be a list or a mapping", key);
 	}
 	m = json_object();
-	json_array_foreach(v, i, item) {
+	json_array_foreach(v, i, item)
+	{
 		if (!json_is_string(item)) {
 			json_decref(m);
 			json_decref(empty);
@@ -122,7 +123,8 @@ volume_short(const char *spec)
 			else if (!strcmp(opt, "shared") || !strcmp(opt, "rshared") ||
 				 !strcmp(opt, "slave") || !strcmp(opt, "rslave") ||
 				 !strcmp(opt, "private") || !strcmp(opt, "rprivate"))
-				json_object_set_new(o, "bind", json_pack("{s:s}", "propagation", opt));
+				json_object_set_new(o, "bind",
+						    json_pack("{s:s}", "propagation", opt));
 		}
 	}
 	free(s);
@@ -142,7 +144,8 @@ canon_list(json_t *svc, const char *key, struct cctx *c)
 	if (!json_is_array(v))
 		return cerr(c, key, "must be a list", key);
 	out = json_array();
-	json_array_foreach(v, i, item) {
+	json_array_foreach(v, i, item)
+	{
 		if (json_is_object(item)) {
 			json_array_append(out, item);
 		} else if (!json_is_string(item)) {
@@ -170,9 +173,9 @@ canon_list(json_t *svc, const char *key, struct cctx *c)
 static int
 canon_service(json_t *svc, struct cctx *c)
 {
-	static const char *const lists[] = {"dns",	"dns_search", "tmpfs",	"env_file",
-					    "cap_add",	"cap_drop",   "profiles", "expose",
-					    "dns_opt",	"devices",    "security_opt"};
+	static const char *const lists[] = {"dns",     "dns_search", "tmpfs",	    "env_file",
+					    "cap_add", "cap_drop",   "profiles",    "expose",
+					    "dns_opt", "devices",    "security_opt"};
 	static const char *const uniq[] = {"ports", "volumes", "secrets", "configs"};
 	json_t *v, *m, *item;
 	const char *k;
@@ -199,11 +202,8 @@ canon_service(json_t *svc, struct cctx *c)
 	v = json_object_get(svc, "depends_on");
 	if (json_is_array(v)) {
 		m = json_object();
-		json_array_foreach(v, i, item)
-			if (json_is_string(item))
-				json_object_set_new(m, json_string_value(item),
-						    json_pack("{s:s}", "condition",
-							      "service_started"));
+		json_array_foreach(v, i, item) if (json_is_string(item)) json_object_set_new(
+		    m, json_string_value(item), json_pack("{s:s}", "condition", "service_started"));
 		json_object_set_new(svc, "depends_on", m);
 	} else if (v && !json_is_object(v) && !json_is_null(v)) {
 		return cerr(c, "depends_on", "must be a list or a mapping", NULL);
@@ -211,9 +211,8 @@ canon_service(json_t *svc, struct cctx *c)
 	v = json_object_get(svc, "networks");
 	if (json_is_array(v)) {
 		m = json_object();
-		json_array_foreach(v, i, item)
-			if (json_is_string(item))
-				json_object_set_new(m, json_string_value(item), json_null());
+		json_array_foreach(v, i, item) if (json_is_string(item))
+		    json_object_set_new(m, json_string_value(item), json_null());
 		json_object_set_new(svc, "networks", m);
 	} else if (v && !json_is_object(v) && !json_is_null(v)) {
 		return cerr(c, "networks", "must be a list or a mapping", NULL);
@@ -221,10 +220,8 @@ canon_service(json_t *svc, struct cctx *c)
 	v = json_object_get(svc, "extra_hosts");
 	if (json_is_object(v)) {
 		m = json_array();
-		json_object_foreach(v, k, item)
-			if (json_is_string(item))
-				json_array_append_new(m, json_sprintf("%s:%s", k,
-								      json_string_value(item)));
+		json_object_foreach(v, k, item) if (json_is_string(item))
+		    json_array_append_new(m, json_sprintf("%s:%s", k, json_string_value(item)));
 		json_object_set_new(svc, "extra_hosts", m);
 	}
 	return 0;
@@ -246,7 +243,8 @@ dep_compose__canon(json_t *doc, const struct cs_yamlpos *pos, const char *file)
 		return cs_err_set(CS_EINVAL, "%s:%d: services must be a mapping", file,
 				  cs_yamlpos_key_line(pos, doc, "services", NULL));
 	} else {
-		json_object_foreach(services, name, svc) {
+		json_object_foreach(services, name, svc)
+		{
 			int line = cs_yamlpos_key_line(pos, services, name, NULL);
 
 			if (json_is_null(svc)) {
@@ -254,8 +252,9 @@ dep_compose__canon(json_t *doc, const struct cs_yamlpos *pos, const char *file)
 				json_object_set_new(services, name, svc);
 			}
 			if (!json_is_object(svc))
-				return cs_err_set(CS_EINVAL, "%s:%d: service '%s' must be a mapping",
-						  file, line, name);
+				return cs_err_set(CS_EINVAL,
+						  "%s:%d: service '%s' must be a mapping", file,
+						  line, name);
 			c.svc = name;
 			c.svcobj = svc;
 			if ((error = canon_service(svc, &c)) < 0)
@@ -273,7 +272,8 @@ dep_compose__canon(json_t *doc, const struct cs_yamlpos *pos, const char *file)
 		if (!json_is_object(obj))
 			return cs_err_set(CS_EINVAL, "%s:%d: %s must be a mapping", file,
 					  cs_yamlpos_key_line(pos, doc, tops[i], NULL), tops[i]);
-		json_object_foreach(obj, k, v) {
+		json_object_foreach(obj, k, v)
+		{
 			if (json_is_null(v))
 				json_object_set_new(obj, k, json_object());
 			else if (!json_is_object(v))
@@ -299,7 +299,8 @@ same_entry(const char *list, const json_t *a, const json_t *b)
 	if (!strcmp(list, "ports"))
 		return same_str(a, b, "host_ip") && same_str(a, b, "target") &&
 		       same_str(a, b, "published") && same_str(a, b, "protocol");
-	if (!strcmp(list, "volumes") || json_object_get(a, "target") || json_object_get(b, "target"))
+	if (!strcmp(list, "volumes") || json_object_get(a, "target") ||
+	    json_object_get(b, "target"))
 		return same_str(a, b, "target");
 	return same_str(a, b, "source");
 }
@@ -314,10 +315,13 @@ merge_unique(json_t *base, const json_t *over, const char *list)
 	size_t i, j;
 	int found;
 
-	json_array_foreach(over, i, item) {
+	json_array_foreach(over, i, item)
+	{
 		found = 0;
-		json_array_foreach(base, j, b) {
-			if (json_is_object(b) && json_is_object(item) && same_entry(list, b, item)) {
+		json_array_foreach(base, j, b)
+		{
+			if (json_is_object(b) && json_is_object(item) &&
+			    same_entry(list, b, item)) {
 				json_array_set(base, j, item);
 				found = 1;
 				break;
@@ -335,11 +339,10 @@ merge_append(json_t *base, const json_t *over)
 	size_t i, j;
 	int found;
 
-	json_array_foreach(over, i, item) {
+	json_array_foreach(over, i, item)
+	{
 		found = 0;
-		json_array_foreach(base, j, b)
-			if (json_equal(b, item))
-				found = 1;
+		json_array_foreach(base, j, b) if (json_equal(b, item)) found = 1;
 		if (!found)
 			json_array_append(base, item);
 	}
@@ -355,7 +358,8 @@ merge_obj(json_t *base, const json_t *over, const struct cs_yamlpos *pos, const 
 	const char *k, *tag;
 	json_t *ov, *bv;
 
-	json_object_foreach((json_t *)over, k, ov) {
+	json_object_foreach((json_t *)over, k, ov)
+	{
 		if (!strcmp(ctx, "service") && !strncmp(k, "x-cs-", 5))
 			continue;
 		tag = cs_yamlpos_key_tag(pos, over, k);
@@ -368,18 +372,20 @@ merge_obj(json_t *base, const json_t *over, const struct cs_yamlpos *pos, const 
 			json_object_set_new(base, k, json_deep_copy(ov));
 			continue;
 		}
-		if (!strcmp(ctx, "service") && (!strcmp(k, "command") || !strcmp(k, "entrypoint"))) {
+		if (!strcmp(ctx, "service") &&
+		    (!strcmp(k, "command") || !strcmp(k, "entrypoint"))) {
 			json_object_set_new(base, k, json_deep_copy(ov));
 		} else if (!strcmp(ctx, "healthcheck") && !strcmp(k, "test")) {
 			json_object_set_new(base, k, json_deep_copy(ov));
 		} else if (json_is_object(bv) && json_is_object(ov)) {
 			merge_obj(bv, ov, pos,
-				  !strcmp(ctx, "service") && !strcmp(k, "healthcheck") ? "healthcheck"
-											: "");
+				  !strcmp(ctx, "service") && !strcmp(k, "healthcheck")
+				      ? "healthcheck"
+				      : "");
 		} else if (json_is_array(bv) && json_is_array(ov)) {
 			if (!strcmp(ctx, "service") &&
-			    (!strcmp(k, "ports") || !strcmp(k, "volumes") || !strcmp(k, "secrets") ||
-			     !strcmp(k, "configs")))
+			    (!strcmp(k, "ports") || !strcmp(k, "volumes") ||
+			     !strcmp(k, "secrets") || !strcmp(k, "configs")))
 				merge_unique(bv, ov, k);
 			else
 				merge_append(bv, ov);
@@ -398,7 +404,8 @@ dep_compose__merge(json_t *base, const json_t *over, const struct cs_yamlpos *po
 	const char *k;
 	size_t i;
 
-	json_object_foreach(os, k, ov) {
+	json_object_foreach(os, k, ov)
+	{
 		bv = json_object_get(bs, k);
 		if (bv == NULL)
 			json_object_set_new(bs, k, json_deep_copy(ov));
@@ -407,7 +414,8 @@ dep_compose__merge(json_t *base, const json_t *over, const struct cs_yamlpos *po
 	}
 	for (i = 0; i < sizeof(tops) / sizeof(tops[0]); i++)
 		merge_obj(json_object_get(base, tops[i]), json_object_get(over, tops[i]), pos, "");
-	json_object_foreach((json_t *)over, k, ov) {
+	json_object_foreach((json_t *)over, k, ov)
+	{
 		if (strcmp(k, "services") && strcmp(k, "networks") && strcmp(k, "volumes") &&
 		    strcmp(k, "secrets") && strcmp(k, "configs"))
 			json_object_set_new(base, k, json_deep_copy(ov));

@@ -31,8 +31,7 @@ struct nctx {
 	struct cs_strvec *warnings;
 };
 
-static int
-nerr(struct nctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int nerr(struct nctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int
 nerr(struct nctx *c, const char *fmt, ...)
@@ -207,9 +206,8 @@ str_list(const json_t *v)
 	if (json_is_string(v)) {
 		json_array_append(a, (json_t *)v);
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, item)
-			if ((s = as_string(item)) != NULL)
-				json_array_append_new(a, s);
+		json_array_foreach(v, i, item) if ((s = as_string(item)) != NULL)
+		    json_array_append_new(a, s);
 	}
 	return a;
 }
@@ -223,12 +221,14 @@ str_map(const json_t *v)
 	size_t i;
 
 	if (json_is_object(v)) {
-		json_object_foreach((json_t *)v, k, item) {
+		json_object_foreach((json_t *)v, k, item)
+		{
 			s = as_string(item);
 			json_object_set_new(m, k, s ? s : json_string(""));
 		}
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, item) {
+		json_array_foreach(v, i, item)
+		{
 			const char *str = sval(item);
 			char *key;
 
@@ -302,7 +302,8 @@ norm_environment(struct nctx *c, json_t *s, const json_t *svc)
 	size_t i;
 	int required, error = 0;
 
-	json_array_foreach(files, i, item) {
+	json_array_foreach(files, i, item)
+	{
 		const char *p = sval(item);
 
 		required = 1;
@@ -338,12 +339,14 @@ norm_environment(struct nctx *c, json_t *s, const json_t *svc)
 		json_decref(parsed);
 		parsed = NULL;
 	}
-	json_object_foreach((json_t *)json_object_get(svc, "environment"), k, v) {
+	json_object_foreach((json_t *)json_object_get(svc, "environment"), k, v)
+	{
 		json_t *sv = as_string(v);
 
 		json_object_set_new(env, k, sv ? sv : json_null());
 	}
-	json_object_foreach(env, k, parsed) {
+	json_object_foreach(env, k, parsed)
+	{
 		if (json_is_null(parsed) && json_is_string(json_object_get(c->vars, k)))
 			json_object_set(env, k, json_object_get(c->vars, k));
 	}
@@ -363,7 +366,8 @@ norm_ports(struct nctx *c, json_t *s, const json_t *svc)
 	size_t i;
 	const char *mode, *proto;
 
-	json_array_foreach(ports, i, p) {
+	json_array_foreach(ports, i, p)
+	{
 		o = json_object();
 		json_array_append_new(out, o);
 		if (to_int(c, json_object_get(p, "target"), "ports.target", &n, 0) < 0)
@@ -376,7 +380,8 @@ norm_ports(struct nctx *c, json_t *s, const json_t *svc)
 		if (json_is_integer(json_object_get(p, "published")) ||
 		    (sval(json_object_get(p, "published")) &&
 		     *sval(json_object_get(p, "published")))) {
-			if (to_int(c, json_object_get(p, "published"), "ports.published", &n, 0) < 0)
+			if (to_int(c, json_object_get(p, "published"), "ports.published", &n, 0) <
+			    0)
 				goto fail;
 			if (n <= 0 || n > 65535) {
 				nerr(c, "invalid published port %lld", n);
@@ -389,7 +394,8 @@ norm_ports(struct nctx *c, json_t *s, const json_t *svc)
 		json_object_set_new(o, "host_ip", str_or_null(json_object_get(p, "host_ip")));
 		proto = sval(json_object_get(p, "protocol"));
 		mode = sval(json_object_get(p, "mode"));
-		if (proto && strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp")) {
+		if (proto && strcmp(proto, "tcp") && strcmp(proto, "udp") &&
+		    strcmp(proto, "sctp")) {
 			nerr(c, "invalid port protocol '%s'", proto);
 			goto fail;
 		}
@@ -415,12 +421,13 @@ norm_networks(struct nctx *c, json_t *s, const json_t *svc, json_t *used)
 	const char *k;
 
 	if (json_object_size(nets) == 0 && !json_is_string(json_object_get(svc, "network_mode"))) {
-		json_object_set_new(out, "default",
-				    json_pack("{s:[],s:n,s:n}", "aliases", "ipv4_address",
-					      "ipv6_address"));
+		json_object_set_new(
+		    out, "default",
+		    json_pack("{s:[],s:n,s:n}", "aliases", "ipv4_address", "ipv6_address"));
 		json_object_set_new(used, "default", json_true());
 	}
-	json_object_foreach((json_t *)nets, k, v) {
+	json_object_foreach((json_t *)nets, k, v)
+	{
 		if (!json_is_object(json_object_get(json_object_get(c->doc, "networks"), k)) &&
 		    strcmp(k, "default")) {
 			/* docker stack deploy refuses this; docker-cli's loader accepts it */
@@ -433,8 +440,10 @@ norm_networks(struct nctx *c, json_t *s, const json_t *svc, json_t *used)
 		json_object_set_new(used, k, json_true());
 		o = json_object();
 		json_object_set_new(o, "aliases", str_list(json_object_get(v, "aliases")));
-		json_object_set_new(o, "ipv4_address", str_or_null(json_object_get(v, "ipv4_address")));
-		json_object_set_new(o, "ipv6_address", str_or_null(json_object_get(v, "ipv6_address")));
+		json_object_set_new(o, "ipv4_address",
+				    str_or_null(json_object_get(v, "ipv4_address")));
+		json_object_set_new(o, "ipv6_address",
+				    str_or_null(json_object_get(v, "ipv6_address")));
 		json_object_set_new(out, k, o);
 	}
 	json_object_set_new(s, "networks", out);
@@ -451,7 +460,8 @@ norm_volumes(struct nctx *c, json_t *s, const json_t *svc)
 	size_t i;
 	int b;
 
-	json_array_foreach(vols, i, v) {
+	json_array_foreach(vols, i, v)
+	{
 		o = json_object();
 		json_array_append_new(out, o);
 		src = sval(json_object_get(v, "source"));
@@ -459,7 +469,7 @@ norm_volumes(struct nctx *c, json_t *s, const json_t *svc)
 		type = sval(json_object_get(v, "type"));
 		if (type == NULL)
 			type = src && (src[0] == '.' || src[0] == '/' || src[0] == '~') ? "bind"
-										   : "volume";
+											: "volume";
 		if (tgt == NULL || *tgt == '\0') {
 			nerr(c, "volume entry %zu has no target", i + 1);
 			goto fail;
@@ -473,7 +483,8 @@ norm_volumes(struct nctx *c, json_t *s, const json_t *svc)
 		if (src && *src && !strcmp(type, "bind"))
 			json_object_set_new(o, "source", abs_path(c, src));
 		else
-			json_object_set_new(o, "source", src && *src ? json_string(src) : json_null());
+			json_object_set_new(o, "source",
+					    src && *src ? json_string(src) : json_null());
 		if (src && *src && !strcmp(type, "volume") &&
 		    !json_is_object(json_object_get(json_object_get(c->doc, "volumes"), src)))
 			dep_compose__warn(c->warnings,
@@ -512,9 +523,11 @@ norm_refs(struct nctx *c, json_t *s, const json_t *svc, const char *kind)
 	long long mode;
 	size_t i;
 
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		src = sval(json_object_get(v, "source"));
-		if (src == NULL || !json_is_object(json_object_get(json_object_get(c->doc, kind), src))) {
+		if (src == NULL ||
+		    !json_is_object(json_object_get(json_object_get(c->doc, kind), src))) {
 			nerr(c, "refers to undefined %.*s '%s'", (int)strlen(kind) - 1, kind,
 			     src ? src : "");
 			goto fail;
@@ -529,12 +542,14 @@ norm_refs(struct nctx *c, json_t *s, const json_t *svc, const char *kind)
 			json_object_set_new(o, "target", json_sprintf("/%s", src));
 		else
 			json_object_set_new(o, "target", json_string(src));
-		json_object_set_new(o, "uid", json_object_get(v, "uid")
-						  ? str_or_null(json_object_get(v, "uid"))
-						  : json_string("0"));
-		json_object_set_new(o, "gid", json_object_get(v, "gid")
-						  ? str_or_null(json_object_get(v, "gid"))
-						  : json_string("0"));
+		json_object_set_new(o, "uid",
+				    json_object_get(v, "uid")
+					? str_or_null(json_object_get(v, "uid"))
+					: json_string("0"));
+		json_object_set_new(o, "gid",
+				    json_object_get(v, "gid")
+					? str_or_null(json_object_get(v, "gid"))
+					: json_string("0"));
 		mode = 0444;
 		if (json_object_get(v, "mode") &&
 		    to_int(c, json_object_get(v, "mode"), "mode", &mode, 1) < 0)
@@ -609,7 +624,8 @@ norm_depends(struct nctx *c, json_t *s, const json_t *svc)
 
 	json_object_set_new(s, "depends_on", names);
 	json_object_set_new(s, "depends_on_conditions", conds);
-	json_object_foreach((json_t *)dep, k, v) {
+	json_object_foreach((json_t *)dep, k, v)
+	{
 		if (!json_is_object(json_object_get(json_object_get(c->doc, "services"), k))) {
 			dep_compose__warn(c->warnings,
 					  "%s:%d: service '%s': depends_on names undefined service "
@@ -667,7 +683,8 @@ static int
 norm_resources(struct nctx *c, json_t *d, const json_t *svc, const json_t *dep)
 {
 	const json_t *res = json_object_get(dep, "resources");
-	const json_t *lim = json_object_get(res, "limits"), *rsv = json_object_get(res, "reservations");
+	const json_t *lim = json_object_get(res, "limits"),
+		     *rsv = json_object_get(res, "reservations");
 	long long cpu, mem, pids, rcpu, rmem;
 
 	if (to_cpus(c, json_object_get(lim, "cpus"), "cpus", &cpu) < 0 ||
@@ -676,7 +693,8 @@ norm_resources(struct nctx *c, json_t *d, const json_t *svc, const json_t *dep)
 	    to_size(c, json_object_get(rsv, "memory"), "memory", &rmem) < 0)
 		return CS_EINVAL;
 	pids = 0;
-	if (json_object_get(lim, "pids") && to_int(c, json_object_get(lim, "pids"), "pids", &pids, 0) < 0)
+	if (json_object_get(lim, "pids") &&
+	    to_int(c, json_object_get(lim, "pids"), "pids", &pids, 0) < 0)
 		return CS_EINVAL;
 	/* version 2 service keys, when deploy: does not say */
 	if (cpu == 0 && to_cpus(c, json_object_get(svc, "cpus"), "cpus", &cpu) < 0)
@@ -776,7 +794,8 @@ norm_deploy(struct nctx *c, json_t *s, const json_t *svc)
 		return CS_EINVAL;
 	pl = json_object_get(dep, "placement");
 	prefs = json_array();
-	json_array_foreach(json_object_get(pl, "preferences"), i, item) {
+	json_array_foreach(json_object_get(pl, "preferences"), i, item)
+	{
 		const char *sp = sval(json_object_get(item, "spread"));
 
 		if (sp)
@@ -803,13 +822,13 @@ norm_deploy(struct nctx *c, json_t *s, const json_t *svc)
 static int
 norm_misc(struct nctx *c, json_t *s, const json_t *svc)
 {
-	static const char *const strs[] = {"working_dir",    "user",	"hostname",
-					   "domainname",     "stop_signal", "container_name",
-					   "restart",	     "network_mode"};
+	static const char *const strs[] = {"working_dir", "user",	 "hostname",
+					   "domainname",  "stop_signal", "container_name",
+					   "restart",	  "network_mode"};
 	static const char *const bools[] = {"privileged", "read_only", "init", "tty", "stdin_open"};
-	static const char *const lists[] = {"links",	  "cap_add",	  "cap_drop",	  "dns",
-					    "dns_search", "extra_hosts",  "tmpfs",	  "expose",
-					    "security_opt", "devices",	  "profiles"};
+	static const char *const lists[] = {"links",	    "cap_add",	   "cap_drop", "dns",
+					    "dns_search",   "extra_hosts", "tmpfs",    "expose",
+					    "security_opt", "devices",	   "profiles"};
 	const json_t *v, *lg;
 	json_t *ul = json_object();
 	const char *k;
@@ -830,7 +849,8 @@ norm_misc(struct nctx *c, json_t *s, const json_t *svc)
 		goto fail;
 	json_object_set_new(s, "stop_grace_period_ns", json_integer(n));
 	json_object_set_new(s, "sysctls", str_map(json_object_get(svc, "sysctls")));
-	json_object_foreach((json_t *)json_object_get(svc, "ulimits"), k, v) {
+	json_object_foreach((json_t *)json_object_get(svc, "ulimits"), k, v)
+	{
 		long long soft, hard;
 
 		if (json_is_object(v)) {
@@ -842,9 +862,9 @@ norm_misc(struct nctx *c, json_t *s, const json_t *svc)
 				goto fail;
 			hard = soft;
 		}
-		json_object_set_new(ul, k,
-				    json_pack("{s:I,s:I}", "soft", (json_int_t)soft, "hard",
-					      (json_int_t)hard));
+		json_object_set_new(
+		    ul, k,
+		    json_pack("{s:I,s:I}", "soft", (json_int_t)soft, "hard", (json_int_t)hard));
 	}
 	json_object_set(s, "ulimits", ul);
 	json_decref(ul);
@@ -904,7 +924,8 @@ norm_top(json_t **out, struct nctx *c, const char *kind, const json_t *in)
 	const char *k, *name;
 	int external, b;
 
-	json_object_foreach((json_t *)in, k, v) {
+	json_object_foreach((json_t *)in, k, v)
+	{
 		o = json_object();
 		json_object_set_new(res, k, o);
 		e = json_object_get(v, "external");
@@ -943,18 +964,19 @@ norm_top(json_t **out, struct nctx *c, const char *kind, const json_t *in)
 			if (json_is_object(ipam)) {
 				ext = json_array();
 				json_array_foreach(json_object_get(ipam, "config"), i, cfg)
-					json_array_append_new(
-					    ext, json_pack("{s:o,s:o,s:o}", "subnet",
-							   str_or_null(json_object_get(cfg, "subnet")),
-							   "gateway",
-							   str_or_null(json_object_get(cfg, "gateway")),
-							   "ip_range",
-							   str_or_null(json_object_get(cfg, "ip_range"))));
+				    json_array_append_new(
+					ext,
+					json_pack("{s:o,s:o,s:o}", "subnet",
+						  str_or_null(json_object_get(cfg, "subnet")),
+						  "gateway",
+						  str_or_null(json_object_get(cfg, "gateway")),
+						  "ip_range",
+						  str_or_null(json_object_get(cfg, "ip_range"))));
 				json_object_set_new(
 				    o, "ipam",
 				    json_pack("{s:o,s:o}", "driver",
-					      str_or_null(json_object_get(ipam, "driver")), "config",
-					      ext));
+					      str_or_null(json_object_get(ipam, "driver")),
+					      "config", ext));
 			} else {
 				json_object_set_new(o, "ipam", json_null());
 			}
@@ -984,9 +1006,8 @@ fail:
 }
 
 int
-dep_compose__normalize(json_t **out, const json_t *doc, const char *app,
-		       const char *project_dir, const json_t *vars, const char *const *env,
-		       struct cs_strvec *warnings)
+dep_compose__normalize(json_t **out, const json_t *doc, const char *app, const char *project_dir,
+		       const json_t *vars, const char *const *env, struct cs_strvec *warnings)
 {
 	struct nctx c = {.app = app,
 			 .dir = project_dir,
@@ -1003,7 +1024,8 @@ dep_compose__normalize(json_t **out, const json_t *doc, const char *app,
 	json_object_set_new(m, "name", json_string(app));
 	json_object_set_new(m, "project_dir", json_string(project_dir));
 	json_object_set_new(m, "services", services);
-	json_object_foreach((json_t *)json_object_get(doc, "services"), name, svc) {
+	json_object_foreach((json_t *)json_object_get(doc, "services"), name, svc)
+	{
 		if ((error = norm_service(&s, &c, name, svc, used)) < 0)
 			goto out;
 		json_object_set_new(services, name, s);

@@ -63,8 +63,8 @@ dep_parse_duration(long long *out, const char *s)
 		else if (*p == 'h')
 			unit = 3600e9, p++;
 		else
-			return cs_err_set(CS_EINVAL, "invalid duration '%s': missing or unknown unit",
-					  s);
+			return cs_err_set(CS_EINVAL,
+					  "invalid duration '%s': missing or unknown unit", s);
 		total += num * unit;
 		if (total > 9.2e18)
 			return cs_err_set(CS_EINVAL, "invalid duration '%s': too large", s);

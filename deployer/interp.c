@@ -345,7 +345,8 @@ dep_envfile_parse(json_t **out, const char *text, size_t len, const char *filena
 				char *m;
 
 				for (i = before; i < errs.nr; i++) {
-					m = cs_xasprintf("%s:%d: %s", filename, startline, errs.v[i]);
+					m = cs_xasprintf("%s:%d: %s", filename, startline,
+							 errs.v[i]);
 					free(errs.v[i]);
 					errs.v[i] = m;
 				}

@@ -14,7 +14,8 @@
 #include "log.h"
 
 static const char usage_text[] =
-    "usage: caas-deployer --coe swarm|compose|kubernetes --bay URL --app NAME -f FILE [-f FILE...]\n"
+    "usage: caas-deployer --coe swarm|compose|kubernetes --bay URL --app NAME -f FILE [-f "
+    "FILE...]\n"
     "                     [--set K=V...] [--env-file FILE] [--timeout SECONDS] [--prune]\n"
     "                     [--dry-run] [--json FILE] [--registry-user USER\n"
     "                     --registry-password-file FILE] [--publish-mode ingress|host]\n"
@@ -32,9 +33,22 @@ static const char usage_text[] =
     "  9   rollout failed and the rollback failed too\n"
     "  10  timed out (and rolled back)\n";
 
-enum { OPT_COE = 256, OPT_BAY, OPT_APP, OPT_SET, OPT_ENV_FILE, OPT_TIMEOUT, OPT_PRUNE,
-       OPT_DRY_RUN, OPT_JSON, OPT_REG_USER, OPT_REG_PW_FILE, OPT_PUBLISH_MODE, OPT_KEEP,
-       OPT_PRINT_MODEL };
+enum {
+	OPT_COE = 256,
+	OPT_BAY,
+	OPT_APP,
+	OPT_SET,
+	OPT_ENV_FILE,
+	OPT_TIMEOUT,
+	OPT_PRUNE,
+	OPT_DRY_RUN,
+	OPT_JSON,
+	OPT_REG_USER,
+	OPT_REG_PW_FILE,
+	OPT_PUBLISH_MODE,
+	OPT_KEEP,
+	OPT_PRINT_MODEL
+};
 
 static const struct option long_opts[] = {
     {"coe", required_argument, NULL, OPT_COE},
@@ -137,8 +151,8 @@ parse_args(struct dep_args *a, int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument");
-	if (a->coe == NULL || (strcmp(a->coe, "swarm") && strcmp(a->coe, "compose") &&
-			       strcmp(a->coe, "kubernetes")))
+	if (a->coe == NULL ||
+	    (strcmp(a->coe, "swarm") && strcmp(a->coe, "compose") && strcmp(a->coe, "kubernetes")))
 		return usage_error("--coe wants swarm, compose or kubernetes");
 	if (a->files.nr == 0)
 		return usage_error("at least one -f FILE is needed");

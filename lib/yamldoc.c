@@ -110,8 +110,8 @@ pos_grow(struct cs_yamlpos *pos)
 }
 
 static struct pos_ent *
-pos_put(struct cs_yamlpos *pos, const void *node, const char *key, size_t index, int line,
-	int col, const char *tag)
+pos_put(struct cs_yamlpos *pos, const void *node, const char *key, size_t index, int line, int col,
+	const char *tag)
 {
 	struct pos_ent *e = pos_find(pos, node, key, index);
 	size_t h;
@@ -251,8 +251,9 @@ static int
 count_node(struct loader *l, int line, int col)
 {
 	if (++l->nodes > CS_YAMLDOC_MAX_NODES)
-		return fail_at(l, CS_ETOOBIG, line, col,
-			       "document too large after alias expansion (more than 1000000 nodes)");
+		return fail_at(
+		    l, CS_ETOOBIG, line, col,
+		    "document too large after alias expansion (more than 1000000 nodes)");
 	return 0;
 }
 
@@ -269,7 +270,8 @@ copy_node(struct loader *l, const json_t *src, int line, int col)
 		return NULL;
 	if (json_is_object(src)) {
 		dst = json_object();
-		json_object_foreach((json_t *)src, k, v) {
+		json_object_foreach((json_t *)src, k, v)
+		{
 			if ((c = copy_node(l, v, line, col)) == NULL)
 				goto fail;
 			json_object_set_new(dst, k, c);
@@ -278,7 +280,8 @@ copy_node(struct loader *l, const json_t *src, int line, int col)
 		}
 	} else if (json_is_array(src)) {
 		dst = json_array();
-		json_array_foreach(src, i, v) {
+		json_array_foreach(src, i, v)
+		{
 			if ((c = copy_node(l, v, line, col)) == NULL)
 				goto fail;
 			json_array_append_new(dst, c);
@@ -298,7 +301,8 @@ static int
 is_null_text(const char *s, size_t n)
 {
 	return n == 0 || (n == 1 && s[0] == '~') ||
-	       (n == 4 && (!memcmp(s, "null", 4) || !memcmp(s, "Null", 4) || !memcmp(s, "NULL", 4)));
+	       (n == 4 &&
+		(!memcmp(s, "null", 4) || !memcmp(s, "Null", 4) || !memcmp(s, "NULL", 4)));
 }
 
 static json_t *
@@ -476,7 +480,8 @@ add_value(struct loader *l, json_t *v, int line, int col, const char *tag, json_
 		} else if (json_is_array(v)) {
 			json_t *m;
 
-			json_array_foreach(v, i, m) {
+			json_array_foreach(v, i, m)
+			{
 				if (!json_is_object(m)) {
 					json_decref(v);
 					return fail_at(l, CS_EPARSE, f->key_line, f->key_col,
@@ -513,8 +518,10 @@ apply_merges(struct loader *l, struct frame *f)
 	struct pos_ent *e;
 	size_t i;
 
-	json_array_foreach(f->merges, i, m) {
-		json_object_foreach(m, k, v) {
+	json_array_foreach(f->merges, i, m)
+	{
+		json_object_foreach(m, k, v)
+		{
 			if (json_object_get(f->node, k) != NULL)
 				continue;
 			json_object_set(f->node, k, v);
@@ -531,12 +538,13 @@ parse_error(struct loader *l)
 	const char *problem = p->problem ? p->problem : "invalid YAML";
 
 	if (p->context)
-		l->error = cs_err_set(CS_EPARSE, "%s:%zu:%zu: %s %s", l->file,
-				      p->problem_mark.line + 1, p->problem_mark.column + 1, problem,
-				      p->context);
+		l->error =
+		    cs_err_set(CS_EPARSE, "%s:%zu:%zu: %s %s", l->file, p->problem_mark.line + 1,
+			       p->problem_mark.column + 1, problem, p->context);
 	else
-		l->error = cs_err_set(CS_EPARSE, "%s:%zu:%zu: %s", l->file,
-				      p->problem_mark.line + 1, p->problem_mark.column + 1, problem);
+		l->error =
+		    cs_err_set(CS_EPARSE, "%s:%zu:%zu: %s", l->file, p->problem_mark.line + 1,
+			       p->problem_mark.column + 1, problem);
 	return l->error;
 }
 
@@ -667,14 +675,15 @@ load(json_t **out, struct cs_yamlpos **posp, const char *text, size_t len, const
 			else
 				v = scalar_value(&l, &ev);
 			if (v == NULL) {
-				error = fail_at(&l, CS_EPARSE, line, col, "invalid UTF-8 in a scalar");
+				error =
+				    fail_at(&l, CS_EPARSE, line, col, "invalid UTF-8 in a scalar");
 				break;
 			}
 			if (ev.data.scalar.anchor)
 				anchor_set(&l, (const char *)ev.data.scalar.anchor, v);
 			error = add_value(&l, v, line, col, (const char *)ev.data.scalar.tag, &doc);
-			if (error == 0 && is_key && ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-			    !strcmp(s, "<<"))
+			if (error == 0 && is_key &&
+			    ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !strcmp(s, "<<"))
 				f->key_is_merge = 1;
 			break;
 		case YAML_ALIAS_EVENT: {

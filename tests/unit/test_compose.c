@@ -381,7 +381,8 @@ test_compose__variable_sources_in_order(void)
 	cs_strvec_push(&l.files, f);
 	cs_strvec_push(&l.sets, "HOME=from_set");
 	T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
-	T_ASSERT_STR(JSTR(l.model, "services/s/image"), "from_dotenv-qux_from_environment-from_set");
+	T_ASSERT_STR(JSTR(l.model, "services/s/image"),
+		     "from_dotenv-qux_from_environment-from_set");
 	load_release(&l);
 
 	/* --env-file replaces .env */
@@ -399,46 +400,46 @@ test_compose__merge_two_files(void)
 	json_t *web;
 
 	cs_strvec_push(&l.files,
-		       tmp_write("base.yml", "version: '3.8'\n"
-					     "services:\n"
-					     "  web:\n"
-					     "    image: web:1\n"
-					     "    command: [echo, base]\n"
-					     "    environment: [A=1, B=2]\n"
-					     "    ports: ['8080:80', '9000:9000']\n"
-					     "    volumes: ['data:/data', './conf:/etc/conf:ro']\n"
-					     "    dns: [1.1.1.1]\n"
-					     "    labels: {keep: 'yes', change: old}\n"
-					     "    deploy: {replicas: 2, resources: {limits: {memory: 64M}}}\n"
-					     "    healthcheck: {test: [CMD, true], interval: 5s}\n"
-					     "  db:\n"
-					     "    image: db:1\n"
-					     "    ports: ['5432:5432']\n"
-					     "volumes:\n"
-					     "  data:\n"
-					     "networks:\n"
-					     "  front: {driver: overlay}\n"));
-	cs_strvec_push(&l.files,
-		       tmp_write("override.yml", "services:\n"
-						 "  web:\n"
-						 "    image: web:2\n"
-						 "    command: echo override\n"
-						 "    environment: {B: 20, C: 3}\n"
-						 "    ports: ['8080:80', '8443:443']\n"
-						 "    volumes: ['other:/data']\n"
-						 "    dns: [8.8.8.8]\n"
-						 "    labels: [change=new]\n"
-						 "    deploy: {replicas: 3}\n"
-						 "    healthcheck: {test: [CMD, false]}\n"
-						 "    networks: [front]\n"
-						 "  db:\n"
-						 "    ports: !reset []\n"
-						 "  extra:\n"
-						 "    image: extra\n"
-						 "volumes:\n"
-						 "  other:\n"
-						 "networks:\n"
-						 "  front: {attachable: true}\n"));
+		       tmp_write("base.yml",
+				 "version: '3.8'\n"
+				 "services:\n"
+				 "  web:\n"
+				 "    image: web:1\n"
+				 "    command: [echo, base]\n"
+				 "    environment: [A=1, B=2]\n"
+				 "    ports: ['8080:80', '9000:9000']\n"
+				 "    volumes: ['data:/data', './conf:/etc/conf:ro']\n"
+				 "    dns: [1.1.1.1]\n"
+				 "    labels: {keep: 'yes', change: old}\n"
+				 "    deploy: {replicas: 2, resources: {limits: {memory: 64M}}}\n"
+				 "    healthcheck: {test: [CMD, true], interval: 5s}\n"
+				 "  db:\n"
+				 "    image: db:1\n"
+				 "    ports: ['5432:5432']\n"
+				 "volumes:\n"
+				 "  data:\n"
+				 "networks:\n"
+				 "  front: {driver: overlay}\n"));
+	cs_strvec_push(&l.files, tmp_write("override.yml", "services:\n"
+							   "  web:\n"
+							   "    image: web:2\n"
+							   "    command: echo override\n"
+							   "    environment: {B: 20, C: 3}\n"
+							   "    ports: ['8080:80', '8443:443']\n"
+							   "    volumes: ['other:/data']\n"
+							   "    dns: [8.8.8.8]\n"
+							   "    labels: [change=new]\n"
+							   "    deploy: {replicas: 3}\n"
+							   "    healthcheck: {test: [CMD, false]}\n"
+							   "    networks: [front]\n"
+							   "  db:\n"
+							   "    ports: !reset []\n"
+							   "  extra:\n"
+							   "    image: extra\n"
+							   "volumes:\n"
+							   "  other:\n"
+							   "networks:\n"
+							   "  front: {attachable: true}\n"));
 	l.app = "myapp";
 	T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
 	web = jpath(l.model, "services/web");
@@ -485,7 +486,7 @@ test_compose__merge_two_files(void)
 
 struct pcase {
 	const char *spec;
-	int n; /* entries, 0: invalid */
+	int n;			/* entries, 0: invalid */
 	long target, published; /* of the first entry; published -1: null */
 	const char *ip, *proto;
 };
@@ -532,9 +533,9 @@ test_compose__port_short_forms(void)
 		p = json_array_get(a, 0);
 		if (rc != 0 || (int)json_array_size(a) != tc->n ||
 		    json_integer_value(json_object_get(p, "target")) != tc->target ||
-		    (tc->published < 0 ? !json_is_null(json_object_get(p, "published"))
-				       : json_integer_value(json_object_get(p, "published")) !=
-					     tc->published) ||
+		    (tc->published < 0
+			 ? !json_is_null(json_object_get(p, "published"))
+			 : json_integer_value(json_object_get(p, "published")) != tc->published) ||
 		    (tc->ip ? !json_is_string(json_object_get(p, "host_ip")) ||
 				  strcmp(json_string_value(json_object_get(p, "host_ip")), tc->ip)
 			    : !json_is_null(json_object_get(p, "host_ip"))) ||
@@ -556,19 +557,40 @@ struct ucase {
 };
 
 static const struct ucase duration_table[] = {
-    {"10s", 10000000000LL},   {"500ms", 500000000LL},	{"1m30s", 90000000000LL},
-    {"1h5m30s20ms", 3930020000000LL}, {"1.5s", 1500000000LL}, {"2us", 2000LL},
-    {"3ns", 3},		      {"0", 0},			{"90", 90000000000LL},
-    {"1m0s", 60000000000LL},  {"", -1},			{"10", 10000000000LL},
-    {"10x", -1},	      {"s", -1},		{"1h-5m", -1},
+    {"10s", 10000000000LL},
+    {"500ms", 500000000LL},
+    {"1m30s", 90000000000LL},
+    {"1h5m30s20ms", 3930020000000LL},
+    {"1.5s", 1500000000LL},
+    {"2us", 2000LL},
+    {"3ns", 3},
+    {"0", 0},
+    {"90", 90000000000LL},
+    {"1m0s", 60000000000LL},
+    {"", -1},
+    {"10", 10000000000LL},
+    {"10x", -1},
+    {"s", -1},
+    {"1h-5m", -1},
     {"abc", -1},
 };
 
 static const struct ucase size_table[] = {
-    {"512M", 512LL << 20}, {"1g", 1LL << 30},	{"100k", 100LL << 10}, {"2b", 2},
-    {"1024kb", 1LL << 20}, {"300m", 300LL << 20}, {"1gb", 1LL << 30}, {"1.5G", 3LL << 29},
-    {"10000", 10000},	  {"50M", 52428800},	{"1Gi", 1LL << 30},   {"", -1},
-    {"m", -1},		  {"10q", -1},		{"-5m", -1},
+    {"512M", 512LL << 20},
+    {"1g", 1LL << 30},
+    {"100k", 100LL << 10},
+    {"2b", 2},
+    {"1024kb", 1LL << 20},
+    {"300m", 300LL << 20},
+    {"1gb", 1LL << 30},
+    {"1.5G", 3LL << 29},
+    {"10000", 10000},
+    {"50M", 52428800},
+    {"1Gi", 1LL << 30},
+    {"", -1},
+    {"m", -1},
+    {"10q", -1},
+    {"-5m", -1},
 };
 
 static void
@@ -645,23 +667,21 @@ test_compose__anchors_and_merge_keys(void)
 {
 	struct load l = {0};
 
-	cs_strvec_push(&l.files,
-		       tmp_write("anchors.yml",
-				 "x-common: &common\n"
-				 "  image: base:${TAG:-1}\n"
-				 "  environment: &env\n"
-				 "    LOG: info\n"
-				 "  deploy:\n"
-				 "    replicas: 2\n"
-				 "services:\n"
-				 "  a:\n"
-				 "    <<: *common\n"
-				 "  b:\n"
-				 "    <<: *common\n"
-				 "    image: other\n"
-				 "    environment:\n"
-				 "      <<: *env\n"
-				 "      EXTRA: 'yes'\n"));
+	cs_strvec_push(&l.files, tmp_write("anchors.yml", "x-common: &common\n"
+							  "  image: base:${TAG:-1}\n"
+							  "  environment: &env\n"
+							  "    LOG: info\n"
+							  "  deploy:\n"
+							  "    replicas: 2\n"
+							  "services:\n"
+							  "  a:\n"
+							  "    <<: *common\n"
+							  "  b:\n"
+							  "    <<: *common\n"
+							  "    image: other\n"
+							  "    environment:\n"
+							  "      <<: *env\n"
+							  "      EXTRA: 'yes'\n"));
 	T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
 	T_ASSERT_STR(JSTR(l.model, "services/a/image"), "base:1");
 	T_ASSERT_INT(JINT(l.model, "services/a/deploy/replicas"), 2);
@@ -678,17 +698,16 @@ test_compose__billion_laughs(void)
 {
 	struct load l = {0};
 
-	cs_strvec_push(
-	    &l.files,
-	    tmp_write("lol.yml",
-		      "x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
-		      "x-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-		      "x-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
-		      "x-d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
-		      "x-e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
-		      "x-f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
-		      "x-g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
-		      "services:\n  s:\n    image: x\n    command: *g\n"));
+	cs_strvec_push(&l.files,
+		       tmp_write("lol.yml",
+				 "x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+				 "x-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+				 "x-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+				 "x-d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+				 "x-e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+				 "x-f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+				 "x-g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+				 "services:\n  s:\n    image: x\n    command: *g\n"));
 	T_ASSERT_INT(do_load(&l, "swarm", NULL), CS_ETOOBIG);
 	T_ASSERT(l.model == NULL);
 	load_release(&l);
@@ -700,27 +719,28 @@ test_compose__warnings_name_key_and_line(void)
 {
 	struct load l = {0};
 
-	cs_strvec_push(&l.files, tmp_write("w.yml", "version: '2.4'\n"
-						    "services:\n"
-						    "  web:\n"
-						    "    image: w\n"
-						    "    links: [db]\n"
-						    "    frobnicate: 1\n"
-						    "    x-mine: ok\n"
-						    "    restart: on-failure:3\n"
-						    "    mem_limit: 256m\n"
-						    "    cpus: 0.5\n"
-						    "    scale: 2\n"
-						    "    depends_on:\n"
-						    "      db:\n"
-						    "        condition: service_healthy\n"
-						    "    deploy:\n"
-						    "      placement: {constraints: [node.role==worker]}\n"
-						    "      wibble: 1\n"
-						    "  db:\n"
-						    "    image: d\n"
-						    "    environment: [A, B=]\n"
-						    "whatever: 1\n"));
+	cs_strvec_push(&l.files,
+		       tmp_write("w.yml", "version: '2.4'\n"
+					  "services:\n"
+					  "  web:\n"
+					  "    image: w\n"
+					  "    links: [db]\n"
+					  "    frobnicate: 1\n"
+					  "    x-mine: ok\n"
+					  "    restart: on-failure:3\n"
+					  "    mem_limit: 256m\n"
+					  "    cpus: 0.5\n"
+					  "    scale: 2\n"
+					  "    depends_on:\n"
+					  "      db:\n"
+					  "        condition: service_healthy\n"
+					  "    deploy:\n"
+					  "      placement: {constraints: [node.role==worker]}\n"
+					  "      wibble: 1\n"
+					  "  db:\n"
+					  "    image: d\n"
+					  "    environment: [A, B=]\n"
+					  "whatever: 1\n"));
 	T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
 	T_ASSERT(has_warning(&l, "w.yml:5: service 'web': key 'links' is ignored by swarm"));
 	T_ASSERT(has_warning(&l, "w.yml:6: service 'web': unknown key 'frobnicate'"));
@@ -763,8 +783,7 @@ test_compose__invalid_input(void)
 	    {"services:\n  a:\n    image: x\n    ports: ['99999:80']\n", "invalid port", CS_EINVAL},
 	    {"services:\n  a:\n    image: x\n    deploy: {replicas: many}\n", "'replicas' must be",
 	     CS_EINVAL},
-	    {"services:\n  a:\n    image: x\n    stop_grace_period: soon\n", "duration",
-	     CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    stop_grace_period: soon\n", "duration", CS_EINVAL},
 	    {"services:\n  a:\n    image: x\n    secrets: [nope]\n", "undefined secret 'nope'",
 	     CS_EINVAL},
 	    {"services:\n  a:\n    image: x\n    command: \"echo 'x\"\n", "unterminated",
@@ -796,8 +815,9 @@ test_compose__invalid_input(void)
 		struct load l = {0};
 
 		cs_strvec_push(&l.files,
-			       tmp_write("opt.yml", "services:\n  a:\n    image: x\n    env_file:\n"
-						    "      - path: nope.env\n        required: false\n"));
+			       tmp_write("opt.yml",
+					 "services:\n  a:\n    image: x\n    env_file:\n"
+					 "      - path: nope.env\n        required: false\n"));
 		T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
 		load_release(&l);
 	}

@@ -33,7 +33,7 @@ static const struct icase interp_table[] = {
     {"x${A}y", "xay", NULL, 0},
     {"$A$A", "aa", NULL, 0},
     {"${A}-${B}", "a-b c", NULL, 0},
-    {"$A_1", "a1", NULL, 0},	/* names are greedy */
+    {"$A_1", "a1", NULL, 0}, /* names are greedy */
     {"$A.x", "a.x", NULL, 0},
     {"no dollar", "no dollar", NULL, 0},
     {"", "", NULL, 0},
@@ -121,11 +121,12 @@ test_interp__table(void)
 			if (tc->err && !cs_strvec_has(&unset, tc->err))
 				T_FAIL_("case %zu '%s': %s not reported unset", i, tc->in, tc->err);
 			if (!tc->err && unset.nr)
-				T_FAIL_("case %zu '%s': unexpected unset %s", i, tc->in, unset.v[0]);
+				T_FAIL_("case %zu '%s': unexpected unset %s", i, tc->in,
+					unset.v[0]);
 		} else {
 			if (rc != CS_EINVAL || out != NULL)
-				T_FAIL_("case %zu '%s': got rc %d '%s', want an error", i, tc->in, rc,
-					out ? out : "(null)");
+				T_FAIL_("case %zu '%s': got rc %d '%s', want an error", i, tc->in,
+					rc, out ? out : "(null)");
 			if (strstr(cs_err_msg(), tc->err) == NULL)
 				T_FAIL_("case %zu '%s': message '%s' lacks '%s'", i, tc->in,
 					cs_err_msg(), tc->err);
@@ -147,8 +148,9 @@ test_interp__all_missing_required_at_once(void)
 	struct cs_strvec errors = CS_STRVEC_INIT;
 	char *out = NULL;
 
-	T_ASSERT_INT(dep_interp_string(&out, "${X:?need x}/${Y?need y}/${Z:?}/$A", v, &errors, NULL),
-		     CS_EINVAL);
+	T_ASSERT_INT(
+	    dep_interp_string(&out, "${X:?need x}/${Y?need y}/${Z:?}/$A", v, &errors, NULL),
+	    CS_EINVAL);
 	T_ASSERT(out == NULL);
 	T_ASSERT_INT(errors.nr, 3);
 	T_ASSERT_STR(errors.v[0], "required variable X is missing: need x");
@@ -170,29 +172,28 @@ test_interp__null_vars_is_all_unset(void)
 
 /* Env files */
 
-static const char envfile_text[] =
-    "# comment\n"
-    "\n"
-    "PLAIN=VAL\n"
-    "COMMENT=VAL # comment\n"
-    "NOTCOMMENT=VAL# not a comment\n"
-    "DQ_HASH=\"VAL # not a comment\"\n"
-    "DQ_COMMENT=\"VAL\" # comment\n"
-    "SQ_LITERAL='$OTHER'\n"
-    "SQ_BRACE='${OTHER}'\n"
-    "SQ_ESC='Let\\'s go!'\n"
-    "DQ_JSON=\"{\\\"hello\\\": \\\"json\\\"}\"\n"
-    "DQ_TAB=\"some\\tvalue\"\n"
-    "SQ_TAB='some\\tvalue'\n"
-    "UQ_TAB=some\\tvalue\n"
-    "EMPTY=\n"
-    "BARE\n"
-    "export EXPORTED=yes\n"
-    "  INDENTED = spaced  \n"
-    "FROM_VARS=${A}-${U:-dflt}\n"
-    "FROM_ABOVE=<$PLAIN>\n"
-    "MULTI=\"line1\nline2\"\n"
-    "AFTER=ok\r\n";
+static const char envfile_text[] = "# comment\n"
+				   "\n"
+				   "PLAIN=VAL\n"
+				   "COMMENT=VAL # comment\n"
+				   "NOTCOMMENT=VAL# not a comment\n"
+				   "DQ_HASH=\"VAL # not a comment\"\n"
+				   "DQ_COMMENT=\"VAL\" # comment\n"
+				   "SQ_LITERAL='$OTHER'\n"
+				   "SQ_BRACE='${OTHER}'\n"
+				   "SQ_ESC='Let\\'s go!'\n"
+				   "DQ_JSON=\"{\\\"hello\\\": \\\"json\\\"}\"\n"
+				   "DQ_TAB=\"some\\tvalue\"\n"
+				   "SQ_TAB='some\\tvalue'\n"
+				   "UQ_TAB=some\\tvalue\n"
+				   "EMPTY=\n"
+				   "BARE\n"
+				   "export EXPORTED=yes\n"
+				   "  INDENTED = spaced  \n"
+				   "FROM_VARS=${A}-${U:-dflt}\n"
+				   "FROM_ABOVE=<$PLAIN>\n"
+				   "MULTI=\"line1\nline2\"\n"
+				   "AFTER=ok\r\n";
 
 static void
 test_envfile__spec_examples(void)

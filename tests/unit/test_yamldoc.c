@@ -51,8 +51,8 @@ test_yamldoc__typed_scalars(void)
 static void
 test_yamldoc__plain_strings_mode(void)
 {
-	json_t *d = load("a: 1.0\nb: true\nc:\nd: ~\ne: on\nf: 8080:80\n", CS_YAMLDOC_PLAIN_STRINGS,
-			 NULL);
+	json_t *d =
+	    load("a: 1.0\nb: true\nc:\nd: ~\ne: on\nf: 8080:80\n", CS_YAMLDOC_PLAIN_STRINGS, NULL);
 
 	T_ASSERT(d != NULL);
 	T_ASSERT_STR(json_string_value(json_object_get(d, "a")), "1.0");
@@ -80,7 +80,8 @@ test_yamldoc__positions(void)
 	T_ASSERT_INT(cs_yamlpos_path_line(pos, d, "services.web.ports.1"), 9);
 	T_ASSERT_INT(cs_yamlpos_path_line(pos, d, "services.web.nope"), 0);
 	T_ASSERT_INT(cs_yamlpos_path_line(pos, d, "services.web.ports.x"), 0);
-	T_ASSERT_INT(cs_yamlpos_key_line(pos, json_object_get(json_object_get(d, "services"), "web"),
+	T_ASSERT_INT(cs_yamlpos_key_line(pos,
+					 json_object_get(json_object_get(d, "services"), "web"),
 					 "image", &col),
 		     4);
 	T_ASSERT_INT(col, 5);
@@ -137,8 +138,9 @@ test_yamldoc__billion_laughs_is_capped(void)
 
 	cs_buf_adds(&b, "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
 	for (i = 1; i < 10; i++)
-		cs_buf_addf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
-			    i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+		cs_buf_addf(
+		    &b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
+		    i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
 	T_ASSERT_INT(cs_yamldoc_load(&d, NULL, b.buf, b.len, "lol.yml", 0), CS_ETOOBIG);
 	T_ASSERT(d == NULL);
 	T_ASSERT(strstr(cs_err_msg(), "lol.yml:") != NULL);
