@@ -242,6 +242,31 @@ app_name(const char *want, const json_t *doc, const char *project_dir)
 	return s;
 }
 
+/*
+ * No profile is ever active (there is no --profile), so a service that lists
+ * profiles is not deployed, as "docker compose up" without --profile does.
+ */
+static void
+skip_profiles(json_t *doc, struct cs_strvec *warnings)
+{
+	json_t *services = json_object_get(doc, "services"), *svc;
+	const char *name;
+	void *tmp;
+
+	json_object_foreach_safe(services, tmp, name, svc)
+	{
+		if (json_array_size(json_object_get(svc, "profiles")) == 0)
+			continue;
+		dep_compose__warn(warnings,
+				  "%s:%d: service '%s' has profiles: and is not deployed (no "
+				  "profile is active)",
+				  json_string_value(json_object_get(svc, DEP_SRC_FILE)),
+				  (int)json_integer_value(json_object_get(svc, DEP_SRC_LINE)),
+				  name);
+		json_object_del(services, name);
+	}
+}
+
 static int
 join_errors(const struct cs_strvec *errors)
 {
@@ -311,10 +336,20 @@ dep_compose_load(json_t **model, const struct dep_compose_opts *opts)
 	for (j = 0; j < unset.nr; j++)
 		dep_compose__warn(opts->warnings, "variable '%s' is not set, using an empty string",
 				  unset.v[j]);
+	skip_profiles(merged, opts->warnings);
 	app = app_name(opts->app, merged, project_dir);
 	error = dep_compose__normalize(model, merged, app, project_dir, vars,
 				       opts->env ? opts->env : (const char *const *)environ,
 				       opts->warnings);
+	if (error == 0) {
+		json_t *order = NULL;
+
+		if ((error = dep_compose_order(&order, *model)) < 0) {
+			json_decref(*model);
+			*model = NULL;
+		}
+		json_decref(order);
+	}
 	if (error < 0 && opts->errors)
 		cs_strvec_push(opts->errors, cs_err_msg());
 out:

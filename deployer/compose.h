@@ -175,6 +175,15 @@ int dep_compose_load(json_t **model, const struct dep_compose_opts *opts);
 int dep_compose_deployable(const json_t *model, struct cs_strvec *errors);
 
 /*
+ * The services of a model in creation order: each after the services it
+ * depends on (depends_on, and links naming a service, as compose does),
+ * file order otherwise. On success *out is a new JSON array of names.
+ * CS_EINVAL when dependencies form a cycle ("services depend on each
+ * other: 'a' -> 'b' -> 'a'"); dep_compose_load() already refuses those.
+ */
+int dep_compose_order(json_t **out, const json_t *model);
+
+/*
  * Warnings for one raw file (after interpolation, before merge): keys the
  * target ignores ("FILE:LINE: service 'web': key 'build' is ignored by
  * swarm") and unknown keys ("FILE:LINE: service 'web': unknown key 'foo'").

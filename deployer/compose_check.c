@@ -11,6 +11,7 @@
 #include "compose.h"
 #include "compose_int.h"
 #include "err.h"
+#include "xalloc.h"
 #include "yamldoc.h"
 
 enum {
@@ -93,7 +94,7 @@ static const struct key service_keys[] = {
     {"post_start", UNSUPPORTED},
     {"pre_stop", UNSUPPORTED},
     {"privileged", IGN_SWARM},
-    {"profiles", UNSUPPORTED},
+    {"profiles", 0}, /* services with profiles are skipped, with a warning */
     {"provider", UNSUPPORTED},
     {"pull_policy", IGN_SWARM},
     {"pull_refresh_after", IGN_SWARM},
@@ -230,6 +231,70 @@ dep_compose_check(struct cs_strvec *warnings, const json_t *doc, const struct cs
 						  what, k, cond, target);
 		}
 	}
+}
+
+/* Depth-first visit; state 1 = on the path, 2 = done. */
+static int
+visit(json_t *order, json_t *state, const json_t *services, const char *name, struct cs_buf *path)
+{
+	const json_t *svc = json_object_get(services, name), *v;
+	json_int_t st = json_integer_value(json_object_get(state, name));
+	size_t i, mark = path->len;
+	char *dep;
+
+	if (st == 2)
+		return 0;
+	cs_buf_addf(path, "%s'%s'", path->len ? " -> " : "", name);
+	if (st == 1)
+		return cs_err_set(CS_EINVAL, "services depend on each other: %s", path->buf);
+	json_object_set_new(state, name, json_integer(1));
+	json_array_foreach(json_object_get(svc, "depends_on"), i, v)
+	{
+		if (visit(order, state, services, json_string_value(v), path) < 0)
+			return CS_EINVAL;
+	}
+	json_array_foreach(json_object_get(svc, "links"), i, v)
+	{
+		const char *l = json_string_value(v), *colon = strchr(l, ':');
+
+		dep = colon ? cs_xstrndup(l, (size_t)(colon - l)) : cs_xstrdup(l);
+		if (json_object_get(services, dep) && strcmp(dep, name) &&
+		    visit(order, state, services, dep, path) < 0) {
+			free(dep);
+			return CS_EINVAL;
+		}
+		free(dep);
+	}
+	json_object_set_new(state, name, json_integer(2));
+	json_array_append_new(order, json_string(name));
+	path->len = mark;
+	path->buf[mark] = '\0';
+	return 0;
+}
+
+int
+dep_compose_order(json_t **out, const json_t *model)
+{
+	const json_t *services = json_object_get(model, "services"), *svc;
+	json_t *order = json_array(), *state = json_object();
+	struct cs_buf path = CS_BUF_INIT;
+	const char *name;
+	int error = 0;
+
+	*out = NULL;
+	json_object_foreach((json_t *)services, name, svc)
+	{
+		if ((error = visit(order, state, services, name, &path)) < 0)
+			break;
+	}
+	cs_buf_release(&path);
+	json_decref(state);
+	if (error < 0) {
+		json_decref(order);
+		return error;
+	}
+	*out = order;
+	return 0;
 }
 
 int

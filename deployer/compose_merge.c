@@ -274,12 +274,17 @@ dep_compose__canon(json_t *doc, const struct cs_yamlpos *pos, const char *file)
 					  cs_yamlpos_key_line(pos, doc, tops[i], NULL), tops[i]);
 		json_object_foreach(obj, k, v)
 		{
-			if (json_is_null(v))
-				json_object_set_new(obj, k, json_object());
-			else if (!json_is_object(v))
+			int line = cs_yamlpos_key_line(pos, obj, k, NULL);
+
+			if (json_is_null(v)) {
+				v = json_object();
+				json_object_set_new(obj, k, v);
+			}
+			if (!json_is_object(v))
 				return cs_err_set(CS_EINVAL, "%s:%d: %s '%s' must be a mapping",
-						  file, cs_yamlpos_key_line(pos, obj, k, NULL),
-						  tops[i], k);
+						  file, line, tops[i], k);
+			json_object_set_new(v, DEP_SRC_FILE, json_string(file));
+			json_object_set_new(v, DEP_SRC_LINE, json_integer(line));
 		}
 	}
 	return 0;
@@ -360,8 +365,8 @@ merge_obj(json_t *base, const json_t *over, const struct cs_yamlpos *pos, const 
 
 	json_object_foreach((json_t *)over, k, ov)
 	{
-		if (!strcmp(ctx, "service") && !strncmp(k, "x-cs-", 5))
-			continue;
+		if (!strncmp(k, "x-cs-", 5) && json_object_get(base, k))
+			continue; /* the origin is where it was first defined */
 		tag = cs_yamlpos_key_tag(pos, over, k);
 		if (tag && !strcmp(tag, "!reset")) {
 			json_object_del(base, k);

@@ -45,7 +45,7 @@ nerr(struct nctx *c, const char *fmt, ...)
 	if (c->svc)
 		return cs_err_set(CS_EINVAL, "%s:%d: service '%s': %s", c->file, c->line, c->svc,
 				  msg);
-	return cs_err_set(CS_EINVAL, "%s: %s", c->file, msg);
+	return cs_err_set(CS_EINVAL, "%s:%d: %s", c->file, c->line, msg);
 }
 
 /* Scalars */
@@ -926,6 +926,10 @@ norm_top(json_t **out, struct nctx *c, const char *kind, const json_t *in)
 
 	json_object_foreach((json_t *)in, k, v)
 	{
+		c->file = sval(json_object_get(v, DEP_SRC_FILE));
+		c->line = (int)json_integer_value(json_object_get(v, DEP_SRC_LINE));
+		if (c->file == NULL)
+			c->file = "-";
 		o = json_object();
 		json_object_set_new(res, k, o);
 		e = json_object_get(v, "external");
@@ -993,9 +997,9 @@ norm_top(json_t **out, struct nctx *c, const char *kind, const json_t *in)
 			if (!external && !f && !sval(json_object_get(v, "environment")) &&
 			    !sval(json_object_get(v, "content")))
 				dep_compose__warn(c->warnings,
-						  "%s: %s '%s' has no file:, environment: or "
+						  "%s:%d: %s '%s' has no file:, environment: or "
 						  "external: and cannot be created",
-						  c->file, kind, k);
+						  c->file, c->line, kind, k);
 		}
 	}
 	*out = res;

@@ -824,6 +824,55 @@ test_compose__invalid_input(void)
 	tmp_cleanup();
 }
 
+static void
+test_compose__order_profiles_and_cycles(void)
+{
+	struct load l = {0};
+	json_t *order = NULL;
+
+	cs_strvec_push(&l.files, tmp_write("o.yml", "services:\n"
+						    "  web:\n"
+						    "    image: w\n"
+						    "    depends_on: [api]\n"
+						    "  api:\n"
+						    "    image: a\n"
+						    "    links: ['db:database', 'external_thing']\n"
+						    "  db:\n"
+						    "    image: d\n"
+						    "  seed:\n"
+						    "    image: s\n"
+						    "    profiles: [seed]\n"
+						    "    depends_on: [web]\n"));
+	T_ASSERT_INT(do_load(&l, "compose", NULL), 0);
+	T_ASSERT(jpath(l.model, "services/seed") == NULL);
+	T_ASSERT(has_warning(&l, "o.yml:10: service 'seed' has profiles: and is not deployed"));
+	T_ASSERT_INT(dep_compose_order(&order, l.model), 0);
+	T_ASSERT_INT(json_array_size(order), 3);
+	T_ASSERT_STR(json_string_value(json_array_get(order, 0)), "db");
+	T_ASSERT_STR(json_string_value(json_array_get(order, 1)), "api");
+	T_ASSERT_STR(json_string_value(json_array_get(order, 2)), "web");
+	json_decref(order);
+	load_release(&l);
+
+	cs_strvec_push(&l.files, tmp_write("cycle.yml", "services:\n"
+							"  a: {image: a, depends_on: [b]}\n"
+							"  b: {image: b, depends_on: [c]}\n"
+							"  c: {image: c, depends_on: [a]}\n"));
+	T_ASSERT_INT(do_load(&l, "swarm", NULL), CS_EINVAL);
+	T_ASSERT(l.model == NULL);
+	T_ASSERT(strstr(cs_err_msg(), "'a' -> 'b' -> 'c' -> 'a'") != NULL);
+	load_release(&l);
+
+	/* errors in top-level objects name their file and line */
+	cs_strvec_push(&l.files,
+		       tmp_write("top.yml", "services:\n  a: {image: a}\n"
+					    "networks:\n  n:\n    attachable: perhaps\n"));
+	T_ASSERT_INT(do_load(&l, "swarm", NULL), CS_EINVAL);
+	T_ASSERT(strstr(cs_err_msg(), "top.yml:4: 'attachable' must be a boolean") != NULL);
+	load_release(&l);
+	tmp_cleanup();
+}
+
 int
 main(void)
 {
@@ -843,6 +892,7 @@ main(void)
 	T_RUN(test_compose__billion_laughs);
 	T_RUN(test_compose__warnings_name_key_and_line);
 	T_RUN(test_compose__invalid_input);
+	T_RUN(test_compose__order_profiles_and_cycles);
 	tmp_cleanup();
 	return T_REPORT();
 }
