@@ -22,8 +22,8 @@
  *   "services": {
  *     "web": {
  *       "name": "web",
- *       "file": "/abs/dir/swarm-petclinic.yml", where the service was first
- *       "line": 12,                             defined (for messages)
+ *       "file": "samples/swarm-petclinic.yml",  where the service was first
+ *       "line": 12,           defined (for messages; the -f path as given)
  *       "image": "reg:5000/petclinic:7" | null,
  *       "build": false,                     true when a build: key was given
  *       "command": ["java", "-jar", "x"] | null,   string forms are split
@@ -33,7 +33,8 @@
  *                        variables (--set, environment, .env) or stays null
  *       "ports": [{"target": 8080, "published": 8080 | null,
  *                  "host_ip": "127.0.0.1" | null, "protocol": "tcp"|"udp"|"sctp",
- *                  "mode": "ingress"|"host"}],  ranges expanded, one per port
+ *                  "mode": "ingress"|"host"}],  ranges expanded, one per port;
+ *                        --publish-mode is the backend's to apply
  *       "networks": {"petnet": {"aliases": [], "ipv4_address": null,
  *                               "ipv6_address": null}},
  *                        a service that names no network (and has no
@@ -54,7 +55,8 @@
  *       "depends_on_conditions": {"db": "service_started"|"service_healthy"|
  *                                 "service_completed_successfully"},
  *       "deploy": {
- *         "mode": "replicated"|"global", "replicas": 1,
+ *         "mode": "replicated"|"global"|"replicated-job"|"global-job",
+ *         "replicas": 1,
  *         "endpoint_mode": "vip"|"dnsrr",
  *         "resources": {"limits": {"nano_cpus": 0, "memory_bytes": 0, "pids": 0},
  *                       "reservations": {"nano_cpus": 0, "memory_bytes": 0}},
@@ -114,6 +116,14 @@
  * All string values of the files are interpolated; the normalizer converts
  * the strings the schema wants as numbers or booleans ("replicas: ${N}").
  * Keys starting with "x-" are ignored everywhere.
+ *
+ * Lenient where docker-cli's loader is (docker-cli-full-example.yml must
+ * load), each with a warning: a service network that is not declared at the
+ * top level is dropped from the service; an undeclared named volume is kept
+ * (the engine creates it, unmanaged); depends_on naming no service is
+ * dropped; a secret or config with no source stays (file null). Services
+ * with profiles: are left out (no profile is ever active). A depends_on or
+ * links cycle is an error; dep_compose_order() gives the creation order.
  */
 #ifndef DEP_COMPOSE_H
 #define DEP_COMPOSE_H

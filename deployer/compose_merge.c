@@ -373,6 +373,8 @@ merge_obj(json_t *base, const json_t *over, const struct cs_yamlpos *pos, const 
 			continue;
 		}
 		bv = json_object_get(base, k);
+		if (json_is_null(ov) && (json_is_object(bv) || json_is_array(bv)))
+			continue; /* "front:" with no settings adds nothing to front */
 		if (bv == NULL || (tag && !strcmp(tag, "!override")) || json_is_null(bv)) {
 			json_object_set_new(base, k, json_deep_copy(ov));
 			continue;
