@@ -220,11 +220,18 @@ load_one(json_t **out, struct cs_yamlpos **pos, const char *path)
 static char *
 app_name(const char *want, const json_t *doc, const char *project_dir)
 {
-	const char *n = want;
+	const char *n = want, *q;
 	char *s, *p;
 
-	if (n == NULL || *n == '\0')
-		n = json_string_value(json_object_get(doc, "name"));
+	if (n && *n) {
+		/* an explicit --app is used as it is, or refused */
+		for (q = n; *q; q++)
+			if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+			      (*q >= '0' && *q <= '9') || (q > n && strchr("_.-", *q))))
+				return NULL;
+		return cs_xstrdup(n);
+	}
+	n = json_string_value(json_object_get(doc, "name"));
 	if (n == NULL || *n == '\0') {
 		const char *slash = strrchr(project_dir, '/');
 
@@ -337,7 +344,13 @@ dep_compose_load(json_t **model, const struct dep_compose_opts *opts)
 		dep_compose__warn(opts->warnings, "variable '%s' is not set, using an empty string",
 				  unset.v[j]);
 	skip_profiles(merged, opts->warnings);
-	app = app_name(opts->app, merged, project_dir);
+	if ((app = app_name(opts->app, merged, project_dir)) == NULL) {
+		error = cs_err_set(CS_EINVAL,
+				   "invalid app name '%s': letters, digits, '_', '.' and '-' only, "
+				   "starting with a letter or digit",
+				   opts->app);
+		goto out;
+	}
 	error = dep_compose__normalize(model, merged, app, project_dir, vars,
 				       opts->env ? opts->env : (const char *const *)environ,
 				       opts->warnings);

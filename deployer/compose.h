@@ -17,7 +17,9 @@
  * external objects, the "name:" key when given, else APP_KEY.
  *
  * {
- *   "name": "petclinic",                       the app (project) name
+ *   "name": "petclinic",  the app name: --app as given, else the top-level
+ *                         name: or the project directory's name, lower-cased
+ *                         with other characters than [a-z0-9_-] made '_'
  *   "project_dir": "/abs/dir",
  *   "services": {
  *     "web": {
@@ -136,7 +138,7 @@ struct cs_yamlpos;
 
 struct dep_compose_opts {
 	const struct cs_strvec *files; /* -f FILE, in order; at least one */
-	const char *app; /* --app; NULL: top-level name:, else the project dir's name */
+	const char *app; /* --app ([A-Za-z0-9][A-Za-z0-9_.-]*); NULL: name:, else the dir */
 	const struct cs_strvec *sets; /* --set K=V, highest priority */
 	const char *env_file;	      /* --env-file; NULL: PROJECT_DIR/.env when it exists */
 	const char *target;	      /* "swarm", "compose" or "kubernetes" (warnings only) */

@@ -412,6 +412,7 @@ test_compose__merge_two_files(void)
 				 "    ports: ['8080:80', '9000:9000']\n"
 				 "    volumes: ['data:/data', './conf:/etc/conf:ro']\n"
 				 "    dns: [1.1.1.1]\n"
+				 "    cap_add: [A, B]\n"
 				 "    labels: {keep: 'yes', change: old}\n"
 				 "    deploy: {replicas: 2, resources: {limits: {memory: 64M}}}\n"
 				 "    healthcheck: {test: [CMD, true], interval: 5s}\n"
@@ -430,6 +431,7 @@ test_compose__merge_two_files(void)
 							   "    ports: ['8080:80', '8443:443']\n"
 							   "    volumes: ['other:/data']\n"
 							   "    dns: [8.8.8.8]\n"
+							   "    cap_add: !override [C]\n"
 							   "    labels: [change=new]\n"
 							   "    deploy: {replicas: 3}\n"
 							   "    healthcheck: {test: [CMD, false]}\n"
@@ -462,6 +464,9 @@ test_compose__merge_two_files(void)
 	T_ASSERT(json_is_true(jpath(web, "volumes/1/read_only")));
 	/* other sequences append */
 	T_ASSERT_INT(json_array_size(json_object_get(web, "dns")), 2);
+	/* !override replaces instead of merging */
+	T_ASSERT_INT(json_array_size(json_object_get(web, "cap_add")), 1);
+	T_ASSERT_STR(JSTR(web, "cap_add/0"), "C");
 	T_ASSERT_STR(JSTR(web, "labels/keep"), "yes");
 	T_ASSERT_STR(JSTR(web, "labels/change"), "new");
 	T_ASSERT_INT(JINT(web, "deploy/replicas"), 3);
@@ -863,6 +868,13 @@ test_compose__order_profiles_and_cycles(void)
 	T_ASSERT_INT(do_load(&l, "swarm", NULL), CS_EINVAL);
 	T_ASSERT(l.model == NULL);
 	T_ASSERT(strstr(cs_err_msg(), "'a' -> 'b' -> 'c' -> 'a'") != NULL);
+	load_release(&l);
+
+	/* an invalid --app is refused */
+	cs_strvec_push(&l.files, tmpfiles.v[0]);
+	l.app = "bad name";
+	T_ASSERT_INT(do_load(&l, "swarm", NULL), CS_EINVAL);
+	T_ASSERT(strstr(cs_err_msg(), "invalid app name 'bad name'") != NULL);
 	load_release(&l);
 
 	/* errors in top-level objects name their file and line */
