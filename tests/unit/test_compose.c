@@ -358,6 +358,16 @@ test_compose__missing_required_variables_all_at_once(void)
 	T_ASSERT(strstr(cs_err_msg(), "REG") && strstr(cs_err_msg(), "OTHER"));
 	load_release(&l);
 
+	/* a real file: swarmprom-traefik.yml needs three variables */
+	cs_strvec_push(&l.files, CORPUS_DIR "/compose/swarmprom-traefik.yml");
+	T_ASSERT_INT(do_load(&l, "swarm", NULL), CS_EINVAL);
+	T_ASSERT_INT(l.errors.nr, 3);
+	T_ASSERT(strstr(l.errors.v[0], "swarmprom-traefik.yml:94: required variable DOMAIN is "
+				       "missing: Variable DOMAIN not set"));
+	T_ASSERT(strstr(l.errors.v[1], "required variable ADMIN_USER is missing"));
+	T_ASSERT(strstr(l.errors.v[2], "required variable HASHED_PASSWORD is missing"));
+	load_release(&l);
+
 	/* --set satisfies them; the empty TAG is fine for "?" */
 	cs_strvec_push(&l.files, tmpfiles.v[0]);
 	cs_strvec_push(&l.files, tmpfiles.v[1]);
