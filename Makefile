@@ -49,6 +49,9 @@ ifneq ($(DEP_OBJ),)
 PROGRAMS += deployer/caas-deployer
 endif
 
+# Real-world inputs (compose files, manifests, .dockerignore files) live in shared/, beside the clone.
+CORPUS_DIR ?= $(abspath $(CURDIR)/../shared/corpus)
+
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:.c=)
 
@@ -75,7 +78,7 @@ deployer/caas-deployer: $(DEP_OBJ) $(LIB)
 # Unit tests may use a tool's internal modules: link the tool objects but not its main.o.
 TOOL_OBJ_NOMAIN := $(filter-out %/main.o,$(BR_OBJ) $(VAL_OBJ) $(DEP_OBJ))
 tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h $(TOOL_OBJ_NOMAIN) $(LIB)
-	$(QUIET_LINK)$(CC) $(CPPFLAGS) -I. $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_OBJ_NOMAIN) $(LIB) $(LDLIBS)
+	$(QUIET_LINK)$(CC) $(CPPFLAGS) -I. -DCORPUS_DIR='"$(CORPUS_DIR)"' $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_OBJ_NOMAIN) $(LIB) $(LDLIBS)
 
 .PHONY: all test check-unit check-integration test-env check-valgrind style install clean asan demo bench
 

@@ -28,6 +28,8 @@ enum br_exit {
 
 /* Set by the SIGINT/SIGTERM handler: the signal number, else 0. */
 extern volatile int br_interrupted;
+/* Record SIGINT/SIGTERM in br_interrupted; ignore SIGPIPE. */
+void br_install_signals(void);
 
 struct br_build_opts {
 	const char *context_dir;     /* absolute path of the build context */

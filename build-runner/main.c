@@ -31,8 +31,6 @@
 #include "strvec.h"
 #include "xalloc.h"
 
-volatile int br_interrupted;
-
 struct options {
 	const char *repo, *ref, *context, *context_dir, *dockerfile;
 	const char *git_token_file, *ssh_key;
@@ -272,25 +270,6 @@ parse_options(struct options *o, int argc, char **argv)
 	return 0;
 }
 
-static void
-on_signal(int sig)
-{
-	br_interrupted = sig;
-}
-
-static void
-install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 static double
 now(void)
 {
@@ -441,7 +420,7 @@ main(int argc, char **argv)
 	int rc = BR_EXIT_OK, error = 0;
 
 	cs_log_init("caas-build-runner");
-	install_signals();
+	br_install_signals();
 	if ((rc = parse_options(&o, argc, argv)) != 0)
 		goto out;
 	cs_log_set_level(o.quiet ? CS_LOG_ERROR : (enum cs_log_level)(CS_LOG_INFO + o.verbose));
