@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "docker.h"
@@ -27,11 +28,14 @@ enum br_exit {
 
 /* Set by the SIGINT/SIGTERM handler: the signal number, else 0. */
 extern volatile int br_interrupted;
+/* Record SIGINT/SIGTERM in br_interrupted; ignore SIGPIPE. */
+void br_install_signals(void);
 
 struct br_build_opts {
 	const char *context_dir;     /* absolute path of the build context */
 	const char *dockerfile;	     /* absolute path of the Dockerfile */
 	time_t mtime;		     /* every tar entry gets it when non-zero */
+	int exclude_git_dir;	     /* a checkout of ours: .git is not sent */
 	const struct cs_strvec *tags; /* full names: HOST:PORT/NAME:TAG */
 	const struct cs_strvec *build_args; /* K=V */
 	json_t *labels;		     /* {K: V}, borrowed */
@@ -42,8 +46,8 @@ struct br_build_opts {
 
 struct br_build_result {
 	char *image_id; /* "sha256:..." */
-	unsigned long files;
-	unsigned long long bytes;
+	uint64_t files;
+	uint64_t bytes;
 };
 
 /*

@@ -1,4 +1,5 @@
-/* Base64 and base64url codecs on struct cs_buf, so decoded secrets can be wiped with cs_buf_wipe. */
+/* Base64 and base64url codecs on struct cs_buf, so decoded secrets can be wiped with cs_buf_wipe.
+ */
 #include <string.h>
 
 #include "base64.h"
@@ -70,8 +71,8 @@ cs_base64_decode(struct cs_buf *out, const char *s, size_t len)
 	}
 	for (i = 0; i < n; i++) {
 		if ((d = sextet((unsigned char)s[i])) < 0) {
-			error = cs_err_set(CS_EPARSE, "invalid base64: bad character at offset %zu",
-					   i);
+			error =
+			    cs_err_set(CS_EPARSE, "invalid base64: bad character at offset %zu", i);
 			goto out;
 		}
 		v = (v << 6) | (unsigned long)d;

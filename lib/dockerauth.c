@@ -204,8 +204,8 @@ run_helper(struct cs_buf *out, struct cs_buf *err, int *status, const char *prog
 	/* a socket for stdin, so a helper that exits early cannot SIGPIPE us (MSG_NOSIGNAL) */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0 ||
 	    pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
-		error = cs_err_set(CS_EIO, "cannot create pipes for '%s': %s", prog,
-				   strerror(errno));
+		error =
+		    cs_err_set(CS_EIO, "cannot create pipes for '%s': %s", prog, strerror(errno));
 		goto out;
 	}
 	posix_spawn_file_actions_init(&fa);
@@ -226,8 +226,8 @@ run_helper(struct cs_buf *out, struct cs_buf *err, int *status, const char *prog
 	posix_spawnattr_destroy(&attr);
 	if (rc != 0) {
 		pid = -1;
-		error = cs_err_set(CS_EIO, "cannot run credential helper '%s': %s", prog,
-				   strerror(rc));
+		error =
+		    cs_err_set(CS_EIO, "cannot run credential helper '%s': %s", prog, strerror(rc));
 		goto out;
 	}
 	close_fd(&in[1]);
@@ -270,8 +270,9 @@ run_helper(struct cs_buf *out, struct cs_buf *err, int *status, const char *prog
 				continue;
 			}
 			if (cs_buf_add(b, chunk, (size_t)n) < 0) {
-				error = cs_err_set(CS_ETOOBIG, "credential helper '%s': output over "
-							       "%zu bytes",
+				error = cs_err_set(CS_ETOOBIG,
+						   "credential helper '%s': output over "
+						   "%zu bytes",
 						   prog, HELPER_OUT_MAX);
 				goto out;
 			}
@@ -285,8 +286,9 @@ run_helper(struct cs_buf *out, struct cs_buf *err, int *status, const char *prog
 		usleep(5000);
 	}
 	if (timed_out) {
-		error = cs_err_set(CS_ETIMEOUT, "credential helper '%s' did not answer within %d ms",
-				   prog, helper_timeout_ms);
+		error =
+		    cs_err_set(CS_ETIMEOUT, "credential helper '%s' did not answer within %d ms",
+			       prog, helper_timeout_ms);
 		goto out;
 	}
 	if (rc < 0)
@@ -343,8 +345,8 @@ from_helper(struct cs_dockerauth *out, const char *name, const char *server_url,
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		msg = short_msg(sout.len ? sout.buf : serr.buf);
 		if (strstr(msg, "credentials not found") != NULL)
-			error = cs_err_set(CS_ENOTFOUND, "no credentials for '%s' in '%s'", host,
-					   prog);
+			error =
+			    cs_err_set(CS_ENOTFOUND, "no credentials for '%s' in '%s'", host, prog);
 		else if (WIFEXITED(status))
 			error = cs_err_set(CS_EIO, "credential helper '%s' failed (exit %d): %s",
 					   prog, WEXITSTATUS(status), msg);
@@ -403,8 +405,7 @@ from_auths_entry(struct cs_dockerauth *out, json_t *entry, const char *host, con
 		a = json_string_value(auth);
 		cs_log_secret_add(a);
 		if (cs_base64_decode(&dec, a, strlen(a)) < 0 ||
-		    (colon = memchr(dec.buf, ':', dec.len)) == NULL ||
-		    strlen(dec.buf) != dec.len) {
+		    (colon = memchr(dec.buf, ':', dec.len)) == NULL || strlen(dec.buf) != dec.len) {
 			error = cs_err_set(CS_EPARSE,
 					   "'%s': the auth field for '%s' is not base64 of "
 					   "user:password",
@@ -414,8 +415,7 @@ from_auths_entry(struct cs_dockerauth *out, json_t *entry, const char *host, con
 		*colon = '\0';
 		out->username = cs_xstrdup(dec.buf);
 		out->password = secret_dup(colon + 1);
-	} else if (json_is_string(user) && json_is_string(pass) &&
-		   json_string_length(pass) > 0) {
+	} else if (json_is_string(user) && json_is_string(pass) && json_string_length(pass) > 0) {
 		out->username = cs_xstrdup(json_string_value(user));
 		out->password = secret_dup(json_string_value(pass));
 	}
@@ -445,15 +445,20 @@ int
 cs_dockerauth_lookup(struct cs_dockerauth *out, const char *registry_host)
 {
 	struct cs_dockerauth a = CS_DOCKERAUTH_INIT;
-	struct cs_buf path = CS_BUF_INIT, text = CS_BUF_INIT;
+	struct cs_buf path = CS_BUF_INIT, text = CS_BUF_INIT, given = CS_BUF_INIT;
 	const char *host, *key, *helper = NULL;
 	json_t *root = NULL, *v;
 	json_error_t jerr;
-	int hub = registry_host == NULL || strcmp(registry_host, "docker.io") == 0 ||
-		  strcmp(registry_host, HUB_HOST) == 0;
-	int error;
+	int hub, error;
 
 	memset(out, 0, sizeof(*out));
+	/* accept "https://host/..." from a caller as docker login does */
+	if (registry_host != NULL) {
+		cs_dockerauth__key_host(&given, registry_host);
+		registry_host = given.buf;
+	}
+	hub = registry_host == NULL || *registry_host == '\0' ||
+	      strcmp(registry_host, "docker.io") == 0 || strcmp(registry_host, HUB_HOST) == 0;
 	host = hub ? HUB_HOST : registry_host;
 	key = hub ? HUB_KEY : registry_host;
 	if ((error = config_path(&path)) < 0)
@@ -492,6 +497,7 @@ out:
 	json_decref(root);
 	cs_buf_wipe(&text);
 	cs_buf_release(&path);
+	cs_buf_release(&given);
 	return error;
 }
 

@@ -43,12 +43,10 @@ struct cs_dockerauth {
 #define CS_DOCKERAUTH_HELPER_TIMEOUT_MS 30000
 
 /*
- * Find the credentials for registry_host ("host[:port]"; NULL or "docker.io"
- * means Docker Hub) and fill *out (need not be initialized; the caller
- * releases it on success; on failure it is all NULL). out->server is set to
- * registry_host (or "docker.io").
- * Errors:
- *   CS_ENOTFOUND  no config file, no entry for the host, or the helper says
+ * Find the credentials for registry_host ("host[:port]"; a scheme and a path
+ * are ignored; NULL or "docker.io" means Docker Hub) and fill *out (need not be initialized; the
+ * caller releases it on success; on failure it is all NULL). out->server is set to the host[:port]
+ * (or "docker.io"). Errors: CS_ENOTFOUND  no config file, no entry for the host, or the helper says
  *                 "credentials not found";
  *   CS_EPARSE     config.json or the helper's answer is not valid (message
  *                 names the file or helper);

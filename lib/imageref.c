@@ -109,8 +109,8 @@ check_tag(const char *ref, const char *tag)
 		return cs_err_set(CS_EINVAL, "invalid image reference '%s': empty tag", ref);
 	if (n > CS_IMAGEREF_TAG_MAX)
 		return cs_err_set(CS_EINVAL,
-				  "invalid image reference '%s': tag longer than %d characters", ref,
-				  CS_IMAGEREF_TAG_MAX);
+				  "invalid image reference '%s': tag longer than %d characters",
+				  ref, CS_IMAGEREF_TAG_MAX);
 	for (i = 0; i < n; i++)
 		if (!is_word(tag[i]) && (i == 0 || (tag[i] != '.' && tag[i] != '-')))
 			return cs_err_set(CS_EINVAL, "invalid image reference '%s': bad tag '%s'",
@@ -134,15 +134,16 @@ check_digest(const char *ref, const char *digest)
 	else if ((size_t)(colon - digest) == 6 && strncmp(digest, "sha512", 6) == 0)
 		want = 128;
 	else
-		return cs_err_set(CS_EINVAL,
-				  "invalid image reference '%s': unsupported digest algorithm '%.*s'",
-				  ref, (int)(colon - digest), digest);
+		return cs_err_set(
+		    CS_EINVAL, "invalid image reference '%s': unsupported digest algorithm '%.*s'",
+		    ref, (int)(colon - digest), digest);
 	for (i = 0; hex[i]; i++)
 		if (!is_hex_lower(hex[i]))
-			return cs_err_set(CS_EINVAL,
-					  "invalid image reference '%s': digest '%s' has a character "
-					  "that is not lower-case hex",
-					  ref, digest);
+			return cs_err_set(
+			    CS_EINVAL,
+			    "invalid image reference '%s': digest '%s' has a character "
+			    "that is not lower-case hex",
+			    ref, digest);
 	if (i != want)
 		return cs_err_set(CS_EINVAL,
 				  "invalid image reference '%s': digest '%s' needs %zu hex digits, "
@@ -162,17 +163,18 @@ check_path(const char *ref, const char *path)
 		slash = strchr(p, '/');
 		n = slash ? (size_t)(slash - p) : strlen(p);
 		if (n == 0)
-			return cs_err_set(CS_EINVAL,
-					  "invalid image reference '%s': empty path component", ref);
+			return cs_err_set(
+			    CS_EINVAL, "invalid image reference '%s': empty path component", ref);
 		if (!valid_component(p, n)) {
 			size_t i;
 
 			for (i = 0; i < n; i++)
 				if (isupper((unsigned char)p[i]))
-					return cs_err_set(CS_EINVAL,
-							  "invalid image reference '%s': repository "
-							  "name must be lowercase",
-							  ref);
+					return cs_err_set(
+					    CS_EINVAL,
+					    "invalid image reference '%s': repository "
+					    "name must be lowercase",
+					    ref);
 			return cs_err_set(CS_EINVAL,
 					  "invalid image reference '%s': bad path component '%.*s'",
 					  ref, (int)n, p);
@@ -228,8 +230,8 @@ cs_imageref_parse(struct cs_imageref *out, const char *s)
 		r.tag = cs_xstrdup(colon + 1);
 	}
 	if (*name == '\0') {
-		error = cs_err_set(CS_EINVAL, "invalid image reference '%s': empty repository name",
-				   s);
+		error =
+		    cs_err_set(CS_EINVAL, "invalid image reference '%s': empty repository name", s);
 		goto out;
 	}
 	if (strlen(name) > CS_IMAGEREF_NAME_MAX) {
@@ -244,13 +246,13 @@ cs_imageref_parse(struct cs_imageref *out, const char *s)
 	if (slash != NULL) {
 		hostlen = (size_t)(slash - name);
 		if (memchr(name, '.', hostlen) || memchr(name, ':', hostlen) ||
-		    (hostlen == 9 && strncmp(name, "localhost", 9) == 0) ||
-		    name[0] == '[') {
+		    (hostlen == 9 && strncmp(name, "localhost", 9) == 0) || name[0] == '[') {
 			if (!valid_host(name, hostlen)) {
-				error = cs_err_set(CS_EINVAL,
-						   "invalid image reference '%s': bad registry host "
-						   "'%.*s'",
-						   s, (int)hostlen, name);
+				error =
+				    cs_err_set(CS_EINVAL,
+					       "invalid image reference '%s': bad registry host "
+					       "'%.*s'",
+					       s, (int)hostlen, name);
 				goto out;
 			}
 			r.registry = cs_xstrndup(name, hostlen);
@@ -327,7 +329,7 @@ cs_imageref_format(const struct cs_imageref *ref)
 
 	if (tag == NULL && ref->digest == NULL)
 		tag = CS_IMAGEREF_DEFAULT_TAG;
-	return cs_xasprintf("%s/%s%s%s%s%s", cs_imageref_registry_or_default(ref),
-			    ref->repository, tag ? ":" : "", tag ? tag : "",
-			    ref->digest ? "@" : "", ref->digest ? ref->digest : "");
+	return cs_xasprintf("%s/%s%s%s%s%s", cs_imageref_registry_or_default(ref), ref->repository,
+			    tag ? ":" : "", tag ? tag : "", ref->digest ? "@" : "",
+			    ref->digest ? ref->digest : "");
 }

@@ -4,13 +4,13 @@
  * fetching a token from its realm with the same credentials.
  */
 #include <ctype.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
@@ -104,17 +104,14 @@ cs_registry_free(struct cs_registry *r)
 static char *
 basic_header(const struct cs_registry *r)
 {
-	char *plain = cs_xasprintf("%s:%s", r->username, r->password ? r->password : "");
-	size_t n = strlen(plain);
-	unsigned char *enc = cs_xmalloc(4 * ((n + 2) / 3) + 1);
+	struct cs_buf plain = CS_BUF_INIT, enc = CS_BUF_INIT;
 	char *h;
 
-	EVP_EncodeBlock(enc, (unsigned char *)plain, (int)n);
-	h = cs_xasprintf("Authorization: Basic %s", enc);
-	explicit_bzero(plain, n);
-	explicit_bzero(enc, strlen((char *)enc));
-	free(plain);
-	free(enc);
+	cs_buf_addf(&plain, "%s:%s", r->username, r->password ? r->password : "");
+	cs_base64_encode(&enc, plain.buf, plain.len, 0);
+	h = cs_xasprintf("Authorization: Basic %s", enc.buf);
+	cs_buf_wipe(&plain);
+	cs_buf_wipe(&enc);
 	return h;
 }
 

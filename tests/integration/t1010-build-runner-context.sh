@@ -32,7 +32,7 @@ test_expect_success 'a failing step: exit 1, the step and the engine message pri
 	mkdir bad && printf "FROM busybox:latest\nRUN echo about to fail\nRUN exit 3\n" >bad/Dockerfile &&
 	test_expect_code 1 caas-build-runner --context bad --image $img --tag bad >out 2>&1 &&
 	grep "about to fail" out &&
-	grep "build failed at Step 3/3 : RUN exit 3" out &&
+	grep "build failed at Step 3/4 : RUN exit 3" out &&
 	grep "returned a non-zero code: 3" out
 '
 

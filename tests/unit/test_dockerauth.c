@@ -87,10 +87,16 @@ test_dockerauth__username_password_and_key_forms(void)
 			 keys[i], i, i);
 		set_config(json);
 		T_ASSERT_INT(cs_dockerauth_lookup(&a, "localhost:5443"), 0);
-		T_ASSERT_STR(a.password, i == 0 ? "pw-0" : i == 1 ? "pw-1" : i == 2 ? "pw-2" : "pw-3");
+		T_ASSERT_STR(a.password, i == 0	  ? "pw-0"
+					 : i == 1 ? "pw-1"
+					 : i == 2 ? "pw-2"
+						  : "pw-3");
 		T_ASSERT(a.username != NULL && a.username[0] == 'u');
 		cs_dockerauth_release(&a);
 	}
+	T_ASSERT_INT(cs_dockerauth_lookup(&a, "https://localhost:5443/v2/"), 0);
+	T_ASSERT_STR(a.server, "localhost:5443");
+	cs_dockerauth_release(&a);
 	/* a key with a different port is another registry */
 	T_ASSERT_INT(cs_dockerauth_lookup(&a, "localhost:5000"), CS_ENOTFOUND);
 	T_ASSERT(strstr(cs_err_msg(), "localhost:5000") != NULL);
@@ -287,8 +293,9 @@ test_dockerauth__secrets_are_registered(void)
 	struct cs_dockerauth a = CS_DOCKERAUTH_INIT;
 	char line[] = "error from registry: pw=canary-pw-77 token=canary-tok-88";
 
-	set_config("{\"auths\":{\"c.example.com\":{\"username\":\"u\",\"password\":\"canary-pw-77\","
-		   "\"identitytoken\":\"canary-tok-88\"}}}");
+	set_config(
+	    "{\"auths\":{\"c.example.com\":{\"username\":\"u\",\"password\":\"canary-pw-77\","
+	    "\"identitytoken\":\"canary-tok-88\"}}}");
 	T_ASSERT_INT(cs_dockerauth_lookup(&a, "c.example.com"), 0);
 	cs_log_mask(line);
 	T_ASSERT(strstr(line, "canary") == NULL);
@@ -298,8 +305,12 @@ test_dockerauth__secrets_are_registered(void)
 static void
 test_base64__vectors(void)
 {
-	static const char *const v[][2] = {{"", ""},	     {"f", "Zg=="},	    {"fo", "Zm8="},
-					   {"foo", "Zm9v"},  {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+	static const char *const v[][2] = {{"", ""},
+					   {"f", "Zg=="},
+					   {"fo", "Zm8="},
+					   {"foo", "Zm9v"},
+					   {"foob", "Zm9vYg=="},
+					   {"fooba", "Zm9vYmE="},
 					   {"foobar", "Zm9vYmFy"}};
 	struct cs_buf b = CS_BUF_INIT;
 	size_t i;

@@ -3,6 +3,7 @@
  * from disk (classic builder), and the engine's JSON message stream is printed
  * line by line as it arrives, the way a Jenkins console wants it.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,12 +116,6 @@ on_message(json_t *msg, void *payload)
 	return 0;
 }
 
-static long
-read_context(char *buf, size_t size, void *payload)
-{
-	return cs_context_read(payload, buf, size);
-}
-
 static void
 add_param(struct cs_buf *q, const char *key, const char *value)
 {
@@ -146,14 +141,14 @@ int
 br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build_opts *o)
 {
 	struct cs_context_opts copts = {.dir = o->context_dir, .dockerfile = o->dockerfile,
-					.mtime = o->mtime};
+					.mtime = o->mtime,
+					.exclude_git_dir = o->exclude_git_dir};
 	struct build_state st = {.line = CS_BUF_INIT, .step = CS_BUF_INIT, .error = CS_BUF_INIT};
 	struct cs_strvec hdrs = CS_STRVEC_INIT;
 	struct cs_context *ctx = NULL;
 	struct cs_buf path = CS_BUF_INIT;
 	json_t *args = NULL;
-	unsigned long files = 0;
-	unsigned long long bytes = 0;
+	uint64_t files = 0, bytes = 0;
 	long status = 0;
 	size_t i;
 	int error;
@@ -163,7 +158,7 @@ br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build
 	if ((error = cs_context_open(&ctx, &copts)) < 0)
 		goto out;
 	cs_context_stats(ctx, &files, &bytes);
-	cs_out("sending build context: %lu files, %llu bytes", files, bytes);
+	cs_out("sending build context: %" PRIu64 " files, %" PRIu64 " bytes", files, bytes);
 
 	for (i = 0; i < o->tags->nr; i++)
 		add_param(&path, "t", o->tags->v[i]);
@@ -210,7 +205,7 @@ br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build
 	if (o->registry_config)
 		cs_strvec_pushf(&hdrs, "X-Registry-Config: %s", o->registry_config);
 
-	error = cs_docker_stream(d, "POST", path.buf, &hdrs, read_context, ctx,
+	error = cs_docker_stream(d, "POST", path.buf, &hdrs, cs_context_read_cb, ctx,
 				 on_message, &st, &status);
 	flush_lines(&st, 1);
 	if (error < 0)

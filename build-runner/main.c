@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,6 @@
 #include "registry.h"
 #include "strvec.h"
 #include "xalloc.h"
-
-volatile int br_interrupted;
 
 struct options {
 	const char *repo, *ref, *context, *context_dir, *dockerfile;
@@ -152,12 +151,15 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int
-usage_error(const char *fmt, const char *arg)
+static int __attribute__((format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
 {
 	struct cs_buf m = CS_BUF_INIT;
+	va_list ap;
 
-	cs_buf_addf(&m, fmt, arg);
+	va_start(ap, fmt);
+	cs_buf_vaddf(&m, fmt, ap);
+	va_end(ap);
 	cs_log(CS_LOG_ERROR, "%s (see --help)", m.buf);
 	cs_buf_release(&m);
 	return BR_EXIT_USAGE;
@@ -251,42 +253,21 @@ parse_options(struct options *o, int argc, char **argv)
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!o->repo == !o->context)
-		return usage_error("%sgive exactly one of --repo and --context", "");
+		return usage_error("give exactly one of --repo and --context");
 	if (o->context && (o->ref || o->git_token_file || o->ssh_key))
-		return usage_error("%s--ref, --git-token-file and --ssh-key need --repo", "");
+		return usage_error("--ref, --git-token-file and --ssh-key need --repo");
 	if (o->image == NULL)
-		return usage_error("%s--image is required", "");
+		return usage_error("--image is required");
 	if (o->push && o->registry == NULL)
-		return usage_error("%s--push needs --registry", "");
+		return usage_error("--push needs --registry");
 	if (o->registry_password_file && o->password_stdin)
-		return usage_error("%s--registry-password-file and --password-stdin exclude each other",
-				   "");
+		return usage_error("--registry-password-file and --password-stdin exclude each other");
 	if ((o->registry_password_file || o->password_stdin) && o->registry_user == NULL)
-		return usage_error("%sa registry password needs --registry-user", "");
+		return usage_error("a registry password needs --registry-user");
 	if (o->registry_user && !o->registry_password_file && !o->password_stdin)
-		return usage_error("%s--registry-user needs --registry-password-file or "
-				   "--password-stdin",
-				   "");
+		return usage_error("--registry-user needs --registry-password-file or "
+				   "--password-stdin");
 	return 0;
-}
-
-static void
-on_signal(int sig)
-{
-	br_interrupted = sig;
-}
-
-static void
-install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 }
 
 static double
@@ -439,7 +420,7 @@ main(int argc, char **argv)
 	int rc = BR_EXIT_OK, error = 0;
 
 	cs_log_init("caas-build-runner");
-	install_signals();
+	br_install_signals();
 	if ((rc = parse_options(&o, argc, argv)) != 0)
 		goto out;
 	cs_log_set_level(o.quiet ? CS_LOG_ERROR : (enum cs_log_level)(CS_LOG_INFO + o.verbose));
@@ -534,8 +515,7 @@ main(int argc, char **argv)
 	if (o.tags.nr == 0) {
 		const char *bn = getenv("BUILD_NUMBER");
 
-		cs_strvec_push(&o.tags, bn && *bn ? bn : src.short_commit ? src.short_commit
-									   : "latest");
+		cs_strvec_push(&o.tags, bn && *bn ? bn : src.short_commit[0] ? src.short_commit : "latest");
 	}
 	for (i = 0; i < o.tags.nr; i++) {
 		struct cs_imageref ref;
@@ -553,7 +533,7 @@ main(int argc, char **argv)
 	first_tag = o.tags.v[0];
 
 	/* labels: the automatic ones first, so --label can override them */
-	if (src.commit)
+	if (src.commit[0])
 		json_object_set_new(labels, "org.opencontainers.image.revision",
 				    json_string(src.commit));
 	if (src.source_url)
@@ -581,6 +561,7 @@ main(int argc, char **argv)
 	{
 		struct br_build_opts bopts = {.context_dir = context, .dockerfile = dockerfile,
 					      .mtime = created, .tags = &names,
+					      .exclude_git_dir = o.repo != NULL,
 					      .build_args = &o.build_args, .labels = labels,
 					      .target = o.target, .no_cache = o.no_cache,
 					      .pull = o.pull};
@@ -625,7 +606,7 @@ main(int argc, char **argv)
 
 	result = json_pack("{s:s, s:O, s:o, s:{s:I, s:I}, s:{s:f, s:f, s:f}}", "image_id",
 			   built.image_id, "tags", tag_list, "commit",
-			   src.commit ? json_string(src.commit) : json_null(), "context", "files",
+			   src.commit[0] ? json_string(src.commit) : json_null(), "context", "files",
 			   (json_int_t)built.files, "bytes", (json_int_t)built.bytes, "timings",
 			   "source", tm.source, "build", tm.build, "push", tm.push);
 	if (o.json_path && (error = write_json(o.json_path, result)) < 0) {
