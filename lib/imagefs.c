@@ -828,11 +828,13 @@ cs_imagefs_nfiles(const struct cs_imagefs *fs)
 	return fs->files_nr;
 }
 
-const char *
-cs_imagefs_file(const struct cs_imagefs *fs, size_t i, char *buf, size_t size)
+void
+cs_imagefs_file(struct cs_buf *out, const struct cs_imagefs *fs, size_t i)
 {
-	snprintf(buf, size, "/%s", i < fs->files_nr ? fs->files[i] : "");
-	return buf;
+	cs_buf_reset(out);
+	cs_buf_addch(out, '/');
+	if (i < fs->files_nr)
+		cs_buf_adds(out, fs->files[i]);
 }
 
 int

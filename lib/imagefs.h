@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "strvec.h"
 
 struct cs_imagefs;
@@ -43,10 +44,12 @@ int cs_imagefs_read_file(struct cs_imagefs **out, const char *path, const char *
 /* Accepts NULL. */
 void cs_imagefs_free(struct cs_imagefs *fs);
 
-/* Number of visible non-directory paths, and path i in byte order ("/usr/bin/curl"). */
+/*
+ * Number of visible non-directory paths, and path i in byte order, with its
+ * leading '/' ("/usr/bin/curl"), reset into out (any length).
+ */
 size_t cs_imagefs_nfiles(const struct cs_imagefs *fs);
-/* Writes into buf (size bytes, truncated); returns buf. */
-const char *cs_imagefs_file(const struct cs_imagefs *fs, size_t i, char *buf, size_t size);
+void cs_imagefs_file(struct cs_buf *out, const struct cs_imagefs *fs, size_t i);
 
 /* 1 if path (with or without the leading '/') exists in the merged filesystem. */
 int cs_imagefs_exists(const struct cs_imagefs *fs, const char *path);

@@ -94,14 +94,15 @@ static void
 check_static(struct cs_validation *val, const struct cs_imagefs *fs, const struct cs_filch *policy)
 {
 	const struct cs_strvec *pkgs = cs_imagefs_packages(fs), *dbs = cs_imagefs_pkgdbs(fs);
-	char path[4096];
+	struct cs_buf path = CS_BUF_INIT;
 	size_t i;
 
 	val->files = cs_imagefs_nfiles(fs);
 	for (i = 0; i < val->files; i++) {
-		cs_imagefs_file(fs, i, path, sizeof(path));
-		check(val, policy, CS_FILCH_FILES, path, path, NULL);
+		cs_imagefs_file(&path, fs, i);
+		check(val, policy, CS_FILCH_FILES, path.buf, path.buf, NULL);
 	}
+	cs_buf_release(&path);
 	val->packages = pkgs->nr;
 	for (i = 0; i < pkgs->nr; i++)
 		check(val, policy, CS_FILCH_PACKAGES, pkgs->v[i], pkgs->v[i], NULL);

@@ -21,7 +21,7 @@ tar_add(struct archive *a, const char *spec)
 {
 	struct archive_entry *e = archive_entry_new();
 	const char *eq = strchr(spec, '='), *gt = strchr(spec, '>');
-	char path[512];
+	char path[8192];
 	size_t n = eq ? (size_t)(eq - spec) : gt ? (size_t)(gt - spec) : strlen(spec);
 
 	memcpy(path, spec, n);
@@ -127,13 +127,16 @@ make_image(const char *const *const *layers, int manifest_first, int gz)
 static int
 has_file(const struct cs_imagefs *fs, const char *want)
 {
-	char buf[512];
+	struct cs_buf buf = CS_BUF_INIT;
 	size_t i;
+	int found = 0;
 
-	for (i = 0; i < cs_imagefs_nfiles(fs); i++)
-		if (strcmp(cs_imagefs_file(fs, i, buf, sizeof(buf)), want) == 0)
-			return 1;
-	return 0;
+	for (i = 0; i < cs_imagefs_nfiles(fs) && !found; i++) {
+		cs_imagefs_file(&buf, fs, i);
+		found = strcmp(buf.buf, want) == 0;
+	}
+	cs_buf_release(&buf);
+	return found;
 }
 
 static void
@@ -420,6 +423,30 @@ test_imagefs__truncated_and_interrupted(void)
 }
 
 static void
+test_imagefs__long_paths_are_kept_whole(void)
+{
+	static char deep[6000];
+	static const char *l0[] = {deep, NULL};
+	static const char *const *layers[] = {l0, NULL};
+	struct cs_buf want = CS_BUF_INIT;
+	struct cs_imagefs *fs = NULL;
+	char *path;
+	size_t i;
+
+	for (i = 0; i < 2500; i++)
+		memcpy(deep + 2 * i, "d/", 2);
+	memcpy(deep + 5000, "curl", 5);
+	path = make_image(layers, 0, 0);
+	T_ASSERT_INT(cs_imagefs_read_file(&fs, path, NULL, NULL), 0);
+	cs_buf_addf(&want, "/%s", deep);
+	T_ASSERT(has_file(fs, want.buf));
+	cs_buf_release(&want);
+	cs_imagefs_free(fs);
+	unlink(path);
+	free(path);
+}
+
+static void
 test_imagefs__clean_path(void)
 {
 	char a[] = "./usr//bin/./x/", b[] = "/../x", c[] = "./", d[] = "a/..b";
@@ -445,6 +472,7 @@ main(void)
 	T_RUN(test_imagefs__missing_layer_and_wrong_ref);
 	T_RUN(test_imagefs__oci_layout_and_links);
 	T_RUN(test_imagefs__truncated_and_interrupted);
+	T_RUN(test_imagefs__long_paths_are_kept_whole);
 	T_RUN(test_imagefs__clean_path);
 	return T_REPORT();
 }
