@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,33 +258,95 @@ out:
 	return error;
 }
 
-static int
-check_processes(struct cs_validation *val, struct cs_docker *engine, const char *image,
-		const struct cs_filch *policy, const struct cs_validate_opts *opts)
+/*
+ * The process check runs in a thread, on a second engine connection, while
+ * the main thread reads the image: a validation takes about the longer of the
+ * two, not their sum.
+ */
+struct proc_job {
+	struct cs_docker *engine; /* owned */
+	const char *image;
+	double seconds;
+	volatile sig_atomic_t
+	    stop; /* set by the main thread: a signal, or the static part failed */
+	atomic_int done;
+	struct cs_procwatch pw;
+	int error;
+	char msg[1024];
+};
+
+static void *
+proc_thread(void *payload)
 {
-	struct cs_procwatch pw = CS_PROCWATCH_INIT;
-	double seconds = opts->observe_seconds > 0 ? opts->observe_seconds : 5;
-	size_t i;
+	struct proc_job *job = payload;
+
+	job->error = cs_procwatch_run(&job->pw, job->engine, job->image, job->seconds, &job->stop);
+	if (job->error < 0)
+		snprintf(job->msg, sizeof(job->msg), "%s", cs_err_msg());
+	atomic_store(&job->done, 1);
+	return NULL;
+}
+
+static int
+start_processes(struct proc_job *job, pthread_t *tid, struct cs_docker *engine, const char *image,
+		const struct cs_validate_opts *opts)
+{
 	int error;
 
-	error = cs_procwatch_run(&pw, engine, image, seconds, opts->interrupted);
-	val->processes_checked = error == 0;
-	val->samples = pw.samples;
-	val->processes = pw.names.nr;
-	for (i = 0; i < pw.names.nr; i++)
-		check(val, policy, CS_FILCH_PROCESSES, pw.names.v[i], pw.cmdlines.v[i],
-		      pw.names.v[i]);
-	if (pw.note != NULL)
-		cs_strvec_push(&val->notes, pw.note);
-	if (pw.exited) {
-		val->exited = 1;
-		val->exit_code = pw.exit_code;
-		val->exited_after = pw.exited_after;
-		cs_strvec_pushf(&val->notes, "the container exited after %.1f s with code %d",
-				pw.exited_after, pw.exit_code);
+	memset(job, 0, sizeof(*job));
+	job->pw = (struct cs_procwatch)CS_PROCWATCH_INIT;
+	job->image = image;
+	job->seconds = opts->observe_seconds > 0 ? opts->observe_seconds : 5;
+	if ((error = cs_docker_connect(&job->engine, cs_docker_host(engine))) < 0)
+		return error;
+	if ((error = pthread_create(tid, NULL, proc_thread, job)) != 0) {
+		cs_docker_free(job->engine);
+		job->engine = NULL;
+		return cs_err_set(CS_EIO, "cannot start the process thread: %s", strerror(error));
 	}
-	cs_procwatch_release(&pw);
-	return error;
+	return 0;
+}
+
+/* Wait for the process thread, passing a signal on; stop it early when abort is set. */
+static void
+finish_processes(struct proc_job *job, pthread_t tid, int abort_now,
+		 volatile sig_atomic_t *interrupted)
+{
+	struct timespec ts = {0, 20 * 1000 * 1000};
+
+	if (abort_now)
+		job->stop = 1;
+	while (!atomic_load(&job->done)) {
+		if (interrupted != NULL && *interrupted)
+			job->stop = 1;
+		nanosleep(&ts, NULL);
+	}
+	pthread_join(tid, NULL);
+	cs_docker_free(job->engine);
+	job->engine = NULL;
+}
+
+static void
+merge_processes(struct cs_validation *val, struct proc_job *job, const struct cs_filch *policy)
+{
+	struct cs_procwatch *pw = &job->pw;
+	size_t i;
+
+	val->processes_checked = job->error == 0;
+	val->samples = pw->samples;
+	val->processes = pw->names.nr;
+	for (i = 0; i < pw->names.nr; i++)
+		check(val, policy, CS_FILCH_PROCESSES, pw->names.v[i], pw->cmdlines.v[i],
+		      pw->names.v[i]);
+	if (pw->note != NULL)
+		cs_strvec_push(&val->notes, pw->note);
+	if (pw->exited) {
+		val->exited = 1;
+		val->exit_code = pw->exit_code;
+		val->exited_after = pw->exited_after;
+		cs_strvec_pushf(&val->notes, "the container exited after %.1f s with code %d",
+				pw->exited_after, pw->exit_code);
+	}
 }
 
 int
@@ -293,8 +356,10 @@ cs_validate_image(struct cs_validation *out, struct cs_docker *engine, const cha
 {
 	static const struct cs_validate_opts defaults = {0};
 	struct cs_imagefs *fs = NULL;
+	struct proc_job job = {.pw = CS_PROCWATCH_INIT};
+	int error, procs = 0;
 	double t0 = now();
-	int error;
+	pthread_t tid;
 
 	if (opts == NULL)
 		opts = &defaults;
@@ -303,32 +368,51 @@ cs_validate_image(struct cs_validation *out, struct cs_docker *engine, const cha
 				   archive_path ? " to observe its processes" : "");
 		goto out;
 	}
-	if (archive_path != NULL) {
-		error = cs_imagefs_read_file(&fs, archive_path, image, opts->interrupted);
-	} else {
-		if ((error = inspect(out, engine, image)) < 0)
+	if (archive_path == NULL && (error = inspect(out, engine, image)) < 0)
+		goto out;
+	if (!opts->no_processes) {
+		if ((error = start_processes(&job, &tid, engine, image, opts)) < 0)
 			goto out;
+		procs = 1;
+	}
+	if (archive_path != NULL)
+		error = cs_imagefs_read_file(&fs, archive_path, image, opts->interrupted);
+	else
 		error = read_from_engine(&fs, engine, image, opts->interrupted);
+	if (error == 0) {
+		check_static(out, fs, policy);
+		out->static_seconds = now() - t0;
+	}
+	cs_imagefs_free(fs);
+	fs = NULL;
+	if (procs) {
+		int static_error = error;
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", cs_err_msg());
+		finish_processes(&job, tid, static_error < 0, opts->interrupted);
+		procs = 0;
+		out->process_seconds = now() - t0;
+		if (static_error < 0) {
+			error = cs_err_set(static_error, "%s", msg); /* the first failure */
+			goto out;
+		}
+		merge_processes(out, &job, policy);
+		if (job.error < 0) {
+			error = cs_err_set(job.error, "%s", job.msg);
+			goto out;
+		}
 	}
 	if (error < 0)
 		goto out;
-	check_static(out, fs, policy);
-	cs_imagefs_free(fs);
-	fs = NULL;
-	out->static_seconds = now() - t0;
-	if (!opts->no_processes) {
-		t0 = now();
-		error = check_processes(out, engine, image, policy, opts);
-		out->process_seconds = now() - t0;
-		if (error < 0)
-			goto out;
-	}
 	if (out->nr > 1)
 		qsort(out->v, out->nr, sizeof(*out->v), cmp_violation);
 out:
+	if (procs)
+		finish_processes(&job, tid, 1, opts->interrupted);
+	cs_procwatch_release(&job.pw);
 	if (error < 0 && opts->interrupted != NULL && *opts->interrupted)
 		error = cs_err_set(CS_EINTR, "interrupted"); /* whatever broke first */
-	cs_imagefs_free(fs);
 	return error;
 }
 

@@ -65,7 +65,9 @@ struct cs_validate_opts {
  * when it is not NULL (then image only picks the image in the archive and
  * names it), else from engine via GET /images/{image}/get, streamed through a
  * socket pair into the reader so memory stays bounded. Processes need engine
- * and an image it knows (also with an archive), unless opts->no_processes.
+ * and an image it knows (also with an archive), unless opts->no_processes;
+ * they are observed in a thread, on a second connection to the same engine,
+ * while the filesystem is read (a failure of either stops the other).
  * engine may be NULL only with an archive and no_processes. opts may be NULL
  * (defaults). While the export runs, engine's HTTP cancel flag
  * (cs_http_set_cancel) is opts->interrupted, then NULL again. A signal

@@ -66,6 +66,18 @@ test_expect_success 'a command that cannot start, or none: a note, not a failure
 	no_validation_container
 '
 
+test_expect_success 'a static failure stops the observation at once and removes the container' '
+	mkdir baddb && printf "not a dpkg database\n" >baddb/status &&
+	printf "FROM busybox:latest\nCOPY status /var/lib/dpkg/status\nCMD [\"sleep\", \"300\"]\n" >baddb/Dockerfile &&
+	test_when_finished "docker rmi -f $img-baddb:1 >/dev/null 2>&1" &&
+	docker build -q -t $img-baddb:1 baddb >/dev/null &&
+	start=$(date +%s) &&
+	test_expect_code 2 caas-validator --policy "$pol" --observe 60 $img-baddb:1 >out 2>err &&
+	test $(( $(date +%s) - start )) -le 10 &&
+	grep "cannot parse package database .var/lib/dpkg/status.: line 1" err &&
+	no_validation_container
+'
+
 test_expect_success '--no-processes does not create a container' '
 	caas-validator --policy "$pol" --no-processes $img-ssh:1 >out &&
 	grep "processes skipped" out
