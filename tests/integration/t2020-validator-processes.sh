@@ -31,6 +31,13 @@ wait_for_container() {
 	return 1
 }
 
+test_expect_success 'with --archive, the processes still come from the engine' '
+	docker save -o ssh.tar $img-ssh:1 &&
+	test_expect_code 3 caas-validator --policy "$pol" --observe 1 --archive ssh.tar $img-ssh:1 >out &&
+	grep "^process ssh (/bin/sh /usr/bin/ssh) is forbidden" out &&
+	no_validation_container
+'
+
 test_expect_success 'the sandbox: no network, no capabilities, no-new-privileges, limits' '
 	caas-validator --policy "$pol" --observe 60 $img-ssh:1 >out 2>err &
 	pid=$! &&
