@@ -415,6 +415,19 @@ skip_name(const char *name)
 	return 0;
 }
 
+/*
+ * A blob that starts with '{' and is not a tar (whose first header could name
+ * a file "{...": its magic is at offset 257). A layer wrongly taken for JSON
+ * would be reported missing, never silently dropped.
+ */
+static int
+looks_like_json(const void *block, size_t size)
+{
+	const char *b = block;
+
+	return size > 0 && b[0] == '{' && !(size >= 262 && memcmp(b + 257, "ustar", 5) == 0);
+}
+
 /* A link entry in the outer tar (legacy layout reuses identical layers). */
 static void
 record_alias(struct cs_imagefs *fs, const char *key, struct archive_entry *ent)
@@ -486,7 +499,7 @@ read_outer(struct cs_imagefs *fs, struct archive *outer, const char *name)
 		}
 		if (rc < ARCHIVE_WARN)
 			break;
-		if (size > 0 && ((const char *)block)[0] == '{')
+		if (looks_like_json(block, size))
 			continue; /* a JSON blob (config or manifest in the OCI layout) */
 		if ((error = read_layer(fs, layer_new(fs, key), outer, block, size)) < 0)
 			goto out;

@@ -447,6 +447,22 @@ test_imagefs__long_paths_are_kept_whole(void)
 }
 
 static void
+test_imagefs__layer_starting_with_a_brace(void)
+{
+	static const char *const l0[] = {"{weird}", "bin/sh", NULL};
+	static const char *const *layers[] = {l0, NULL};
+	struct cs_imagefs *fs = NULL;
+	char *path = make_image(layers, 0, 0);
+
+	T_ASSERT_INT(cs_imagefs_read_file(&fs, path, NULL, NULL), 0);
+	T_ASSERT(has_file(fs, "/{weird}"));
+	T_ASSERT(has_file(fs, "/bin/sh"));
+	cs_imagefs_free(fs);
+	unlink(path);
+	free(path);
+}
+
+static void
 test_imagefs__clean_path(void)
 {
 	char a[] = "./usr//bin/./x/", b[] = "/../x", c[] = "./", d[] = "a/..b";
@@ -473,6 +489,7 @@ main(void)
 	T_RUN(test_imagefs__oci_layout_and_links);
 	T_RUN(test_imagefs__truncated_and_interrupted);
 	T_RUN(test_imagefs__long_paths_are_kept_whole);
+	T_RUN(test_imagefs__layer_starting_with_a_brace);
 	T_RUN(test_imagefs__clean_path);
 	return T_REPORT();
 }
