@@ -382,6 +382,8 @@ cs_validate_image(struct cs_validation *out, struct cs_docker *engine, const cha
 	if (error == 0) {
 		check_static(out, fs, policy);
 		out->static_seconds = now() - t0;
+		cs_log(CS_LOG_INFO, "read %zu layers of '%s': %zu files, %zu packages in %.2f s",
+		       out->layers, image, out->files, out->packages, out->static_seconds);
 	}
 	cs_imagefs_free(fs);
 	fs = NULL;
