@@ -120,7 +120,7 @@ main(int argc, char **argv)
 	struct cs_filch *policy = NULL;
 	enum cs_log_level verbosity = CS_LOG_WARN;
 	struct sigaction sa;
-	int c, error, rc = EXIT_BAD_INPUT;
+	int c, error, rc = EXIT_BAD_INPUT, curl_ready = 0;
 
 	cs_log_init("caas-validator");
 	cs_log_set_level(CS_LOG_WARN);
@@ -192,6 +192,7 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_ready = 1;
 
 	if (archive == NULL || !opts.no_processes) {
 		if ((error = cs_docker_connect(&engine, NULL)) < 0) {
@@ -229,7 +230,7 @@ out:
 	cs_filch_free(policy);
 	cs_docker_free(engine);
 	cs_buf_release(&level_path);
-	if (engine != NULL || archive == NULL)
+	if (curl_ready)
 		curl_global_cleanup();
 	return rc;
 }
