@@ -80,6 +80,16 @@ test_expect_success 'a FROM scratch image with one static binary is valid' '
 	test -z "$(docker ps -aq --filter name=cs-val-)"
 '
 
+test_expect_success 'an archive of several images: IMAGE picks one, an unknown one is exit 2' '
+	docker save -o multi.tar busybox:latest debian:bookworm &&
+	test_expect_code 3 caas-validator --no-processes --archive multi.tar busybox >out &&
+	grep "^file /bin/nc is forbidden" out &&
+	caas-validator --no-processes --archive multi.tar debian:bookworm >out &&
+	grep "checked [0-9]* files, [1-9][0-9]* packages" out &&
+	test_expect_code 2 caas-validator --no-processes --archive multi.tar nope 2>err &&
+	grep "holds no image .nope." err
+'
+
 test_expect_success 'cleanup: the Debian image' '
 	docker rmi -f $img-curl:1 >/dev/null
 '
