@@ -425,7 +425,8 @@ main(int argc, char **argv)
 		goto out;
 	cs_log_set_level(o.quiet ? CS_LOG_ERROR : (enum cs_log_level)(CS_LOG_INFO + o.verbose));
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	git_libgit2_init();
+	if (o.repo)
+		git_libgit2_init();
 
 	/* registry credentials first: a refused login must not cost a build */
 	if (o.push) {
@@ -640,7 +641,8 @@ out:
 	cs_strvec_clear(&o.build_args);
 	cs_strvec_clear(&o.labels);
 	cs_log_secret_clear();
-	git_libgit2_shutdown();
+	if (o.repo)
+		git_libgit2_shutdown();
 	curl_global_cleanup();
 	if (rc == BR_EXIT_OK && br_interrupted)
 		rc = exit_for(CS_EINTR);
