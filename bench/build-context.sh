@@ -30,8 +30,9 @@ fi
 printf '.complete\n' >"$dir/.dockerignore"
 echo "context: $(find "$dir" -type f | wc -l) files, $(du -sm "$dir" | cut -f1) MB"
 
-measure() { # label command... -> appends "label wall cpu rss_kb" to $results
-	local wall user sys rss
+measure() { # LABEL COMMAND... -> appends "LABEL wall cpu rss_kb" to $results
+	local label=$1 wall user sys rss
+	shift
 	/usr/bin/time -o "$results.t" -f '%e %U %S %M' "$@" >/dev/null 2>&1
 	read -r wall user sys rss <"$results.t"
 	printf '%s %s %s %s\n' "$label" "$wall" "$(echo "$user + $sys" | bc -l)" "$rss" >>"$results"
@@ -39,8 +40,8 @@ measure() { # label command... -> appends "label wall cpu rss_kb" to $results
 results=$(mktemp)
 trap 'rm -f "$results" "$results.t"; docker rmi -f caas-bench-ctx:ours caas-bench-ctx:docker >/dev/null 2>&1 || true' EXIT
 for ((r = 1; r <= rounds; r++)); do
-	label=caas measure "$runner" --context "$dir" --image caas-bench-ctx --tag ours -q
-	label=docker measure env DOCKER_BUILDKIT=0 docker build -q -t caas-bench-ctx:docker "$dir"
+	measure caas "$runner" --context "$dir" --image caas-bench-ctx --tag ours -q
+	measure docker env DOCKER_BUILDKIT=0 docker build -q -t caas-bench-ctx:docker "$dir"
 	echo "round $r done"
 done
 awk '

@@ -16,7 +16,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 validator=$top/validator/caas-validator
-rounds=3 big= images=()
+rounds=3 big='' images=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) rounds=$2; shift ;;
@@ -71,8 +71,10 @@ for img in "${images[@]}"; do
 	echo "# image $img: $((size / 1000000)) MB; $rounds rounds, alternated"
 	for r in $(seq "$rounds"); do
 		v=$(measure val "0 3" "$validator" --no-processes "$img")
+		# shellcheck disable=SC2016 # $1 expands in the inner shell
 		s=$(measure save "0" sh -c 'docker save "$1" >/dev/null' sh "$img")
 		n=$(measure naive "0" docker run --rm --network none "$img" sh -c 'dpkg-query -W; find /')
+		# shellcheck disable=SC2086 # each of v, s, n is "seconds KiB": two fields
 		printf 'round %d: validator %s s %s KiB | docker save %s s %s KiB | docker run %s s %s KiB\n' \
 			"$r" $v $s $n
 	done
