@@ -91,6 +91,9 @@ fi
 
 PATH=$TOP/build-runner:$TOP/validator:$TOP/deployer:$PATH
 export PATH
+# Under SANITIZE=address: leaks inside Debian's libgit2/pcre2 are not ours.
+LSAN_OPTIONS=suppressions=$TOP/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}
+export LSAN_OPTIONS
 unset CDPATH
 
 # A deterministic environment: no user or CI settings leak into the tests.
