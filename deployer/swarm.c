@@ -1,0 +1,1438 @@
+/*
+ * Swarm backend: `docker stack deploy` semantics through the Engine API.
+ * Services APP_NAME, networks APP_NET, secrets and configs with versioned
+ * immutable names, all labelled com.docker.stack.namespace=APP; changed
+ * services are updated in place (version index), and convergence is judged
+ * from one /services and one /tasks request per poll for all services.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "docker.h"
+#include "err.h"
+#include "log.h"
+#include "xalloc.h"
+
+#define NS_LABEL "com.docker.stack.namespace"
+#define IMAGE_LABEL "com.docker.stack.image"
+#define SECRET_MAX (500 * 1024) /* the swarm's limit for secrets and configs */
+#define LOG_TAIL 20
+
+struct swarm {
+	json_t *ids;	  /* "network:NAME", "secret:NAME", "config:NAME" -> engine ID */
+	json_t *net_name; /* network ID -> name, for comparing specs */
+};
+
+struct svc_priv {
+	double since;	   /* engine time of our create/update: tasks older than that are history */
+	long long replicas;
+	int global;
+	int one_shot;	   /* restart condition none/on-failure: a completed task is done */
+	int done;
+};
+
+/* Requests. */
+
+static int
+request(struct dep_ctx *ctx, const char *method, const char *path, json_t *body, int auth,
+	long *status, json_t **resp)
+{
+	return cs_docker_json(ctx->docker, method, path, body,
+			      auth && ctx->headers.nr ? &ctx->headers : NULL, status, resp);
+}
+
+/* A request that must answer 2xx; otherwise CS_EHTTP (CS_ENOTFOUND for 404) with the engine's message. */
+static int
+call(struct dep_ctx *ctx, const char *method, const char *path, json_t *body, int auth,
+     json_t **out)
+{
+	json_t *resp = NULL;
+	long status = 0;
+	int error;
+
+	if (out)
+		*out = NULL;
+	if ((error = request(ctx, method, path, body, auth, &status, &resp)) < 0)
+		return error;
+	if (status < 200 || status > 299) {
+		error = cs_err_set(status == 404 ? CS_ENOTFOUND : CS_EHTTP, "%s %s: HTTP %ld: %s",
+				   method, path, status, cs_docker_error_message(resp, "no message"));
+		json_decref(resp);
+		return error;
+	}
+	if (out)
+		*out = resp;
+	else
+		json_decref(resp);
+	return 0;
+}
+
+/* path?filters=<urlencoded json> */
+static char *
+filter_path(const char *path, json_t *filters)
+{
+	struct cs_buf b = CS_BUF_INIT;
+	char *s = json_dumps(filters, JSON_COMPACT);
+
+	cs_buf_addf(&b, "%s%cfilters=", path, strchr(path, '?') ? '&' : '?');
+	cs_http_urlencode(&b, s ? s : "{}");
+	free(s);
+	return cs_buf_detach(&b, NULL);
+}
+
+static int
+list_app(struct dep_ctx *ctx, const char *what, json_t **out)
+{
+	json_t *f = json_pack("{s:[s+]}", "label", NS_LABEL "=", ctx->opts->app);
+	char *path = filter_path(what, f);
+	int error = call(ctx, "GET", path, NULL, 0, out);
+
+	json_decref(f);
+	free(path);
+	if (error == 0 && !json_is_array(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		error = cs_err_set(CS_EHTTP, "GET %s: not a list", what);
+	}
+	return error;
+}
+
+/* Model helpers. */
+
+static void
+sorted_keys(struct cs_strvec *out, json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	size_t i, j;
+
+	json_object_foreach(obj, k, v)
+	{
+		cs_strvec_push(out, k);
+	}
+	for (i = 1; i < out->nr; i++)
+		for (j = i; j > 0 && strcmp(out->v[j - 1], out->v[j]) > 0; j--) {
+			char *t = out->v[j];
+			out->v[j] = out->v[j - 1];
+			out->v[j - 1] = t;
+		}
+}
+
+static const char *
+str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s && *s ? s : NULL;
+}
+
+static json_int_t
+num(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v))
+		return (json_int_t)json_real_value(v);
+	return 0;
+}
+
+static void
+set_str(json_t *o, const char *key, const char *s)
+{
+	if (s && *s)
+		json_object_set_new(o, key, json_string(s));
+}
+
+static void
+set_int(json_t *o, const char *key, json_int_t v)
+{
+	if (v)
+		json_object_set_new(o, key, json_integer(v));
+}
+
+static void
+set_obj(json_t *o, const char *key, json_t *v)
+{
+	if (json_object_size(v) || json_array_size(v))
+		json_object_set_new(o, key, v);
+	else
+		json_decref(v);
+}
+
+/* {K: V} with string values, in key order, plus the namespace label. */
+static json_t *
+labels(json_t *src, const char *app)
+{
+	json_t *res = json_object();
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(src, k, v)
+	{
+		if (json_is_string(v))
+			json_object_set(res, k, v);
+		else if (json_is_integer(v))
+			json_object_set_new(res, k, json_sprintf("%" JSON_INTEGER_FORMAT,
+								 json_integer_value(v)));
+	}
+	if (app)
+		json_object_set_new(res, NS_LABEL, json_string(app));
+	return res;
+}
+
+static json_t *
+string_array(json_t *a)
+{
+	json_t *res = json_array(), *v;
+	size_t i;
+
+	json_array_foreach(a, i, v)
+	{
+		if (json_is_string(v))
+			json_array_append(res, v);
+	}
+	return res;
+}
+
+/* The engine name of model network key. */
+static char *
+network_name(struct dep_ctx *ctx, const char *key)
+{
+	json_t *net = json_object_get(json_object_get(ctx->model, "networks"), key);
+
+	if (str(net, "name"))
+		return cs_xstrdup(str(net, "name"));
+	if (json_is_true(json_object_get(net, "external")))
+		return cs_xstrdup(key);
+	return cs_xasprintf("%s_%s", ctx->opts->app, key);
+}
+
+static const char *
+restart_condition(json_t *rp)
+{
+	const char *c = str(rp, "condition");
+
+	if (c == NULL)
+		return NULL;
+	if (strcmp(c, "no") == 0)
+		return "none";
+	if (strcmp(c, "always") == 0 || strcmp(c, "unless-stopped") == 0)
+		return "any";
+	return c;
+}
+
+static json_t *
+update_config(json_t *uc)
+{
+	json_t *res = json_object(), *r;
+
+	set_int(res, "Parallelism", num(uc, "parallelism"));
+	set_int(res, "Delay", num(uc, "delay_ns"));
+	set_str(res, "FailureAction", str(uc, "failure_action"));
+	set_int(res, "Monitor", num(uc, "monitor_ns"));
+	r = json_object_get(uc, "max_failure_ratio");
+	if (json_number_value(r) != 0)
+		json_object_set_new(res, "MaxFailureRatio", json_real(json_number_value(r)));
+	set_str(res, "Order", str(uc, "order"));
+	return res;
+}
+
+static json_t *
+resources(json_t *r)
+{
+	json_t *res = json_object(), *lim = json_object(), *resv = json_object();
+
+	set_int(lim, "NanoCPUs", num(json_object_get(r, "limits"), "nano_cpus"));
+	set_int(lim, "MemoryBytes", num(json_object_get(r, "limits"), "memory_bytes"));
+	set_int(resv, "NanoCPUs", num(json_object_get(r, "reservations"), "nano_cpus"));
+	set_int(resv, "MemoryBytes", num(json_object_get(r, "reservations"), "memory_bytes"));
+	set_obj(res, "Limits", lim);
+	set_obj(res, "Reservations", resv);
+	return res;
+}
+
+static const char *
+uid_str(json_t *o, const char *key, char *tmp, size_t n)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_string(v) && json_string_length(v))
+		return json_string_value(v);
+	if (json_is_integer(v)) {
+		snprintf(tmp, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return tmp;
+	}
+	return "0";
+}
+
+/* Secret or config references: kind "secret" or "config". */
+static json_t *
+file_refs(json_t *refs, const char *kind)
+{
+	json_t *res = json_array(), *r;
+	size_t i;
+	char u[32], g[32];
+
+	json_array_foreach(refs, i, r)
+	{
+		const char *src = json_is_string(r) ? json_string_value(r) : str(r, "source");
+		const char *target = json_is_object(r) ? str(r, "target") : NULL;
+		json_t *mode = json_object_get(r, "mode"), *ref, *file;
+
+		if (src == NULL)
+			continue;
+		file = json_pack("{s:s, s:s, s:s, s:I}", "Name", target ? target : src, "UID",
+				 uid_str(r, "uid", u, sizeof(u)), "GID",
+				 uid_str(r, "gid", g, sizeof(g)), "Mode",
+				 (json_int_t)(json_is_integer(mode) ? json_integer_value(mode) : 0444));
+		ref = json_pack("{s:o}", "File", file);
+		/* the versioned engine name is resolved in plan (see object_name) */
+		json_object_set_new(ref, strcmp(kind, "secret") == 0 ? "SecretName" : "ConfigName",
+				    json_string(src));
+		json_array_append_new(res, ref);
+	}
+	return res;
+}
+
+/* Build the ServiceSpec of model service key. */
+static json_t *
+service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
+{
+	const char *app = ctx->opts->app;
+	json_t *spec = json_object(), *tt = json_object(), *cs = json_object();
+	json_t *deploy = json_object_get(svc, "deploy"), *v, *a, *e;
+	struct cs_strvec keys = CS_STRVEC_INIT;
+	const char *image = str(svc, "image"), *mode;
+	size_t i;
+	char *name = cs_xasprintf("%s_%s", app, key);
+
+	json_object_set_new(spec, "Name", json_string(name));
+	free(name);
+	v = labels(json_object_get(deploy, "labels"), app);
+	json_object_set_new(v, IMAGE_LABEL, json_string(image));
+	json_object_set_new(spec, "Labels", v);
+
+	json_object_set_new(cs, "Image", json_string(image));
+	json_object_set_new(cs, "Labels", labels(json_object_get(svc, "labels"), app));
+	/* compose entrypoint replaces the image's ENTRYPOINT (Command), command its CMD (Args) */
+	if (json_is_array(json_object_get(svc, "entrypoint")))
+		json_object_set_new(cs, "Command", string_array(json_object_get(svc, "entrypoint")));
+	if (json_is_array(json_object_get(svc, "command")))
+		json_object_set_new(cs, "Args", string_array(json_object_get(svc, "command")));
+	set_str(cs, "Hostname", str(svc, "hostname"));
+	v = json_object_get(svc, "environment");
+	sorted_keys(&keys, v);
+	a = json_array();
+	for (i = 0; i < keys.nr; i++) {
+		json_t *val = json_object_get(v, keys.v[i]);
+		const char *s = json_is_string(val) ? json_string_value(val) : getenv(keys.v[i]);
+
+		if (json_is_integer(val))
+			json_array_append_new(a, json_sprintf("%s=%" JSON_INTEGER_FORMAT, keys.v[i],
+							      json_integer_value(val)));
+		else if (s)
+			json_array_append_new(a, json_sprintf("%s=%s", keys.v[i], s));
+	}
+	cs_strvec_clear(&keys);
+	set_obj(cs, "Env", a);
+	set_str(cs, "Dir", str(svc, "working_dir"));
+	set_str(cs, "User", str(svc, "user"));
+
+	a = json_array();
+	json_array_foreach(json_object_get(svc, "volumes"), i, v)
+	{
+		const char *type = str(v, "type") ? str(v, "type") : "volume";
+		const char *src = str(v, "source");
+		json_t *m = json_pack("{s:s, s:s}", "Type", type, "Target",
+				      str(v, "target") ? str(v, "target") : "");
+
+		if (strcmp(type, "volume") == 0 && src) {
+			json_t *top = json_object_get(json_object_get(ctx->model, "volumes"), src);
+			char *vn;
+
+			if (str(top, "name"))
+				vn = cs_xstrdup(str(top, "name"));
+			else if (json_is_true(json_object_get(top, "external")))
+				vn = cs_xstrdup(src);
+			else
+				vn = cs_xasprintf("%s_%s", app, src);
+			json_object_set_new(m, "Source", json_string(vn));
+			free(vn);
+			if (!json_is_true(json_object_get(top, "external"))) {
+				json_t *vo = json_pack("{s:o}", "Labels",
+						       labels(json_object_get(top, "labels"), app));
+
+				if (str(top, "driver"))
+					json_object_set_new(
+					    vo, "DriverConfig",
+					    json_pack("{s:s, s:O}", "Name", str(top, "driver"),
+						      "Options",
+						      json_object_get(top, "driver_opts")
+							  ? json_object_get(top, "driver_opts")
+							  : json_object()));
+				json_object_set_new(m, "VolumeOptions", vo);
+			}
+		} else if (src) {
+			json_object_set_new(m, "Source", json_string(src));
+		}
+		if (json_is_true(json_object_get(v, "read_only")))
+			json_object_set_new(m, "ReadOnly", json_true());
+		json_array_append_new(a, m);
+	}
+	set_obj(cs, "Mounts", a);
+	set_int(cs, "StopGracePeriod", num(svc, "stop_grace_period_ns"));
+	v = json_object_get(svc, "healthcheck");
+	if (json_is_object(v)) {
+		json_t *hc = json_object();
+
+		if (json_is_true(json_object_get(v, "disable"))) {
+			json_object_set_new(hc, "Test", json_pack("[s]", "NONE"));
+		} else {
+			set_obj(hc, "Test", string_array(json_object_get(v, "test")));
+			set_int(hc, "Interval", num(v, "interval_ns"));
+			set_int(hc, "Timeout", num(v, "timeout_ns"));
+			set_int(hc, "Retries", num(v, "retries"));
+			set_int(hc, "StartPeriod", num(v, "start_period_ns"));
+		}
+		set_obj(cs, "Healthcheck", hc);
+	}
+	set_obj(cs, "Secrets", file_refs(json_object_get(svc, "secrets"), "secret"));
+	set_obj(cs, "Configs", file_refs(json_object_get(svc, "configs"), "config"));
+	json_object_set_new(tt, "ContainerSpec", cs);
+
+	set_obj(tt, "Resources", resources(json_object_get(deploy, "resources")));
+	v = json_object_get(deploy, "restart_policy");
+	if (json_is_object(v)) {
+		json_t *rp = json_object();
+
+		set_str(rp, "Condition", restart_condition(v));
+		set_int(rp, "Delay", num(v, "delay_ns"));
+		set_int(rp, "MaxAttempts", num(v, "max_attempts"));
+		set_int(rp, "Window", num(v, "window_ns"));
+		set_obj(tt, "RestartPolicy", rp);
+	}
+	v = json_object_get(json_object_get(deploy, "placement"), "constraints");
+	if (json_array_size(v))
+		json_object_set_new(tt, "Placement",
+				    json_pack("{s:o}", "Constraints", string_array(v)));
+
+	a = json_array();
+	v = json_object_get(svc, "networks");
+	if (json_object_size(v) == 0) {
+		char *nn = network_name(ctx, "default");
+
+		json_array_append_new(a, json_pack("{s:s, s:[s]}", "Target", nn, "Aliases", key));
+		free(nn);
+	} else {
+		sorted_keys(&keys, v);
+		for (i = 0; i < keys.nr; i++) {
+			json_t *al = json_pack("[s]", key), *x;
+			char *nn = network_name(ctx, keys.v[i]);
+			size_t j;
+
+			json_array_foreach(json_object_get(json_object_get(v, keys.v[i]), "aliases"),
+					   j, x)
+			{
+				if (json_is_string(x) && strcmp(json_string_value(x), key) != 0)
+					json_array_append(al, x);
+			}
+			json_array_append_new(a, json_pack("{s:s, s:o}", "Target", nn, "Aliases", al));
+			free(nn);
+		}
+		cs_strvec_clear(&keys);
+	}
+	json_object_set_new(tt, "Networks", a);
+	json_object_set_new(spec, "TaskTemplate", tt);
+
+	mode = str(deploy, "mode");
+	if (mode && strcmp(mode, "global") == 0) {
+		json_object_set_new(spec, "Mode", json_pack("{s:{}}", "Global"));
+	} else {
+		v = json_object_get(deploy, "replicas");
+		json_object_set_new(spec, "Mode",
+				    json_pack("{s:{s:I}}", "Replicated", "Replicas",
+					      (json_int_t)(json_is_integer(v) ? json_integer_value(v)
+									      : 1)));
+	}
+	if (json_is_object(json_object_get(deploy, "update_config")))
+		set_obj(spec, "UpdateConfig", update_config(json_object_get(deploy, "update_config")));
+	if (json_is_object(json_object_get(deploy, "rollback_config")))
+		set_obj(spec, "RollbackConfig",
+			update_config(json_object_get(deploy, "rollback_config")));
+
+	a = json_array();
+	json_array_foreach(json_object_get(svc, "ports"), i, v)
+	{
+		const char *pm = str(v, "mode") ? str(v, "mode") : "ingress";
+		json_t *p;
+
+		if (ctx->opts->publish_mode == DEP_PUBLISH_HOST)
+			pm = "host";
+		else if (ctx->opts->publish_mode == DEP_PUBLISH_INGRESS)
+			pm = "ingress";
+		p = json_pack("{s:s, s:I, s:s}", "Protocol",
+			      str(v, "protocol") ? str(v, "protocol") : "tcp", "TargetPort",
+			      (json_int_t)num(v, "target"), "PublishMode", pm);
+		set_int(p, "PublishedPort", num(v, "published"));
+		json_array_append_new(a, p);
+	}
+	e = json_pack("{s:s}", "Mode", "vip");
+	set_obj(e, "Ports", a);
+	json_object_set_new(spec, "EndpointSpec", e);
+	return spec;
+}
+
+/*
+ * A copy of a spec for comparison: network IDs replaced by names, secret and
+ * config IDs dropped, engine-filled defaults removed, empties pruned.
+ */
+static json_t *
+normalize_task(struct swarm *sw, json_t *tt)
+{
+	json_t *t = json_deep_copy(tt), *cs, *n, *v;
+	size_t i;
+
+	cs = json_object_get(t, "ContainerSpec");
+	json_object_del(t, "ForceUpdate");
+	if (json_is_string(json_object_get(t, "Runtime")) &&
+	    strcmp(str(t, "Runtime") ? str(t, "Runtime") : "", "container") == 0)
+		json_object_del(t, "Runtime");
+	if (str(cs, "Isolation") && strcmp(str(cs, "Isolation"), "default") == 0)
+		json_object_del(cs, "Isolation");
+	json_array_foreach(json_object_get(cs, "Secrets"), i, v)
+	{
+		json_object_del(v, "SecretID");
+	}
+	json_array_foreach(json_object_get(cs, "Configs"), i, v)
+	{
+		json_object_del(v, "ConfigID");
+	}
+	json_array_foreach(json_object_get(t, "Networks"), i, n)
+	{
+		const char *id = str(n, "Target");
+		const char *name = id ? json_string_value(json_object_get(sw->net_name, id)) : NULL;
+
+		if (name)
+			json_object_set_new(n, "Target", json_string(name));
+	}
+	v = dep_json_prune(t);
+	json_decref(t);
+	return v;
+}
+
+static json_t *
+normalize_spec(struct swarm *sw, json_t *spec)
+{
+	json_t *s = json_deep_copy(spec), *res;
+
+	if (json_object_get(s, "TaskTemplate"))
+		json_object_set_new(s, "TaskTemplate",
+				    normalize_task(sw, json_object_get(s, "TaskTemplate")));
+	if (str(json_object_get(s, "EndpointSpec"), "Mode") &&
+	    strcmp(str(json_object_get(s, "EndpointSpec"), "Mode"), "vip") == 0)
+		json_object_del(json_object_get(s, "EndpointSpec"), "Mode");
+	res = dep_json_prune(s);
+	json_decref(s);
+	return res;
+}
+
+/* Open and plan. */
+
+static int
+swarm_open(struct dep_ctx *ctx)
+{
+	struct swarm *sw = cs_xcalloc(1, sizeof(*sw));
+	json_t *info = NULL, *s;
+	int error;
+
+	sw->ids = json_object();
+	sw->net_name = json_object();
+	ctx->priv = sw;
+	if ((error = cs_docker_connect(&ctx->docker, ctx->opts->bay)) < 0)
+		return error;
+	if ((error = call(ctx, "GET", "/info", NULL, 0, &info)) < 0)
+		return error;
+	s = json_object_get(info, "Swarm");
+	if (!str(s, "LocalNodeState") || strcmp(str(s, "LocalNodeState"), "active") != 0 ||
+	    !json_is_true(json_object_get(s, "ControlAvailable")))
+		error = cs_err_set(CS_EHTTP, "bay '%s' is not a swarm manager (node state '%s')",
+				   cs_docker_host(ctx->docker),
+				   str(s, "LocalNodeState") ? str(s, "LocalNodeState") : "?");
+	json_decref(info);
+	return error;
+}
+
+static int
+read_file(struct cs_buf *out, const char *path)
+{
+	char chunk[8192];
+	ssize_t n;
+	int fd, error = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return cs_err_set(CS_EINVAL, "cannot open '%s': %s", path, strerror(errno));
+	cs_buf_init(out, SECRET_MAX);
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			error = cs_err_set(CS_EINVAL, "cannot read '%s': %s", path, strerror(errno));
+			break;
+		}
+		if (cs_buf_add(out, chunk, (size_t)n) < 0) {
+			error = cs_err_set(CS_EINVAL, "'%s' is larger than %d bytes", path,
+					   SECRET_MAX);
+			break;
+		}
+	}
+	close(fd);
+	return error;
+}
+
+static json_t *
+find_by_name(json_t *list, const char *name, int spec)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(list, i, o)
+	{
+		json_t *n = spec ? json_object_get(json_object_get(o, "Spec"), "Name")
+				 : json_object_get(o, "Name");
+
+		if (json_is_string(n) && strcmp(json_string_value(n), name) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/*
+ * Plan the secrets (kind "secret") or configs used by the services: versioned
+ * names APP_NAME-<hash of the content>; external ones are looked up.
+ * names receives model name -> engine name.
+ */
+static int
+plan_files(struct dep_ctx *ctx, const char *kind, json_t *used, json_t *names)
+{
+	struct swarm *sw = ctx->priv;
+	int secret = strcmp(kind, "secret") == 0;
+	json_t *top = json_object_get(ctx->model, secret ? "secrets" : "configs");
+	json_t *list = NULL, *found;
+	struct cs_strvec keys = CS_STRVEC_INIT;
+	struct cs_buf data = CS_BUF_INIT, path = CS_BUF_INIT;
+	size_t i;
+	int error;
+
+	if ((error = list_app(ctx, secret ? "/secrets" : "/configs", &list)) < 0)
+		goto out;
+	sorted_keys(&keys, used);
+	for (i = 0; i < keys.nr; i++) {
+		json_t *def = json_object_get(top, keys.v[i]);
+		char hash[13], *name, *b64, *idkey;
+		struct dep_item *it;
+		size_t b64len;
+
+		if (def == NULL) {
+			error = cs_err_set(CS_EINVAL, "%s '%s' is used but not defined", kind,
+					   keys.v[i]);
+			goto out;
+		}
+		if (json_is_true(json_object_get(def, "external"))) {
+			const char *en = str(def, "name") ? str(def, "name") : keys.v[i];
+			json_t *obj = NULL;
+
+			cs_buf_reset(&path);
+			cs_buf_addf(&path, "/%ss/%s", kind, en);
+			if ((error = call(ctx, "GET", path.buf, NULL, 0, &obj)) < 0) {
+				if (error == CS_ENOTFOUND)
+					error = cs_err_set(CS_EINVAL, "external %s '%s' not found",
+							   kind, en);
+				goto out;
+			}
+			idkey = cs_xasprintf("%s:%s", kind, en);
+			json_object_set_new(sw->ids, idkey, json_string(str(obj, "ID")));
+			free(idkey);
+			json_object_set_new(names, keys.v[i], json_string(en));
+			json_decref(obj);
+			continue;
+		}
+		if (!str(def, "file")) {
+			error = cs_err_set(CS_EINVAL, "%s '%s' has no file", kind, keys.v[i]);
+			goto out;
+		}
+		cs_buf_release(&data);
+		if ((error = read_file(&data, str(def, "file"))) < 0)
+			goto out;
+		dep_short_hash(hash, data.buf, data.len);
+		name = cs_xasprintf("%s_%s-%s", ctx->opts->app, keys.v[i], hash);
+		json_object_set_new(names, keys.v[i], json_string(name));
+		found = find_by_name(list, name, 1);
+		it = dep_plan_add(&ctx->plan, secret ? DEP_KIND_SECRET : DEP_KIND_CONFIG,
+				  found ? DEP_ACT_UNCHANGED : DEP_ACT_CREATE, name, keys.v[i]);
+		idkey = cs_xasprintf("%s:%s", kind, name);
+		if (found) {
+			it->id = cs_xstrdup(str(found, "ID"));
+			json_object_set_new(sw->ids, idkey, json_string(it->id));
+		}
+		free(idkey);
+		b64len = 4 * ((data.len + 2) / 3) + 1;
+		b64 = cs_xmalloc(b64len);
+		EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)data.buf, (int)data.len);
+		it->desired = json_pack("{s:s, s:o, s:s}", "Name", name, "Labels",
+					labels(json_object_get(def, "labels"), ctx->opts->app),
+					"Data", b64);
+		if (secret)
+			explicit_bzero(b64, b64len);
+		free(b64);
+		free(name);
+	}
+out:
+	cs_buf_wipe(&data);
+	cs_buf_release(&path);
+	cs_strvec_clear(&keys);
+	json_decref(list);
+	return error;
+}
+
+/* Replace the model names of secret/config references in spec by their engine names. */
+static void
+rename_refs(json_t *cs, const char *field, const char *namefield, json_t *names)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(cs, field), i, r)
+	{
+		json_t *n = json_object_get(names, str(r, namefield) ? str(r, namefield) : "");
+
+		if (n)
+			json_object_set(r, namefield, n);
+	}
+}
+
+static int
+swarm_plan(struct dep_ctx *ctx)
+{
+	struct swarm *sw = ctx->priv;
+	json_t *services = json_object_get(ctx->model, "services"), *nets = NULL, *current = NULL;
+	json_t *used_nets = json_object(), *used_secrets = json_object(),
+	       *used_configs = json_object();
+	json_t *secret_names = json_object(), *config_names = json_object(), *svc, *v;
+	struct cs_strvec order = CS_STRVEC_INIT, keys = CS_STRVEC_INIT;
+	const char *k;
+	size_t i, j;
+	int error;
+
+	if ((error = dep_service_order(&order, ctx->model)) < 0)
+		goto out;
+	json_object_foreach(services, k, svc)
+	{
+		if (json_object_size(json_object_get(svc, "networks")) == 0)
+			json_object_set_new(used_nets, "default", json_true());
+		json_object_foreach(json_object_get(svc, "networks"), k, v)
+		{
+			json_object_set_new(used_nets, k, json_true());
+		}
+		json_array_foreach(json_object_get(svc, "secrets"), j, v)
+		{
+			const char *s = json_is_string(v) ? json_string_value(v) : str(v, "source");
+
+			if (s)
+				json_object_set_new(used_secrets, s, json_true());
+		}
+		json_array_foreach(json_object_get(svc, "configs"), j, v)
+		{
+			const char *s = json_is_string(v) ? json_string_value(v) : str(v, "source");
+
+			if (s)
+				json_object_set_new(used_configs, s, json_true());
+		}
+	}
+
+	/* networks */
+	if ((error = call(ctx, "GET", "/networks", NULL, 0, &nets)) < 0)
+		goto out;
+	json_array_foreach(nets, i, v)
+	{
+		if (str(v, "Id") && str(v, "Name"))
+			json_object_set_new(sw->net_name, str(v, "Id"), json_string(str(v, "Name")));
+	}
+	sorted_keys(&keys, used_nets);
+	for (i = 0; i < keys.nr; i++) {
+		json_t *def = json_object_get(json_object_get(ctx->model, "networks"), keys.v[i]);
+		char *name = network_name(ctx, keys.v[i]), *idkey = cs_xasprintf("network:%s", name);
+		json_t *found = find_by_name(nets, name, 0);
+		const char *driver = str(def, "driver") ? str(def, "driver") : "overlay";
+		struct dep_item *it;
+
+		if (def == NULL && strcmp(keys.v[i], "default") != 0) {
+			error = cs_err_set(CS_EINVAL, "network '%s' is used but not defined",
+					   keys.v[i]);
+			free(name);
+			free(idkey);
+			goto out;
+		}
+		if (json_is_true(json_object_get(def, "external"))) {
+			if (found == NULL)
+				error = cs_err_set(CS_EINVAL, "external network '%s' not found",
+						   name);
+			else
+				json_object_set_new(sw->ids, idkey, json_string(str(found, "Id")));
+			free(name);
+			free(idkey);
+			if (error < 0)
+				goto out;
+			continue;
+		}
+		if (strcmp(driver, "bridge") == 0) {
+			cs_log(CS_LOG_WARN, "network '%s': driver bridge cannot span a swarm, using "
+					    "overlay",
+			       keys.v[i]);
+			driver = "overlay";
+		}
+		it = dep_plan_add(&ctx->plan, DEP_KIND_NETWORK,
+				  found ? DEP_ACT_UNCHANGED : DEP_ACT_CREATE, name, keys.v[i]);
+		if (found) {
+			it->id = cs_xstrdup(str(found, "Id"));
+			json_object_set_new(sw->ids, idkey, json_string(it->id));
+			if (str(found, "Driver") && strcmp(str(found, "Driver"), driver) != 0)
+				cs_log(CS_LOG_WARN,
+				       "network '%s' exists with driver '%s', not '%s': left as is",
+				       name, str(found, "Driver"), driver);
+		}
+		it->desired = json_pack("{s:s, s:b, s:s, s:b, s:o}", "Name", name,
+					"CheckDuplicate", 1, "Driver", driver, "Attachable",
+					json_is_true(json_object_get(def, "attachable")), "Labels",
+					labels(json_object_get(def, "labels"), ctx->opts->app));
+		if (json_object_size(json_object_get(def, "driver_opts")))
+			json_object_set(it->desired, "Options", json_object_get(def, "driver_opts"));
+		free(name);
+		free(idkey);
+	}
+
+	if ((error = plan_files(ctx, "secret", used_secrets, secret_names)) < 0)
+		goto out;
+	if ((error = plan_files(ctx, "config", used_configs, config_names)) < 0)
+		goto out;
+
+	/* services */
+	if ((error = list_app(ctx, "/services", &current)) < 0)
+		goto out;
+	for (i = 0; i < order.nr; i++) {
+		json_t *spec = service_spec(ctx, order.v[i], json_object_get(services, order.v[i]));
+		json_t *cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
+		json_t *deploy = json_object_get(json_object_get(services, order.v[i]), "deploy");
+		const char *name = str(spec, "Name"), *cond;
+		json_t *found = find_by_name(current, name, 1);
+		struct svc_priv *p = cs_xcalloc(1, sizeof(*p));
+		struct dep_item *it;
+
+		rename_refs(cs, "Secrets", "SecretName", secret_names);
+		rename_refs(cs, "Configs", "ConfigName", config_names);
+		it = dep_plan_add(&ctx->plan, DEP_KIND_SERVICE, DEP_ACT_CREATE, name, order.v[i]);
+		it->desired = spec;
+		it->priv = p;
+		p->global = json_object_get(json_object_get(spec, "Mode"), "Global") != NULL;
+		p->replicas = num(json_object_get(json_object_get(spec, "Mode"), "Replicated"),
+				  "Replicas");
+		cond = restart_condition(json_object_get(deploy, "restart_policy"));
+		p->one_shot = cond && strcmp(cond, "any") != 0;
+		if (found) {
+			json_t *a = normalize_spec(sw, spec);
+			json_t *b = normalize_spec(sw, json_object_get(found, "Spec"));
+
+			it->id = cs_xstrdup(str(found, "ID"));
+			it->version = num(json_object_get(found, "Version"), "Index");
+			it->current = json_incref(json_object_get(found, "Spec"));
+			it->action = json_equal(a, b) ? DEP_ACT_UNCHANGED : DEP_ACT_UPDATE;
+			if (it->action == DEP_ACT_UPDATE && cs_log_get_level() >= CS_LOG_DEBUG) {
+				char *sa = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
+				char *sb = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+
+				cs_log(CS_LOG_DEBUG, "service %s: desired %s", name, sa);
+				cs_log(CS_LOG_DEBUG, "service %s: current %s", name, sb);
+				free(sa);
+				free(sb);
+			}
+			json_decref(a);
+			json_decref(b);
+		}
+	}
+	if (ctx->opts->prune) {
+		json_array_foreach(current, i, v)
+		{
+			const char *name = str(json_object_get(v, "Spec"), "Name");
+			struct dep_item *it;
+			int keep = 0;
+
+			for (j = 0; name && j < order.nr; j++) {
+				char *n = cs_xasprintf("%s_%s", ctx->opts->app, order.v[j]);
+
+				keep |= strcmp(n, name) == 0;
+				free(n);
+			}
+			if (name == NULL || keep)
+				continue;
+			it = dep_plan_add(&ctx->plan, DEP_KIND_SERVICE, DEP_ACT_REMOVE, name, NULL);
+			it->id = cs_xstrdup(str(v, "ID"));
+		}
+	}
+out:
+	cs_strvec_clear(&order);
+	cs_strvec_clear(&keys);
+	json_decref(nets);
+	json_decref(current);
+	json_decref(used_nets);
+	json_decref(used_secrets);
+	json_decref(used_configs);
+	json_decref(secret_names);
+	json_decref(config_names);
+	return error;
+}
+
+/* Apply. */
+
+/* Fill SecretID / ConfigID / network IDs from what plan found and apply created. */
+static void
+resolve_ids(struct swarm *sw, json_t *spec)
+{
+	json_t *tt = json_object_get(spec, "TaskTemplate");
+	json_t *cs = json_object_get(tt, "ContainerSpec"), *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(cs, "Secrets"), i, r)
+	{
+		char *k = cs_xasprintf("secret:%s", str(r, "SecretName") ? str(r, "SecretName") : "");
+		json_t *id = json_object_get(sw->ids, k);
+
+		if (id)
+			json_object_set(r, "SecretID", id);
+		free(k);
+	}
+	json_array_foreach(json_object_get(cs, "Configs"), i, r)
+	{
+		char *k = cs_xasprintf("config:%s", str(r, "ConfigName") ? str(r, "ConfigName") : "");
+		json_t *id = json_object_get(sw->ids, k);
+
+		if (id)
+			json_object_set(r, "ConfigID", id);
+		free(k);
+	}
+}
+
+/* Remember the engine's version and the time of our change for converge. */
+static int
+refresh_service(struct dep_ctx *ctx, struct dep_item *it)
+{
+	struct svc_priv *p = it->priv;
+	json_t *svc = NULL;
+	char *path = cs_xasprintf("/services/%s", it->id);
+	const char *t;
+	int error;
+
+	if ((error = call(ctx, "GET", path, NULL, 0, &svc)) < 0)
+		goto out;
+	it->version = num(json_object_get(svc, "Version"), "Index");
+	t = str(svc, "UpdatedAt") ? str(svc, "UpdatedAt") : str(svc, "CreatedAt");
+	if (p && (t == NULL || dep_parse_time(&p->since, t) < 0))
+		p->since = 0;
+	if (p)
+		p->done = 0;
+out:
+	free(path);
+	json_decref(svc);
+	return error;
+}
+
+static int
+swarm_apply(struct dep_ctx *ctx, struct dep_item *it)
+{
+	struct swarm *sw = ctx->priv;
+	json_t *resp = NULL;
+	char *path = NULL, *idkey;
+	const char *kind = dep_kind_name(it->kind);
+	int error = 0;
+
+	switch (it->kind) {
+	case DEP_KIND_NETWORK:
+	case DEP_KIND_SECRET:
+	case DEP_KIND_CONFIG:
+		path = cs_xasprintf("/%ss/create", kind);
+		if ((error = call(ctx, "POST", path, it->desired, 0, &resp)) < 0)
+			goto out;
+		if (!str(resp, "Id") && !str(resp, "ID")) {
+			error = cs_err_set(CS_EHTTP, "POST %s: no ID in the answer", path);
+			goto out;
+		}
+		it->id = cs_xstrdup(str(resp, "Id") ? str(resp, "Id") : str(resp, "ID"));
+		it->applied = 1;
+		idkey = cs_xasprintf("%s:%s", kind, it->name);
+		json_object_set_new(sw->ids, idkey, json_string(it->id));
+		free(idkey);
+		cs_out("created %s %s", kind, it->name);
+		break;
+	case DEP_KIND_SERVICE:
+		if (it->action == DEP_ACT_REMOVE) {
+			path = cs_xasprintf("/services/%s", it->id);
+			if ((error = call(ctx, "DELETE", path, NULL, 0, NULL)) < 0)
+				goto out;
+			it->applied = 1;
+			cs_out("removed service %s", it->name);
+			break;
+		}
+		resolve_ids(sw, it->desired);
+		if (it->action == DEP_ACT_CREATE) {
+			if ((error = call(ctx, "POST", "/services/create", it->desired, 1, &resp)) <
+			    0)
+				goto out;
+			it->id = cs_xstrdup(str(resp, "ID") ? str(resp, "ID") : "");
+		} else {
+			path = cs_xasprintf("/services/%s/update?version=%lld", it->id, it->version);
+			if ((error = call(ctx, "POST", path, it->desired, 1, &resp)) < 0)
+				goto out;
+		}
+		it->applied = 1;
+		it->wait = 1;
+		if (json_array_size(json_object_get(resp, "Warnings")))
+			cs_log(CS_LOG_WARN, "service %s: %s", it->name,
+			       json_string_value(json_array_get(json_object_get(resp, "Warnings"),
+								0)));
+		if ((error = refresh_service(ctx, it)) < 0)
+			goto out;
+		cs_out("%s service %s", it->action == DEP_ACT_CREATE ? "created" : "updated",
+		       it->name);
+		break;
+	default:
+		break;
+	}
+out:
+	free(path);
+	json_decref(resp);
+	return error;
+}
+
+/* Converge. */
+
+static const char *
+task_state(json_t *t)
+{
+	const char *s = str(json_object_get(t, "Status"), "State");
+
+	return s ? s : "unknown";
+}
+
+/* Last lines of a task's logs, demultiplexed; empty when they cannot be read. */
+static int
+log_write(const char *data, size_t len, void *payload)
+{
+	struct cs_buf *b = payload;
+
+	if (b->len + len > 1 << 20)
+		return 0; /* enough: keep what we have */
+	return cs_buf_add(b, data, len);
+}
+
+static void
+task_logs(struct dep_ctx *ctx, struct cs_buf *out, const char *task_id)
+{
+	struct cs_buf raw = CS_BUF_INIT;
+	char *path = cs_xasprintf("/tasks/%s/logs?stdout=1&stderr=1&tail=%d", task_id, LOG_TAIL);
+
+	if (cs_docker_raw(ctx->docker, "GET", path, log_write, &raw) == 0 && raw.len)
+		dep_logs_demux(out, raw.buf, raw.len, LOG_TAIL);
+	free(path);
+	cs_buf_release(&raw);
+}
+
+static void
+set_diag(struct dep_item *it, char *diag)
+{
+	free(it->diag);
+	it->diag = diag;
+}
+
+static char *
+task_diag(struct dep_ctx *ctx, json_t *t, int with_logs)
+{
+	json_t *st = json_object_get(t, "Status");
+	json_t *cst = json_object_get(st, "ContainerStatus");
+	struct cs_buf b = CS_BUF_INIT, logs = CS_BUF_INIT;
+	const char *id = str(t, "ID") ? str(t, "ID") : "?";
+
+	cs_buf_addf(&b, "task %.12s (slot %" JSON_INTEGER_FORMAT ") state %s", id, num(t, "Slot"),
+		    task_state(t));
+	if (str(st, "Err"))
+		cs_buf_addf(&b, ", error \"%s\"", str(st, "Err"));
+	else if (str(st, "Message"))
+		cs_buf_addf(&b, " (%s)", str(st, "Message"));
+	if (json_is_integer(json_object_get(cst, "ExitCode")) &&
+	    (num(cst, "ExitCode") != 0 || strcmp(task_state(t), "running") != 0))
+		cs_buf_addf(&b, ", exit code %" JSON_INTEGER_FORMAT, num(cst, "ExitCode"));
+	if (with_logs && str(t, "ID")) {
+		task_logs(ctx, &logs, str(t, "ID"));
+		if (logs.len)
+			cs_buf_addf(&b, "; last log lines:\n%s", logs.buf);
+		else
+			cs_buf_adds(&b, "; no log output");
+	}
+	cs_buf_release(&logs);
+	return cs_buf_detach(&b, NULL);
+}
+
+static const char *
+created_at(json_t *t)
+{
+	const char *s = str(json_object_get(t, "Meta"), "CreatedAt");
+
+	return s ? s : str(t, "CreatedAt");
+}
+
+static int
+state_is(json_t *t, const char *s)
+{
+	return strcmp(task_state(t), s) == 0;
+}
+
+/* Judge one service from this poll's service and task lists; 1 done, 0 not yet, -1 failed. */
+static int
+judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks)
+{
+	struct swarm *sw = ctx->priv;
+	struct svc_priv *p = it->priv;
+	json_t *us = json_object_get(svc, "UpdateStatus"), *want, *t, *pending = NULL;
+	const char *ust = str(us, "State");
+	long long running = 0, completed = 0, desired_running = 0;
+	int updating = 0, ret;
+	size_t i;
+
+	if (ust) {
+		double when = 0;
+
+		dep_parse_time(&when, str(us, "StartedAt"));
+		if (when + 0.001 >= p->since) {
+			if (strcmp(ust, "updating") == 0) {
+				updating = 1;
+			} else if (strcmp(ust, "paused") == 0) {
+				set_diag(it, cs_xasprintf("update paused: %s",
+							  str(us, "Message") ? str(us, "Message")
+									   : "no reason given"));
+				ret = -1;
+				goto failed_task;
+			} else if (strncmp(ust, "rollback_", 9) == 0) {
+				set_diag(it, cs_xasprintf("the swarm rolled the update back (%s): %s",
+							  ust, str(us, "Message") ? str(us, "Message")
+										 : ""));
+				ret = -1;
+				goto failed_task;
+			}
+		}
+	}
+	want = normalize_task(sw, json_object_get(json_object_get(svc, "Spec"), "TaskTemplate"));
+	json_array_foreach(tasks, i, t)
+	{
+		json_t *norm;
+		double created = 0;
+		int match, fresh;
+
+		if (!str(t, "ServiceID") || strcmp(str(t, "ServiceID"), it->id) != 0)
+			continue;
+		norm = normalize_task(sw, json_object_get(t, "Spec"));
+		match = json_equal(norm, want);
+		json_decref(norm);
+		if (!match)
+			continue;
+		dep_parse_time(&created, created_at(t));
+		fresh = created + 0.001 >= p->since;
+		if (str(t, "DesiredState") && strcmp(str(t, "DesiredState"), "running") == 0) {
+			desired_running++;
+			if (state_is(t, "running")) {
+				running++;
+				continue;
+			}
+		}
+		if (!fresh)
+			continue;
+		if (state_is(t, "complete") && p->one_shot) {
+			completed++;
+		} else if (state_is(t, "failed") || state_is(t, "rejected") ||
+			   (state_is(t, "complete") && !p->one_shot &&
+			    strcmp(str(t, "DesiredState") ? str(t, "DesiredState") : "", "running") ==
+				0)) {
+			set_diag(it, task_diag(ctx, t, 1));
+			json_decref(want);
+			return -1;
+		} else if (!state_is(t, "shutdown") && !state_is(t, "complete") &&
+			   !state_is(t, "orphaned") && !state_is(t, "remove")) {
+			pending = t;
+		}
+	}
+	if (pending)
+		set_diag(it, task_diag(ctx, pending, 0));
+	json_decref(want);
+	if (updating)
+		return 0;
+	if (p->global)
+		return running >= 1 && running == desired_running;
+	return running + completed >= p->replicas;
+
+failed_task:
+	/* name the newest failed task too, with its logs */
+	{
+		json_t *worst = NULL;
+		double best = 0;
+
+		json_array_foreach(tasks, i, t)
+		{
+			double c = 0;
+
+			if (!str(t, "ServiceID") || strcmp(str(t, "ServiceID"), it->id) != 0 ||
+			    !(state_is(t, "failed") || state_is(t, "rejected")))
+				continue;
+			dep_parse_time(&c, created_at(t));
+			if (c >= best) {
+				best = c;
+				worst = t;
+			}
+		}
+		if (worst) {
+			char *td = task_diag(ctx, worst, 1), *d = cs_xasprintf("%s; %s", it->diag, td);
+
+			free(td);
+			set_diag(it, d);
+		}
+	}
+	return ret;
+}
+
+static int
+swarm_wait(struct dep_ctx *ctx)
+{
+	json_t *services = NULL, *tasks = NULL, *f = NULL, *ids;
+	int error = 0, poll_ms = ctx->opts->poll_ms > 0 ? ctx->opts->poll_ms : 250;
+	size_t i, j;
+
+	for (;;) {
+		int waiting = 0, failed = 0;
+		char *path;
+		json_t *svc, *v;
+
+		ids = json_array();
+		for (i = 0; i < ctx->plan.nr; i++) {
+			struct dep_item *it = &ctx->plan.v[i];
+			struct svc_priv *p = it->priv;
+
+			if (it->wait && it->kind == DEP_KIND_SERVICE && p && !p->done)
+				json_array_append_new(ids, json_string(it->id));
+		}
+		if (json_array_size(ids) == 0) {
+			json_decref(ids);
+			break;
+		}
+		f = json_pack("{s:o}", "service", ids);
+		path = filter_path("/tasks", f);
+		error = call(ctx, "GET", path, NULL, 0, &tasks);
+		free(path);
+		json_decref(f);
+		f = NULL;
+		if (error < 0 || (error = list_app(ctx, "/services", &services)) < 0)
+			goto out;
+		for (i = 0; i < ctx->plan.nr; i++) {
+			struct dep_item *it = &ctx->plan.v[i];
+			struct svc_priv *p = it->priv;
+			int r;
+
+			if (!it->wait || it->kind != DEP_KIND_SERVICE || p == NULL || p->done)
+				continue;
+			svc = NULL;
+			json_array_foreach(services, j, v)
+			{
+				if (str(v, "ID") && strcmp(str(v, "ID"), it->id) == 0)
+					svc = v;
+			}
+			if (svc == NULL) {
+				set_diag(it, cs_xstrdup("the service disappeared"));
+				r = -1;
+			} else {
+				r = judge(ctx, it, svc, tasks);
+			}
+			if (r > 0) {
+				p->done = 1;
+				cs_out("%s %s", ctx->rolling_back ? "rolled back" : "converged",
+				       it->name);
+			} else if (r < 0) {
+				it->failed = 1;
+				failed = 1;
+			} else {
+				waiting = 1;
+			}
+		}
+		json_decref(tasks);
+		json_decref(services);
+		tasks = services = NULL;
+		if (failed) {
+			error = CS_ERROR;
+			goto out;
+		}
+		if (!waiting)
+			break;
+		if (dep_now() >= ctx->deadline) {
+			error = cs_err_set(CS_ETIMEOUT, "the deployment did not converge in time");
+			goto out;
+		}
+		dep_sleep_ms(poll_ms);
+	}
+out:
+	json_decref(tasks);
+	json_decref(services);
+	json_decref(f);
+	return error;
+}
+
+/* Rollback. */
+
+static int
+remove_object(struct dep_ctx *ctx, struct dep_item *it)
+{
+	char *path = cs_xasprintf("/%ss/%s", dep_kind_name(it->kind), it->id);
+	double until = dep_now() + 30;
+	int error;
+
+	/* a network stays in use until the removed service's tasks are gone */
+	while ((error = call(ctx, "DELETE", path, NULL, 0, NULL)) == CS_EHTTP &&
+	       dep_now() < until)
+		dep_sleep_ms(500);
+	if (error == CS_ENOTFOUND)
+		error = 0;
+	free(path);
+	return error;
+}
+
+static int
+swarm_rollback(struct dep_ctx *ctx, struct dep_item *it)
+{
+	json_t *svc = NULL, *resp = NULL;
+	char *path = NULL;
+	int error = 0;
+
+	it->wait = 0;
+	if (it->action == DEP_ACT_REMOVE)
+		return 0; /* NEEDSWORK: a pruned service is not brought back */
+	if (it->action == DEP_ACT_CREATE) {
+		if (ctx->opts->keep_on_failure) {
+			cs_log(CS_LOG_WARN, "keeping %s %s (--keep-on-failure)",
+			       dep_kind_name(it->kind), it->name);
+			return 0;
+		}
+		if ((error = remove_object(ctx, it)) == 0)
+			cs_out("removed %s %s", dep_kind_name(it->kind), it->name);
+		return error;
+	}
+	if (it->kind != DEP_KIND_SERVICE || it->current == NULL)
+		return 0;
+	/* back to the spec we found, through a new update on the current version */
+	path = cs_xasprintf("/services/%s", it->id);
+	if ((error = call(ctx, "GET", path, NULL, 0, &svc)) < 0)
+		goto out;
+	free(path);
+	path = cs_xasprintf("/services/%s/update?version=%" JSON_INTEGER_FORMAT, it->id,
+			    num(json_object_get(svc, "Version"), "Index"));
+	if ((error = call(ctx, "POST", path, it->current, 1, &resp)) < 0)
+		goto out;
+	if ((error = refresh_service(ctx, it)) < 0)
+		goto out;
+	it->wait = 1;
+	it->failed = 0;
+out:
+	free(path);
+	json_decref(svc);
+	json_decref(resp);
+	return error;
+}
+
+/* Report. */
+
+static int
+swarm_report(struct dep_ctx *ctx)
+{
+	json_t *services = NULL, *v, *p;
+	struct cs_buf host = CS_BUF_INIT;
+	size_t i, j;
+	int error;
+
+	if ((error = list_app(ctx, "/services", &services)) < 0)
+		goto out;
+	dep_bay_host(&host, ctx->opts->bay);
+	for (i = 0; i < ctx->plan.nr; i++) {
+		struct dep_item *it = &ctx->plan.v[i];
+
+		if (it->kind != DEP_KIND_SERVICE || it->action == DEP_ACT_REMOVE)
+			continue;
+		json_array_foreach(services, j, v)
+		{
+			size_t k;
+
+			if (!str(json_object_get(v, "Spec"), "Name") ||
+			    strcmp(str(json_object_get(v, "Spec"), "Name"), it->name) != 0)
+				continue;
+			json_array_foreach(json_object_get(json_object_get(v, "Endpoint"), "Ports"),
+					   k, p)
+			{
+				char *url;
+
+				if (num(p, "PublishedPort") == 0 ||
+				    (str(p, "Protocol") && strcmp(str(p, "Protocol"), "tcp") != 0))
+					continue;
+				url = cs_xasprintf("http://%s:%" JSON_INTEGER_FORMAT, host.buf,
+						   num(p, "PublishedPort"));
+				if (!cs_strvec_has(&ctx->result->endpoints, url))
+					cs_strvec_push(&ctx->result->endpoints, url);
+				free(url);
+			}
+		}
+	}
+out:
+	cs_buf_release(&host);
+	json_decref(services);
+	return error;
+}
+
+static void
+swarm_close(struct dep_ctx *ctx)
+{
+	struct swarm *sw = ctx->priv;
+
+	if (sw) {
+		json_decref(sw->ids);
+		json_decref(sw->net_name);
+		free(sw);
+		ctx->priv = NULL;
+	}
+	cs_docker_free(ctx->docker);
+	ctx->docker = NULL;
+}
+
+static void
+swarm_item_release(struct dep_item *it)
+{
+	CS_FREE_AND_NULL(it->priv);
+}
+
+const struct dep_backend dep_backend_swarm = {
+	.coe = "swarm",
+	.open = swarm_open,
+	.plan = swarm_plan,
+	.apply = swarm_apply,
+	.wait = swarm_wait,
+	.rollback = swarm_rollback,
+	.report = swarm_report,
+	.close = swarm_close,
+	.item_release = swarm_item_release,
+};
