@@ -81,6 +81,12 @@ int cs_http_do(struct cs_http *h, const struct cs_http_req *req, struct cs_http_
 const char *cs_http_resp_header(const struct cs_http_resp *resp, const char *name);
 void cs_http_resp_release(struct cs_http_resp *resp);
 
+/*
+ * Abort transfers of this client when *flag becomes non-zero (a signal
+ * handler sets it): cs_http_do then returns CS_EINTR. flag may be NULL.
+ */
+void cs_http_set_cancel(struct cs_http *h, volatile int *flag);
+
 /* Percent-encode s for a query string, appending to out. */
 int cs_http_urlencode(struct cs_buf *out, const char *s);
 
