@@ -47,6 +47,7 @@ struct dep_item {
 	json_t *current;   /* the engine's current spec, or NULL when there is none */
 	int applied;	   /* apply changed it on the engine during this run */
 	int wait;	   /* converge has to wait for it */
+	int done;	   /* converge found it converged */
 	int failed;	   /* converge found it failed (diag says why) */
 	char *diag;	   /* failure description (task state, error, exit code, logs) */
 	void *priv;	   /* backend data */

@@ -492,6 +492,21 @@ add_message(struct dep_result *res, const char *msg)
 	res->message = m;
 }
 
+/* Log a message that may span lines (log excerpts) one line at a time. */
+static void
+log_lines(enum cs_log_level level, const char *m)
+{
+	const char *nl;
+	int first = 1;
+
+	do {
+		nl = strchr(m, '\n');
+		cs_log(level, "%s%.*s", first ? "" : "  | ", (int)(nl ? nl - m : (long)strlen(m)), m);
+		first = 0;
+		m = nl + 1;
+	} while (nl);
+}
+
 static int
 fail(struct dep_result *res, int code, const char *what)
 {
@@ -597,12 +612,12 @@ roll_back(struct dep_ctx *ctx)
 			struct dep_item *it = &ctx->plan.v[i];
 			char *m;
 
-			if (!it->wait || !(it->failed || error == CS_ETIMEOUT))
+			if (!it->wait || it->done || !(it->failed || error == CS_ETIMEOUT))
 				continue;
 			m = cs_xasprintf("rollback of %s '%s' did not converge: %s",
 					 dep_kind_name(it->kind), it->name,
 					 it->diag ? it->diag : "unknown state");
-			cs_log(CS_LOG_ERROR, "%s", m);
+			log_lines(CS_LOG_ERROR, m);
 			add_message(ctx->result, m);
 			free(m);
 		}
@@ -620,12 +635,12 @@ report_failures(struct dep_ctx *ctx, int timed_out)
 		struct dep_item *it = &ctx->plan.v[i];
 		char *m;
 
-		if (!it->wait || !(it->failed || timed_out))
+		if (!it->wait || it->done || !(it->failed || timed_out))
 			continue;
 		m = cs_xasprintf("%s '%s' %s: %s", dep_kind_name(it->kind), it->key ? it->key : it->name,
 				 it->failed ? "failed" : "did not converge in time",
 				 it->diag ? it->diag : "no task running yet");
-		cs_log(CS_LOG_ERROR, "%s", m);
+		log_lines(CS_LOG_ERROR, m);
 		add_message(ctx->result, m);
 		free(m);
 	}

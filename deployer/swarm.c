@@ -34,7 +34,6 @@ struct svc_priv {
 	long long replicas;
 	int global;
 	int one_shot;	   /* restart condition none/on-failure: a completed task is done */
-	int done;
 };
 
 /* Requests. */
@@ -528,6 +527,13 @@ normalize_task(struct swarm *sw, json_t *tt)
 	return v;
 }
 
+static void
+drop_default(json_t *o, const char *key, const char *def)
+{
+	if (str(o, key) && strcmp(str(o, key), def) == 0)
+		json_object_del(o, key);
+}
+
 static json_t *
 normalize_spec(struct swarm *sw, json_t *spec)
 {
@@ -536,6 +542,9 @@ normalize_spec(struct swarm *sw, json_t *spec)
 	if (json_object_get(s, "TaskTemplate"))
 		json_object_set_new(s, "TaskTemplate",
 				    normalize_task(sw, json_object_get(s, "TaskTemplate")));
+	/* the engine fills in the default failure action of an update or rollback config */
+	drop_default(json_object_get(s, "UpdateConfig"), "FailureAction", "pause");
+	drop_default(json_object_get(s, "RollbackConfig"), "FailureAction", "pause");
 	if (str(json_object_get(s, "EndpointSpec"), "Mode") &&
 	    strcmp(str(json_object_get(s, "EndpointSpec"), "Mode"), "vip") == 0)
 		json_object_del(json_object_get(s, "EndpointSpec"), "Mode");
@@ -727,7 +736,7 @@ swarm_plan(struct dep_ctx *ctx)
 	       *used_configs = json_object();
 	json_t *secret_names = json_object(), *config_names = json_object(), *svc, *v;
 	struct cs_strvec order = CS_STRVEC_INIT, keys = CS_STRVEC_INIT;
-	const char *k;
+	const char *k, *nk;
 	size_t i, j;
 	int error;
 
@@ -737,9 +746,9 @@ swarm_plan(struct dep_ctx *ctx)
 	{
 		if (json_object_size(json_object_get(svc, "networks")) == 0)
 			json_object_set_new(used_nets, "default", json_true());
-		json_object_foreach(json_object_get(svc, "networks"), k, v)
+		json_object_foreach(json_object_get(svc, "networks"), nk, v)
 		{
-			json_object_set_new(used_nets, k, json_true());
+			json_object_set_new(used_nets, nk, json_true());
 		}
 		json_array_foreach(json_object_get(svc, "secrets"), j, v)
 		{
@@ -944,8 +953,7 @@ refresh_service(struct dep_ctx *ctx, struct dep_item *it)
 	t = str(svc, "UpdatedAt") ? str(svc, "UpdatedAt") : str(svc, "CreatedAt");
 	if (p && (t == NULL || dep_parse_time(&p->since, t) < 0))
 		p->since = 0;
-	if (p)
-		p->done = 0;
+	it->done = 0;
 out:
 	free(path);
 	json_decref(svc);
@@ -1059,6 +1067,20 @@ set_diag(struct dep_item *it, char *diag)
 	it->diag = diag;
 }
 
+static const char *
+created_at(json_t *t)
+{
+	const char *s = str(json_object_get(t, "Meta"), "CreatedAt");
+
+	return s ? s : str(t, "CreatedAt");
+}
+
+static int
+state_is(json_t *t, const char *s)
+{
+	return strcmp(task_state(t), s) == 0;
+}
+
 static char *
 task_diag(struct dep_ctx *ctx, json_t *t, int with_logs)
 {
@@ -1074,7 +1096,7 @@ task_diag(struct dep_ctx *ctx, json_t *t, int with_logs)
 	else if (str(st, "Message"))
 		cs_buf_addf(&b, " (%s)", str(st, "Message"));
 	if (json_is_integer(json_object_get(cst, "ExitCode")) &&
-	    (num(cst, "ExitCode") != 0 || strcmp(task_state(t), "running") != 0))
+	    (state_is(t, "failed") || state_is(t, "complete") || state_is(t, "shutdown")))
 		cs_buf_addf(&b, ", exit code %" JSON_INTEGER_FORMAT, num(cst, "ExitCode"));
 	if (with_logs && str(t, "ID")) {
 		task_logs(ctx, &logs, str(t, "ID"));
@@ -1085,20 +1107,6 @@ task_diag(struct dep_ctx *ctx, json_t *t, int with_logs)
 	}
 	cs_buf_release(&logs);
 	return cs_buf_detach(&b, NULL);
-}
-
-static const char *
-created_at(json_t *t)
-{
-	const char *s = str(json_object_get(t, "Meta"), "CreatedAt");
-
-	return s ? s : str(t, "CreatedAt");
-}
-
-static int
-state_is(json_t *t, const char *s)
-{
-	return strcmp(task_state(t), s) == 0;
 }
 
 /* Judge one service from this poll's service and task lists; 1 done, 0 not yet, -1 failed. */
@@ -1229,7 +1237,7 @@ swarm_wait(struct dep_ctx *ctx)
 			struct dep_item *it = &ctx->plan.v[i];
 			struct svc_priv *p = it->priv;
 
-			if (it->wait && it->kind == DEP_KIND_SERVICE && p && !p->done)
+			if (it->wait && it->kind == DEP_KIND_SERVICE && p && !it->done)
 				json_array_append_new(ids, json_string(it->id));
 		}
 		if (json_array_size(ids) == 0) {
@@ -1249,7 +1257,7 @@ swarm_wait(struct dep_ctx *ctx)
 			struct svc_priv *p = it->priv;
 			int r;
 
-			if (!it->wait || it->kind != DEP_KIND_SERVICE || p == NULL || p->done)
+			if (!it->wait || it->kind != DEP_KIND_SERVICE || p == NULL || it->done)
 				continue;
 			svc = NULL;
 			json_array_foreach(services, j, v)
@@ -1264,7 +1272,8 @@ swarm_wait(struct dep_ctx *ctx)
 				r = judge(ctx, it, svc, tasks);
 			}
 			if (r > 0) {
-				p->done = 1;
+				it->done = 1;
+				CS_FREE_AND_NULL(it->diag);
 				cs_out("%s %s", ctx->rolling_back ? "rolled back" : "converged",
 				       it->name);
 			} else if (r < 0) {
@@ -1311,6 +1320,13 @@ remove_object(struct dep_ctx *ctx, struct dep_item *it)
 		dep_sleep_ms(500);
 	if (error == CS_ENOTFOUND)
 		error = 0;
+	/*
+	 * The node keeps showing a removed overlay network until its tasks are
+	 * gone, and a new deployment would then take it for existing: wait.
+	 */
+	while (error == 0 && it->kind == DEP_KIND_NETWORK && dep_now() < until &&
+	       call(ctx, "GET", path, NULL, 0, NULL) == 0)
+		dep_sleep_ms(250);
 	free(path);
 	return error;
 }
