@@ -723,7 +723,8 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 		struct dep_item *it = &ctx.plan.v[i];
 		char *what;
 
-		if (it->action == DEP_ACT_UNCHANGED)
+		/* removals wait until the rest converged: they cannot be rolled back */
+		if (it->action == DEP_ACT_UNCHANGED || it->action == DEP_ACT_REMOVE)
 			continue;
 		if ((error = ctx.be->apply(&ctx, it)) == 0) {
 			any_applied |= it->applied;
@@ -745,6 +746,17 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 	error = ctx.be->wait(&ctx);
 	if (error == 0) {
 		out->status = "converged";
+		for (i = 0; i < ctx.plan.nr; i++) {
+			struct dep_item *it = &ctx.plan.v[i];
+			char *what;
+
+			if (it->action != DEP_ACT_REMOVE || ctx.be->apply(&ctx, it) == 0)
+				continue;
+			what = cs_xasprintf("cannot remove %s '%s'", dep_kind_name(it->kind),
+					    it->name);
+			code = fail(out, DEP_EXIT_REJECTED, what);
+			free(what);
+		}
 		if ((error = ctx.be->report(&ctx)) < 0)
 			cs_log(CS_LOG_WARN, "cannot list the endpoints: %s", cs_err_msg());
 		goto out;

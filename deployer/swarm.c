@@ -727,6 +727,37 @@ rename_refs(json_t *cs, const char *field, const char *namefield, json_t *names)
 	}
 }
 
+/*
+ * --prune: the app's networks, secrets and configs that the plan does not
+ * use (old secret versions included) are removed once the rest converged.
+ */
+static int
+plan_prune(struct dep_ctx *ctx, const char *what, enum dep_kind kind)
+{
+	json_t *list = NULL, *v;
+	size_t i, j;
+	int error;
+
+	if ((error = list_app(ctx, what, &list)) < 0)
+		return error;
+	json_array_foreach(list, i, v)
+	{
+		const char *name = kind == DEP_KIND_NETWORK
+				       ? str(v, "Name")
+				       : str(json_object_get(v, "Spec"), "Name");
+		const char *id = kind == DEP_KIND_NETWORK ? str(v, "Id") : str(v, "ID");
+		int used = 0;
+
+		for (j = 0; name && j < ctx->plan.nr; j++)
+			used |= ctx->plan.v[j].kind == kind && strcmp(ctx->plan.v[j].name, name) == 0;
+		if (name == NULL || id == NULL || used)
+			continue;
+		dep_plan_add(&ctx->plan, kind, DEP_ACT_REMOVE, name, NULL)->id = cs_xstrdup(id);
+	}
+	json_decref(list);
+	return 0;
+}
+
 static int
 swarm_plan(struct dep_ctx *ctx)
 {
@@ -893,6 +924,10 @@ swarm_plan(struct dep_ctx *ctx)
 			it = dep_plan_add(&ctx->plan, DEP_KIND_SERVICE, DEP_ACT_REMOVE, name, NULL);
 			it->id = cs_xstrdup(str(v, "ID"));
 		}
+		if ((error = plan_prune(ctx, "/networks", DEP_KIND_NETWORK)) < 0 ||
+		    (error = plan_prune(ctx, "/secrets", DEP_KIND_SECRET)) < 0 ||
+		    (error = plan_prune(ctx, "/configs", DEP_KIND_CONFIG)) < 0)
+			goto out;
 	}
 out:
 	cs_strvec_clear(&order);
@@ -961,6 +996,30 @@ out:
 }
 
 static int
+remove_object(struct dep_ctx *ctx, struct dep_item *it)
+{
+	char *path = cs_xasprintf("/%ss/%s", dep_kind_name(it->kind), it->id);
+	double until = dep_now() + 30;
+	int error;
+
+	/* a network stays in use until the removed service's tasks are gone */
+	while ((error = call(ctx, "DELETE", path, NULL, 0, NULL)) == CS_EHTTP &&
+	       dep_now() < until)
+		dep_sleep_ms(500);
+	if (error == CS_ENOTFOUND)
+		error = 0;
+	/*
+	 * The node keeps showing a removed overlay network until its tasks are
+	 * gone, and a new deployment would then take it for existing: wait.
+	 */
+	while (error == 0 && it->kind == DEP_KIND_NETWORK && dep_now() < until &&
+	       call(ctx, "GET", path, NULL, 0, NULL) == 0)
+		dep_sleep_ms(250);
+	free(path);
+	return error;
+}
+
+static int
 swarm_apply(struct dep_ctx *ctx, struct dep_item *it)
 {
 	struct swarm *sw = ctx->priv;
@@ -969,6 +1028,13 @@ swarm_apply(struct dep_ctx *ctx, struct dep_item *it)
 	const char *kind = dep_kind_name(it->kind);
 	int error = 0;
 
+	if (it->action == DEP_ACT_REMOVE) {
+		if ((error = remove_object(ctx, it)) == 0) {
+			it->applied = 1;
+			cs_out("removed %s %s", kind, it->name);
+		}
+		return error;
+	}
 	switch (it->kind) {
 	case DEP_KIND_NETWORK:
 	case DEP_KIND_SECRET:
@@ -988,14 +1054,6 @@ swarm_apply(struct dep_ctx *ctx, struct dep_item *it)
 		cs_out("created %s %s", kind, it->name);
 		break;
 	case DEP_KIND_SERVICE:
-		if (it->action == DEP_ACT_REMOVE) {
-			path = cs_xasprintf("/services/%s", it->id);
-			if ((error = call(ctx, "DELETE", path, NULL, 0, NULL)) < 0)
-				goto out;
-			it->applied = 1;
-			cs_out("removed service %s", it->name);
-			break;
-		}
 		resolve_ids(sw, it->desired);
 		if (it->action == DEP_ACT_CREATE) {
 			if ((error = call(ctx, "POST", "/services/create", it->desired, 1, &resp)) <
@@ -1306,30 +1364,6 @@ out:
 }
 
 /* Rollback. */
-
-static int
-remove_object(struct dep_ctx *ctx, struct dep_item *it)
-{
-	char *path = cs_xasprintf("/%ss/%s", dep_kind_name(it->kind), it->id);
-	double until = dep_now() + 30;
-	int error;
-
-	/* a network stays in use until the removed service's tasks are gone */
-	while ((error = call(ctx, "DELETE", path, NULL, 0, NULL)) == CS_EHTTP &&
-	       dep_now() < until)
-		dep_sleep_ms(500);
-	if (error == CS_ENOTFOUND)
-		error = 0;
-	/*
-	 * The node keeps showing a removed overlay network until its tasks are
-	 * gone, and a new deployment would then take it for existing: wait.
-	 */
-	while (error == 0 && it->kind == DEP_KIND_NETWORK && dep_now() < until &&
-	       call(ctx, "GET", path, NULL, 0, NULL) == 0)
-		dep_sleep_ms(250);
-	free(path);
-	return error;
-}
 
 static int
 swarm_rollback(struct dep_ctx *ctx, struct dep_item *it)
