@@ -86,6 +86,12 @@ struct dep_backend {
 	 * opts->keep_on_failure. Called in reverse apply order.
 	 */
 	int (*rollback)(struct dep_ctx *ctx, struct dep_item *it);
+	/*
+	 * Optional (may be NULL): called once everything converged, before the
+	 * removals, to drop what a rollback would have needed (the compose
+	 * backend's renamed old containers).
+	 */
+	int (*finish)(struct dep_ctx *ctx);
 	/* Add the endpoints to ctx->result. */
 	int (*report)(struct dep_ctx *ctx);
 	/* Free ctx->priv and the connection. Accepts a context that open() never reached. */

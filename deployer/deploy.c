@@ -746,6 +746,8 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 	error = ctx.be->wait(&ctx);
 	if (error == 0) {
 		out->status = "converged";
+		if (ctx.be->finish && ctx.be->finish(&ctx) < 0)
+			cs_log(CS_LOG_WARN, "cannot clean up after the deployment: %s", cs_err_msg());
 		for (i = 0; i < ctx.plan.nr; i++) {
 			struct dep_item *it = &ctx.plan.v[i];
 			char *what;

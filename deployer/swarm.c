@@ -15,6 +15,7 @@
 
 #include "backend.h"
 #include "docker.h"
+#include "engine.h"
 #include "err.h"
 #include "log.h"
 #include "xalloc.h"
@@ -36,135 +37,17 @@ struct svc_priv {
 	int one_shot;	   /* restart condition none/on-failure: a completed task is done */
 };
 
-/* Requests. */
-
-static int
-request(struct dep_ctx *ctx, const char *method, const char *path, json_t *body, int auth,
-	long *status, json_t **resp)
-{
-	return cs_docker_json(ctx->docker, method, path, body,
-			      auth && ctx->headers.nr ? &ctx->headers : NULL, status, resp);
-}
-
-/* A request that must answer 2xx; otherwise CS_EHTTP (CS_ENOTFOUND for 404) with the engine's message. */
-static int
-call(struct dep_ctx *ctx, const char *method, const char *path, json_t *body, int auth,
-     json_t **out)
-{
-	json_t *resp = NULL;
-	long status = 0;
-	int error;
-
-	if (out)
-		*out = NULL;
-	if ((error = request(ctx, method, path, body, auth, &status, &resp)) < 0)
-		return error;
-	if (status < 200 || status > 299) {
-		error = cs_err_set(status == 404 ? CS_ENOTFOUND : CS_EHTTP, "%s %s: HTTP %ld: %s",
-				   method, path, status, cs_docker_error_message(resp, "no message"));
-		json_decref(resp);
-		return error;
-	}
-	if (out)
-		*out = resp;
-	else
-		json_decref(resp);
-	return 0;
-}
-
-/* path?filters=<urlencoded json> */
-static char *
-filter_path(const char *path, json_t *filters)
-{
-	struct cs_buf b = CS_BUF_INIT;
-	char *s = json_dumps(filters, JSON_COMPACT);
-
-	cs_buf_addf(&b, "%s%cfilters=", path, strchr(path, '?') ? '&' : '?');
-	cs_http_urlencode(&b, s ? s : "{}");
-	free(s);
-	return cs_buf_detach(&b, NULL);
-}
-
 static int
 list_app(struct dep_ctx *ctx, const char *what, json_t **out)
 {
-	json_t *f = json_pack("{s:[s+]}", "label", NS_LABEL "=", ctx->opts->app);
-	char *path = filter_path(what, f);
-	int error = call(ctx, "GET", path, NULL, 0, out);
+	char *label = cs_xasprintf(NS_LABEL "=%s", ctx->opts->app);
+	int error = dep_list_labelled(ctx, what, label, out);
 
-	json_decref(f);
-	free(path);
-	if (error == 0 && !json_is_array(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		error = cs_err_set(CS_EHTTP, "GET %s: not a list", what);
-	}
+	free(label);
 	return error;
 }
 
 /* Model helpers. */
-
-static void
-sorted_keys(struct cs_strvec *out, json_t *obj)
-{
-	const char *k;
-	json_t *v;
-	size_t i, j;
-
-	json_object_foreach(obj, k, v)
-	{
-		cs_strvec_push(out, k);
-	}
-	for (i = 1; i < out->nr; i++)
-		for (j = i; j > 0 && strcmp(out->v[j - 1], out->v[j]) > 0; j--) {
-			char *t = out->v[j];
-			out->v[j] = out->v[j - 1];
-			out->v[j - 1] = t;
-		}
-}
-
-static const char *
-str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s && *s ? s : NULL;
-}
-
-static json_int_t
-num(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	if (json_is_real(v))
-		return (json_int_t)json_real_value(v);
-	return 0;
-}
-
-static void
-set_str(json_t *o, const char *key, const char *s)
-{
-	if (s && *s)
-		json_object_set_new(o, key, json_string(s));
-}
-
-static void
-set_int(json_t *o, const char *key, json_int_t v)
-{
-	if (v)
-		json_object_set_new(o, key, json_integer(v));
-}
-
-static void
-set_obj(json_t *o, const char *key, json_t *v)
-{
-	if (json_object_size(v) || json_array_size(v))
-		json_object_set_new(o, key, v);
-	else
-		json_decref(v);
-}
 
 /* {K: V} with string values, in key order, plus the namespace label. */
 static json_t *
@@ -187,28 +70,14 @@ labels(json_t *src, const char *app)
 	return res;
 }
 
-static json_t *
-string_array(json_t *a)
-{
-	json_t *res = json_array(), *v;
-	size_t i;
-
-	json_array_foreach(a, i, v)
-	{
-		if (json_is_string(v))
-			json_array_append(res, v);
-	}
-	return res;
-}
-
 /* The engine name of model network key. */
 static char *
 network_name(struct dep_ctx *ctx, const char *key)
 {
 	json_t *net = json_object_get(json_object_get(ctx->model, "networks"), key);
 
-	if (str(net, "name"))
-		return cs_xstrdup(str(net, "name"));
+	if (dep_str(net, "name"))
+		return cs_xstrdup(dep_str(net, "name"));
 	if (json_is_true(json_object_get(net, "external")))
 		return cs_xstrdup(key);
 	return cs_xasprintf("%s_%s", ctx->opts->app, key);
@@ -217,7 +86,7 @@ network_name(struct dep_ctx *ctx, const char *key)
 static const char *
 restart_condition(json_t *rp)
 {
-	const char *c = str(rp, "condition");
+	const char *c = dep_str(rp, "condition");
 
 	if (c == NULL)
 		return NULL;
@@ -233,14 +102,14 @@ update_config(json_t *uc)
 {
 	json_t *res = json_object(), *r;
 
-	set_int(res, "Parallelism", num(uc, "parallelism"));
-	set_int(res, "Delay", num(uc, "delay_ns"));
-	set_str(res, "FailureAction", str(uc, "failure_action"));
-	set_int(res, "Monitor", num(uc, "monitor_ns"));
+	dep_set_int(res, "Parallelism", dep_num(uc, "parallelism"));
+	dep_set_int(res, "Delay", dep_num(uc, "delay_ns"));
+	dep_set_str(res, "FailureAction", dep_str(uc, "failure_action"));
+	dep_set_int(res, "Monitor", dep_num(uc, "monitor_ns"));
 	r = json_object_get(uc, "max_failure_ratio");
 	if (json_number_value(r) != 0)
 		json_object_set_new(res, "MaxFailureRatio", json_real(json_number_value(r)));
-	set_str(res, "Order", str(uc, "order"));
+	dep_set_str(res, "Order", dep_str(uc, "order"));
 	return res;
 }
 
@@ -249,12 +118,12 @@ resources(json_t *r)
 {
 	json_t *res = json_object(), *lim = json_object(), *resv = json_object();
 
-	set_int(lim, "NanoCPUs", num(json_object_get(r, "limits"), "nano_cpus"));
-	set_int(lim, "MemoryBytes", num(json_object_get(r, "limits"), "memory_bytes"));
-	set_int(resv, "NanoCPUs", num(json_object_get(r, "reservations"), "nano_cpus"));
-	set_int(resv, "MemoryBytes", num(json_object_get(r, "reservations"), "memory_bytes"));
-	set_obj(res, "Limits", lim);
-	set_obj(res, "Reservations", resv);
+	dep_set_int(lim, "NanoCPUs", dep_num(json_object_get(r, "limits"), "nano_cpus"));
+	dep_set_int(lim, "MemoryBytes", dep_num(json_object_get(r, "limits"), "memory_bytes"));
+	dep_set_int(resv, "NanoCPUs", dep_num(json_object_get(r, "reservations"), "nano_cpus"));
+	dep_set_int(resv, "MemoryBytes", dep_num(json_object_get(r, "reservations"), "memory_bytes"));
+	dep_set_obj(res, "Limits", lim);
+	dep_set_obj(res, "Reservations", resv);
 	return res;
 }
 
@@ -282,8 +151,8 @@ file_refs(json_t *refs, const char *kind)
 
 	json_array_foreach(refs, i, r)
 	{
-		const char *src = json_is_string(r) ? json_string_value(r) : str(r, "source");
-		const char *target = json_is_object(r) ? str(r, "target") : NULL;
+		const char *src = json_is_string(r) ? json_string_value(r) : dep_str(r, "source");
+		const char *target = json_is_object(r) ? dep_str(r, "target") : NULL;
 		json_t *mode = json_object_get(r, "mode"), *ref, *file;
 
 		if (src == NULL)
@@ -309,7 +178,7 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 	json_t *spec = json_object(), *tt = json_object(), *cs = json_object();
 	json_t *deploy = json_object_get(svc, "deploy"), *v, *a, *e;
 	struct cs_strvec keys = CS_STRVEC_INIT;
-	const char *image = str(svc, "image"), *mode;
+	const char *image = dep_str(svc, "image"), *mode;
 	size_t i;
 	char *name = cs_xasprintf("%s_%s", app, key);
 
@@ -323,42 +192,29 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 	json_object_set_new(cs, "Labels", labels(json_object_get(svc, "labels"), app));
 	/* compose entrypoint replaces the image's ENTRYPOINT (Command), command its CMD (Args) */
 	if (json_is_array(json_object_get(svc, "entrypoint")))
-		json_object_set_new(cs, "Command", string_array(json_object_get(svc, "entrypoint")));
+		json_object_set_new(cs, "Command", dep_string_array(json_object_get(svc, "entrypoint")));
 	if (json_is_array(json_object_get(svc, "command")))
-		json_object_set_new(cs, "Args", string_array(json_object_get(svc, "command")));
-	set_str(cs, "Hostname", str(svc, "hostname"));
-	v = json_object_get(svc, "environment");
-	sorted_keys(&keys, v);
-	a = json_array();
-	for (i = 0; i < keys.nr; i++) {
-		json_t *val = json_object_get(v, keys.v[i]);
-		const char *s = json_is_string(val) ? json_string_value(val) : getenv(keys.v[i]);
-
-		if (json_is_integer(val))
-			json_array_append_new(a, json_sprintf("%s=%" JSON_INTEGER_FORMAT, keys.v[i],
-							      json_integer_value(val)));
-		else if (s)
-			json_array_append_new(a, json_sprintf("%s=%s", keys.v[i], s));
-	}
-	cs_strvec_clear(&keys);
-	set_obj(cs, "Env", a);
-	set_str(cs, "Dir", str(svc, "working_dir"));
-	set_str(cs, "User", str(svc, "user"));
+		json_object_set_new(cs, "Args", dep_string_array(json_object_get(svc, "command")));
+	dep_set_str(cs, "Hostname", dep_str(svc, "hostname"));
+	a = dep_env_list(json_object_get(svc, "environment"));
+	dep_set_obj(cs, "Env", a);
+	dep_set_str(cs, "Dir", dep_str(svc, "working_dir"));
+	dep_set_str(cs, "User", dep_str(svc, "user"));
 
 	a = json_array();
 	json_array_foreach(json_object_get(svc, "volumes"), i, v)
 	{
-		const char *type = str(v, "type") ? str(v, "type") : "volume";
-		const char *src = str(v, "source");
+		const char *type = dep_str(v, "type") ? dep_str(v, "type") : "volume";
+		const char *src = dep_str(v, "source");
 		json_t *m = json_pack("{s:s, s:s}", "Type", type, "Target",
-				      str(v, "target") ? str(v, "target") : "");
+				      dep_str(v, "target") ? dep_str(v, "target") : "");
 
 		if (strcmp(type, "volume") == 0 && src) {
 			json_t *top = json_object_get(json_object_get(ctx->model, "volumes"), src);
 			char *vn;
 
-			if (str(top, "name"))
-				vn = cs_xstrdup(str(top, "name"));
+			if (dep_str(top, "name"))
+				vn = cs_xstrdup(dep_str(top, "name"));
 			else if (json_is_true(json_object_get(top, "external")))
 				vn = cs_xstrdup(src);
 			else
@@ -369,10 +225,10 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 				json_t *vo = json_pack("{s:o}", "Labels",
 						       labels(json_object_get(top, "labels"), app));
 
-				if (str(top, "driver"))
+				if (dep_str(top, "driver"))
 					json_object_set_new(
 					    vo, "DriverConfig",
-					    json_pack("{s:s, s:O}", "Name", str(top, "driver"),
+					    json_pack("{s:s, s:O}", "Name", dep_str(top, "driver"),
 						      "Options",
 						      json_object_get(top, "driver_opts")
 							  ? json_object_get(top, "driver_opts")
@@ -386,8 +242,8 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 			json_object_set_new(m, "ReadOnly", json_true());
 		json_array_append_new(a, m);
 	}
-	set_obj(cs, "Mounts", a);
-	set_int(cs, "StopGracePeriod", num(svc, "stop_grace_period_ns"));
+	dep_set_obj(cs, "Mounts", a);
+	dep_set_int(cs, "StopGracePeriod", dep_num(svc, "stop_grace_period_ns"));
 	v = json_object_get(svc, "healthcheck");
 	if (json_is_object(v)) {
 		json_t *hc = json_object();
@@ -395,33 +251,33 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 		if (json_is_true(json_object_get(v, "disable"))) {
 			json_object_set_new(hc, "Test", json_pack("[s]", "NONE"));
 		} else {
-			set_obj(hc, "Test", string_array(json_object_get(v, "test")));
-			set_int(hc, "Interval", num(v, "interval_ns"));
-			set_int(hc, "Timeout", num(v, "timeout_ns"));
-			set_int(hc, "Retries", num(v, "retries"));
-			set_int(hc, "StartPeriod", num(v, "start_period_ns"));
+			dep_set_obj(hc, "Test", dep_string_array(json_object_get(v, "test")));
+			dep_set_int(hc, "Interval", dep_num(v, "interval_ns"));
+			dep_set_int(hc, "Timeout", dep_num(v, "timeout_ns"));
+			dep_set_int(hc, "Retries", dep_num(v, "retries"));
+			dep_set_int(hc, "StartPeriod", dep_num(v, "start_period_ns"));
 		}
-		set_obj(cs, "Healthcheck", hc);
+		dep_set_obj(cs, "Healthcheck", hc);
 	}
-	set_obj(cs, "Secrets", file_refs(json_object_get(svc, "secrets"), "secret"));
-	set_obj(cs, "Configs", file_refs(json_object_get(svc, "configs"), "config"));
+	dep_set_obj(cs, "Secrets", file_refs(json_object_get(svc, "secrets"), "secret"));
+	dep_set_obj(cs, "Configs", file_refs(json_object_get(svc, "configs"), "config"));
 	json_object_set_new(tt, "ContainerSpec", cs);
 
-	set_obj(tt, "Resources", resources(json_object_get(deploy, "resources")));
+	dep_set_obj(tt, "Resources", resources(json_object_get(deploy, "resources")));
 	v = json_object_get(deploy, "restart_policy");
 	if (json_is_object(v)) {
 		json_t *rp = json_object();
 
-		set_str(rp, "Condition", restart_condition(v));
-		set_int(rp, "Delay", num(v, "delay_ns"));
-		set_int(rp, "MaxAttempts", num(v, "max_attempts"));
-		set_int(rp, "Window", num(v, "window_ns"));
-		set_obj(tt, "RestartPolicy", rp);
+		dep_set_str(rp, "Condition", restart_condition(v));
+		dep_set_int(rp, "Delay", dep_num(v, "delay_ns"));
+		dep_set_int(rp, "MaxAttempts", dep_num(v, "max_attempts"));
+		dep_set_int(rp, "Window", dep_num(v, "window_ns"));
+		dep_set_obj(tt, "RestartPolicy", rp);
 	}
 	v = json_object_get(json_object_get(deploy, "placement"), "constraints");
 	if (json_array_size(v))
 		json_object_set_new(tt, "Placement",
-				    json_pack("{s:o}", "Constraints", string_array(v)));
+				    json_pack("{s:o}", "Constraints", dep_string_array(v)));
 
 	a = json_array();
 	v = json_object_get(svc, "networks");
@@ -431,7 +287,7 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 		json_array_append_new(a, json_pack("{s:s, s:[s]}", "Target", nn, "Aliases", key));
 		free(nn);
 	} else {
-		sorted_keys(&keys, v);
+		dep_sorted_keys(&keys, v);
 		for (i = 0; i < keys.nr; i++) {
 			json_t *al = json_pack("[s]", key), *x;
 			char *nn = network_name(ctx, keys.v[i]);
@@ -451,7 +307,7 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 	json_object_set_new(tt, "Networks", a);
 	json_object_set_new(spec, "TaskTemplate", tt);
 
-	mode = str(deploy, "mode");
+	mode = dep_str(deploy, "mode");
 	if (mode && strcmp(mode, "global") == 0) {
 		json_object_set_new(spec, "Mode", json_pack("{s:{}}", "Global"));
 	} else {
@@ -462,15 +318,15 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 									      : 1)));
 	}
 	if (json_is_object(json_object_get(deploy, "update_config")))
-		set_obj(spec, "UpdateConfig", update_config(json_object_get(deploy, "update_config")));
+		dep_set_obj(spec, "UpdateConfig", update_config(json_object_get(deploy, "update_config")));
 	if (json_is_object(json_object_get(deploy, "rollback_config")))
-		set_obj(spec, "RollbackConfig",
+		dep_set_obj(spec, "RollbackConfig",
 			update_config(json_object_get(deploy, "rollback_config")));
 
 	a = json_array();
 	json_array_foreach(json_object_get(svc, "ports"), i, v)
 	{
-		const char *pm = str(v, "mode") ? str(v, "mode") : "ingress";
+		const char *pm = dep_str(v, "mode") ? dep_str(v, "mode") : "ingress";
 		json_t *p;
 
 		if (ctx->opts->publish_mode == DEP_PUBLISH_HOST)
@@ -478,13 +334,13 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 		else if (ctx->opts->publish_mode == DEP_PUBLISH_INGRESS)
 			pm = "ingress";
 		p = json_pack("{s:s, s:I, s:s}", "Protocol",
-			      str(v, "protocol") ? str(v, "protocol") : "tcp", "TargetPort",
-			      (json_int_t)num(v, "target"), "PublishMode", pm);
-		set_int(p, "PublishedPort", num(v, "published"));
+			      dep_str(v, "protocol") ? dep_str(v, "protocol") : "tcp", "TargetPort",
+			      (json_int_t)dep_num(v, "target"), "PublishMode", pm);
+		dep_set_int(p, "PublishedPort", dep_num(v, "published"));
 		json_array_append_new(a, p);
 	}
 	e = json_pack("{s:s}", "Mode", "vip");
-	set_obj(e, "Ports", a);
+	dep_set_obj(e, "Ports", a);
 	json_object_set_new(spec, "EndpointSpec", e);
 	return spec;
 }
@@ -502,9 +358,9 @@ normalize_task(struct swarm *sw, json_t *tt)
 	cs = json_object_get(t, "ContainerSpec");
 	json_object_del(t, "ForceUpdate");
 	if (json_is_string(json_object_get(t, "Runtime")) &&
-	    strcmp(str(t, "Runtime") ? str(t, "Runtime") : "", "container") == 0)
+	    strcmp(dep_str(t, "Runtime") ? dep_str(t, "Runtime") : "", "container") == 0)
 		json_object_del(t, "Runtime");
-	if (str(cs, "Isolation") && strcmp(str(cs, "Isolation"), "default") == 0)
+	if (dep_str(cs, "Isolation") && strcmp(dep_str(cs, "Isolation"), "default") == 0)
 		json_object_del(cs, "Isolation");
 	json_array_foreach(json_object_get(cs, "Secrets"), i, v)
 	{
@@ -516,7 +372,7 @@ normalize_task(struct swarm *sw, json_t *tt)
 	}
 	json_array_foreach(json_object_get(t, "Networks"), i, n)
 	{
-		const char *id = str(n, "Target");
+		const char *id = dep_str(n, "Target");
 		const char *name = id ? json_string_value(json_object_get(sw->net_name, id)) : NULL;
 
 		if (name)
@@ -530,7 +386,7 @@ normalize_task(struct swarm *sw, json_t *tt)
 static void
 drop_default(json_t *o, const char *key, const char *def)
 {
-	if (str(o, key) && strcmp(str(o, key), def) == 0)
+	if (dep_str(o, key) && strcmp(dep_str(o, key), def) == 0)
 		json_object_del(o, key);
 }
 
@@ -545,8 +401,8 @@ normalize_spec(struct swarm *sw, json_t *spec)
 	/* the engine fills in the default failure action of an update or rollback config */
 	drop_default(json_object_get(s, "UpdateConfig"), "FailureAction", "pause");
 	drop_default(json_object_get(s, "RollbackConfig"), "FailureAction", "pause");
-	if (str(json_object_get(s, "EndpointSpec"), "Mode") &&
-	    strcmp(str(json_object_get(s, "EndpointSpec"), "Mode"), "vip") == 0)
+	if (dep_str(json_object_get(s, "EndpointSpec"), "Mode") &&
+	    strcmp(dep_str(json_object_get(s, "EndpointSpec"), "Mode"), "vip") == 0)
 		json_object_del(json_object_get(s, "EndpointSpec"), "Mode");
 	res = dep_json_prune(s);
 	json_decref(s);
@@ -567,42 +423,15 @@ swarm_open(struct dep_ctx *ctx)
 	ctx->priv = sw;
 	if ((error = cs_docker_connect(&ctx->docker, ctx->opts->bay)) < 0)
 		return error;
-	if ((error = call(ctx, "GET", "/info", NULL, 0, &info)) < 0)
+	if ((error = dep_call(ctx, "GET", "/info", NULL, 0, &info)) < 0)
 		return error;
 	s = json_object_get(info, "Swarm");
-	if (!str(s, "LocalNodeState") || strcmp(str(s, "LocalNodeState"), "active") != 0 ||
+	if (!dep_str(s, "LocalNodeState") || strcmp(dep_str(s, "LocalNodeState"), "active") != 0 ||
 	    !json_is_true(json_object_get(s, "ControlAvailable")))
 		error = cs_err_set(CS_EHTTP, "bay '%s' is not a swarm manager (node state '%s')",
 				   cs_docker_host(ctx->docker),
-				   str(s, "LocalNodeState") ? str(s, "LocalNodeState") : "?");
+				   dep_str(s, "LocalNodeState") ? dep_str(s, "LocalNodeState") : "?");
 	json_decref(info);
-	return error;
-}
-
-static int
-read_file(struct cs_buf *out, const char *path)
-{
-	char chunk[8192];
-	ssize_t n;
-	int fd, error = 0;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return cs_err_set(CS_EINVAL, "cannot open '%s': %s", path, strerror(errno));
-	cs_buf_init(out, SECRET_MAX);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			error = cs_err_set(CS_EINVAL, "cannot read '%s': %s", path, strerror(errno));
-			break;
-		}
-		if (cs_buf_add(out, chunk, (size_t)n) < 0) {
-			error = cs_err_set(CS_EINVAL, "'%s' is larger than %d bytes", path,
-					   SECRET_MAX);
-			break;
-		}
-	}
-	close(fd);
 	return error;
 }
 
@@ -642,7 +471,7 @@ plan_files(struct dep_ctx *ctx, const char *kind, json_t *used, json_t *names)
 
 	if ((error = list_app(ctx, secret ? "/secrets" : "/configs", &list)) < 0)
 		goto out;
-	sorted_keys(&keys, used);
+	dep_sorted_keys(&keys, used);
 	for (i = 0; i < keys.nr; i++) {
 		json_t *def = json_object_get(top, keys.v[i]);
 		char hash[13], *name, *b64, *idkey;
@@ -655,30 +484,30 @@ plan_files(struct dep_ctx *ctx, const char *kind, json_t *used, json_t *names)
 			goto out;
 		}
 		if (json_is_true(json_object_get(def, "external"))) {
-			const char *en = str(def, "name") ? str(def, "name") : keys.v[i];
+			const char *en = dep_str(def, "name") ? dep_str(def, "name") : keys.v[i];
 			json_t *obj = NULL;
 
 			cs_buf_reset(&path);
 			cs_buf_addf(&path, "/%ss/%s", kind, en);
-			if ((error = call(ctx, "GET", path.buf, NULL, 0, &obj)) < 0) {
+			if ((error = dep_call(ctx, "GET", path.buf, NULL, 0, &obj)) < 0) {
 				if (error == CS_ENOTFOUND)
 					error = cs_err_set(CS_EINVAL, "external %s '%s' not found",
 							   kind, en);
 				goto out;
 			}
 			idkey = cs_xasprintf("%s:%s", kind, en);
-			json_object_set_new(sw->ids, idkey, json_string(str(obj, "ID")));
+			json_object_set_new(sw->ids, idkey, json_string(dep_str(obj, "ID")));
 			free(idkey);
 			json_object_set_new(names, keys.v[i], json_string(en));
 			json_decref(obj);
 			continue;
 		}
-		if (!str(def, "file")) {
+		if (!dep_str(def, "file")) {
 			error = cs_err_set(CS_EINVAL, "%s '%s' has no file", kind, keys.v[i]);
 			goto out;
 		}
 		cs_buf_release(&data);
-		if ((error = read_file(&data, str(def, "file"))) < 0)
+		if ((error = dep_read_file(&data, dep_str(def, "file"), SECRET_MAX)) < 0)
 			goto out;
 		dep_short_hash(hash, data.buf, data.len);
 		name = cs_xasprintf("%s_%s-%s", ctx->opts->app, keys.v[i], hash);
@@ -688,7 +517,7 @@ plan_files(struct dep_ctx *ctx, const char *kind, json_t *used, json_t *names)
 				  found ? DEP_ACT_UNCHANGED : DEP_ACT_CREATE, name, keys.v[i]);
 		idkey = cs_xasprintf("%s:%s", kind, name);
 		if (found) {
-			it->id = cs_xstrdup(str(found, "ID"));
+			it->id = cs_xstrdup(dep_str(found, "ID"));
 			json_object_set_new(sw->ids, idkey, json_string(it->id));
 		}
 		free(idkey);
@@ -720,7 +549,7 @@ rename_refs(json_t *cs, const char *field, const char *namefield, json_t *names)
 
 	json_array_foreach(json_object_get(cs, field), i, r)
 	{
-		json_t *n = json_object_get(names, str(r, namefield) ? str(r, namefield) : "");
+		json_t *n = json_object_get(names, dep_str(r, namefield) ? dep_str(r, namefield) : "");
 
 		if (n)
 			json_object_set(r, namefield, n);
@@ -743,9 +572,9 @@ plan_prune(struct dep_ctx *ctx, const char *what, enum dep_kind kind)
 	json_array_foreach(list, i, v)
 	{
 		const char *name = kind == DEP_KIND_NETWORK
-				       ? str(v, "Name")
-				       : str(json_object_get(v, "Spec"), "Name");
-		const char *id = kind == DEP_KIND_NETWORK ? str(v, "Id") : str(v, "ID");
+				       ? dep_str(v, "Name")
+				       : dep_str(json_object_get(v, "Spec"), "Name");
+		const char *id = kind == DEP_KIND_NETWORK ? dep_str(v, "Id") : dep_str(v, "ID");
 		int used = 0;
 
 		for (j = 0; name && j < ctx->plan.nr; j++)
@@ -783,14 +612,14 @@ swarm_plan(struct dep_ctx *ctx)
 		}
 		json_array_foreach(json_object_get(svc, "secrets"), j, v)
 		{
-			const char *s = json_is_string(v) ? json_string_value(v) : str(v, "source");
+			const char *s = json_is_string(v) ? json_string_value(v) : dep_str(v, "source");
 
 			if (s)
 				json_object_set_new(used_secrets, s, json_true());
 		}
 		json_array_foreach(json_object_get(svc, "configs"), j, v)
 		{
-			const char *s = json_is_string(v) ? json_string_value(v) : str(v, "source");
+			const char *s = json_is_string(v) ? json_string_value(v) : dep_str(v, "source");
 
 			if (s)
 				json_object_set_new(used_configs, s, json_true());
@@ -798,19 +627,19 @@ swarm_plan(struct dep_ctx *ctx)
 	}
 
 	/* networks */
-	if ((error = call(ctx, "GET", "/networks", NULL, 0, &nets)) < 0)
+	if ((error = dep_call(ctx, "GET", "/networks", NULL, 0, &nets)) < 0)
 		goto out;
 	json_array_foreach(nets, i, v)
 	{
-		if (str(v, "Id") && str(v, "Name"))
-			json_object_set_new(sw->net_name, str(v, "Id"), json_string(str(v, "Name")));
+		if (dep_str(v, "Id") && dep_str(v, "Name"))
+			json_object_set_new(sw->net_name, dep_str(v, "Id"), json_string(dep_str(v, "Name")));
 	}
-	sorted_keys(&keys, used_nets);
+	dep_sorted_keys(&keys, used_nets);
 	for (i = 0; i < keys.nr; i++) {
 		json_t *def = json_object_get(json_object_get(ctx->model, "networks"), keys.v[i]);
 		char *name = network_name(ctx, keys.v[i]), *idkey = cs_xasprintf("network:%s", name);
 		json_t *found = find_by_name(nets, name, 0);
-		const char *driver = str(def, "driver") ? str(def, "driver") : "overlay";
+		const char *driver = dep_str(def, "driver") ? dep_str(def, "driver") : "overlay";
 		struct dep_item *it;
 
 		if (def == NULL && strcmp(keys.v[i], "default") != 0) {
@@ -825,7 +654,7 @@ swarm_plan(struct dep_ctx *ctx)
 				error = cs_err_set(CS_EINVAL, "external network '%s' not found",
 						   name);
 			else
-				json_object_set_new(sw->ids, idkey, json_string(str(found, "Id")));
+				json_object_set_new(sw->ids, idkey, json_string(dep_str(found, "Id")));
 			free(name);
 			free(idkey);
 			if (error < 0)
@@ -841,12 +670,12 @@ swarm_plan(struct dep_ctx *ctx)
 		it = dep_plan_add(&ctx->plan, DEP_KIND_NETWORK,
 				  found ? DEP_ACT_UNCHANGED : DEP_ACT_CREATE, name, keys.v[i]);
 		if (found) {
-			it->id = cs_xstrdup(str(found, "Id"));
+			it->id = cs_xstrdup(dep_str(found, "Id"));
 			json_object_set_new(sw->ids, idkey, json_string(it->id));
-			if (str(found, "Driver") && strcmp(str(found, "Driver"), driver) != 0)
+			if (dep_str(found, "Driver") && strcmp(dep_str(found, "Driver"), driver) != 0)
 				cs_log(CS_LOG_WARN,
 				       "network '%s' exists with driver '%s', not '%s': left as is",
-				       name, str(found, "Driver"), driver);
+				       name, dep_str(found, "Driver"), driver);
 		}
 		it->desired = json_pack("{s:s, s:b, s:s, s:b, s:o}", "Name", name,
 					"CheckDuplicate", 1, "Driver", driver, "Attachable",
@@ -870,7 +699,7 @@ swarm_plan(struct dep_ctx *ctx)
 		json_t *spec = service_spec(ctx, order.v[i], json_object_get(services, order.v[i]));
 		json_t *cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
 		json_t *deploy = json_object_get(json_object_get(services, order.v[i]), "deploy");
-		const char *name = str(spec, "Name"), *cond;
+		const char *name = dep_str(spec, "Name"), *cond;
 		json_t *found = find_by_name(current, name, 1);
 		struct svc_priv *p = cs_xcalloc(1, sizeof(*p));
 		struct dep_item *it;
@@ -881,7 +710,7 @@ swarm_plan(struct dep_ctx *ctx)
 		it->desired = spec;
 		it->priv = p;
 		p->global = json_object_get(json_object_get(spec, "Mode"), "Global") != NULL;
-		p->replicas = num(json_object_get(json_object_get(spec, "Mode"), "Replicated"),
+		p->replicas = dep_num(json_object_get(json_object_get(spec, "Mode"), "Replicated"),
 				  "Replicas");
 		cond = restart_condition(json_object_get(deploy, "restart_policy"));
 		p->one_shot = cond && strcmp(cond, "any") != 0;
@@ -889,8 +718,8 @@ swarm_plan(struct dep_ctx *ctx)
 			json_t *a = normalize_spec(sw, spec);
 			json_t *b = normalize_spec(sw, json_object_get(found, "Spec"));
 
-			it->id = cs_xstrdup(str(found, "ID"));
-			it->version = num(json_object_get(found, "Version"), "Index");
+			it->id = cs_xstrdup(dep_str(found, "ID"));
+			it->version = dep_num(json_object_get(found, "Version"), "Index");
 			it->current = json_incref(json_object_get(found, "Spec"));
 			it->action = json_equal(a, b) ? DEP_ACT_UNCHANGED : DEP_ACT_UPDATE;
 			if (it->action == DEP_ACT_UPDATE && cs_log_get_level() >= CS_LOG_DEBUG) {
@@ -909,7 +738,7 @@ swarm_plan(struct dep_ctx *ctx)
 	if (ctx->opts->prune) {
 		json_array_foreach(current, i, v)
 		{
-			const char *name = str(json_object_get(v, "Spec"), "Name");
+			const char *name = dep_str(json_object_get(v, "Spec"), "Name");
 			struct dep_item *it;
 			int keep = 0;
 
@@ -922,7 +751,7 @@ swarm_plan(struct dep_ctx *ctx)
 			if (name == NULL || keep)
 				continue;
 			it = dep_plan_add(&ctx->plan, DEP_KIND_SERVICE, DEP_ACT_REMOVE, name, NULL);
-			it->id = cs_xstrdup(str(v, "ID"));
+			it->id = cs_xstrdup(dep_str(v, "ID"));
 		}
 		if ((error = plan_prune(ctx, "/networks", DEP_KIND_NETWORK)) < 0 ||
 		    (error = plan_prune(ctx, "/secrets", DEP_KIND_SECRET)) < 0 ||
@@ -954,7 +783,7 @@ resolve_ids(struct swarm *sw, json_t *spec)
 
 	json_array_foreach(json_object_get(cs, "Secrets"), i, r)
 	{
-		char *k = cs_xasprintf("secret:%s", str(r, "SecretName") ? str(r, "SecretName") : "");
+		char *k = cs_xasprintf("secret:%s", dep_str(r, "SecretName") ? dep_str(r, "SecretName") : "");
 		json_t *id = json_object_get(sw->ids, k);
 
 		if (id)
@@ -963,7 +792,7 @@ resolve_ids(struct swarm *sw, json_t *spec)
 	}
 	json_array_foreach(json_object_get(cs, "Configs"), i, r)
 	{
-		char *k = cs_xasprintf("config:%s", str(r, "ConfigName") ? str(r, "ConfigName") : "");
+		char *k = cs_xasprintf("config:%s", dep_str(r, "ConfigName") ? dep_str(r, "ConfigName") : "");
 		json_t *id = json_object_get(sw->ids, k);
 
 		if (id)
@@ -982,10 +811,10 @@ refresh_service(struct dep_ctx *ctx, struct dep_item *it)
 	const char *t;
 	int error;
 
-	if ((error = call(ctx, "GET", path, NULL, 0, &svc)) < 0)
+	if ((error = dep_call(ctx, "GET", path, NULL, 0, &svc)) < 0)
 		goto out;
-	it->version = num(json_object_get(svc, "Version"), "Index");
-	t = str(svc, "UpdatedAt") ? str(svc, "UpdatedAt") : str(svc, "CreatedAt");
+	it->version = dep_num(json_object_get(svc, "Version"), "Index");
+	t = dep_str(svc, "UpdatedAt") ? dep_str(svc, "UpdatedAt") : dep_str(svc, "CreatedAt");
 	if (p && (t == NULL || dep_parse_time(&p->since, t) < 0))
 		p->since = 0;
 	it->done = 0;
@@ -1003,7 +832,7 @@ remove_object(struct dep_ctx *ctx, struct dep_item *it)
 	int error;
 
 	/* a network stays in use until the removed service's tasks are gone */
-	while ((error = call(ctx, "DELETE", path, NULL, 0, NULL)) == CS_EHTTP &&
+	while ((error = dep_call(ctx, "DELETE", path, NULL, 0, NULL)) == CS_EHTTP &&
 	       dep_now() < until)
 		dep_sleep_ms(500);
 	if (error == CS_ENOTFOUND)
@@ -1013,7 +842,7 @@ remove_object(struct dep_ctx *ctx, struct dep_item *it)
 	 * gone, and a new deployment would then take it for existing: wait.
 	 */
 	while (error == 0 && it->kind == DEP_KIND_NETWORK && dep_now() < until &&
-	       call(ctx, "GET", path, NULL, 0, NULL) == 0)
+	       dep_call(ctx, "GET", path, NULL, 0, NULL) == 0)
 		dep_sleep_ms(250);
 	free(path);
 	return error;
@@ -1040,13 +869,13 @@ swarm_apply(struct dep_ctx *ctx, struct dep_item *it)
 	case DEP_KIND_SECRET:
 	case DEP_KIND_CONFIG:
 		path = cs_xasprintf("/%ss/create", kind);
-		if ((error = call(ctx, "POST", path, it->desired, 0, &resp)) < 0)
+		if ((error = dep_call(ctx, "POST", path, it->desired, 0, &resp)) < 0)
 			goto out;
-		if (!str(resp, "Id") && !str(resp, "ID")) {
+		if (!dep_str(resp, "Id") && !dep_str(resp, "ID")) {
 			error = cs_err_set(CS_EHTTP, "POST %s: no ID in the answer", path);
 			goto out;
 		}
-		it->id = cs_xstrdup(str(resp, "Id") ? str(resp, "Id") : str(resp, "ID"));
+		it->id = cs_xstrdup(dep_str(resp, "Id") ? dep_str(resp, "Id") : dep_str(resp, "ID"));
 		it->applied = 1;
 		idkey = cs_xasprintf("%s:%s", kind, it->name);
 		json_object_set_new(sw->ids, idkey, json_string(it->id));
@@ -1056,13 +885,13 @@ swarm_apply(struct dep_ctx *ctx, struct dep_item *it)
 	case DEP_KIND_SERVICE:
 		resolve_ids(sw, it->desired);
 		if (it->action == DEP_ACT_CREATE) {
-			if ((error = call(ctx, "POST", "/services/create", it->desired, 1, &resp)) <
+			if ((error = dep_call(ctx, "POST", "/services/create", it->desired, 1, &resp)) <
 			    0)
 				goto out;
-			it->id = cs_xstrdup(str(resp, "ID") ? str(resp, "ID") : "");
+			it->id = cs_xstrdup(dep_str(resp, "ID") ? dep_str(resp, "ID") : "");
 		} else {
 			path = cs_xasprintf("/services/%s/update?version=%lld", it->id, it->version);
-			if ((error = call(ctx, "POST", path, it->desired, 1, &resp)) < 0)
+			if ((error = dep_call(ctx, "POST", path, it->desired, 1, &resp)) < 0)
 				goto out;
 		}
 		it->applied = 1;
@@ -1090,7 +919,7 @@ out:
 static const char *
 task_state(json_t *t)
 {
-	const char *s = str(json_object_get(t, "Status"), "State");
+	const char *s = dep_str(json_object_get(t, "Status"), "State");
 
 	return s ? s : "unknown";
 }
@@ -1128,9 +957,9 @@ set_diag(struct dep_item *it, char *diag)
 static const char *
 created_at(json_t *t)
 {
-	const char *s = str(json_object_get(t, "Meta"), "CreatedAt");
+	const char *s = dep_str(json_object_get(t, "Meta"), "CreatedAt");
 
-	return s ? s : str(t, "CreatedAt");
+	return s ? s : dep_str(t, "CreatedAt");
 }
 
 static int
@@ -1145,19 +974,19 @@ task_diag(struct dep_ctx *ctx, json_t *t, int with_logs)
 	json_t *st = json_object_get(t, "Status");
 	json_t *cst = json_object_get(st, "ContainerStatus");
 	struct cs_buf b = CS_BUF_INIT, logs = CS_BUF_INIT;
-	const char *id = str(t, "ID") ? str(t, "ID") : "?";
+	const char *id = dep_str(t, "ID") ? dep_str(t, "ID") : "?";
 
-	cs_buf_addf(&b, "task %.12s (slot %" JSON_INTEGER_FORMAT ") state %s", id, num(t, "Slot"),
+	cs_buf_addf(&b, "task %.12s (slot %" JSON_INTEGER_FORMAT ") state %s", id, dep_num(t, "Slot"),
 		    task_state(t));
-	if (str(st, "Err"))
-		cs_buf_addf(&b, ", error \"%s\"", str(st, "Err"));
-	else if (str(st, "Message"))
-		cs_buf_addf(&b, " (%s)", str(st, "Message"));
+	if (dep_str(st, "Err"))
+		cs_buf_addf(&b, ", error \"%s\"", dep_str(st, "Err"));
+	else if (dep_str(st, "Message"))
+		cs_buf_addf(&b, " (%s)", dep_str(st, "Message"));
 	if (json_is_integer(json_object_get(cst, "ExitCode")) &&
 	    (state_is(t, "failed") || state_is(t, "complete") || state_is(t, "shutdown")))
-		cs_buf_addf(&b, ", exit code %" JSON_INTEGER_FORMAT, num(cst, "ExitCode"));
-	if (with_logs && str(t, "ID")) {
-		task_logs(ctx, &logs, str(t, "ID"));
+		cs_buf_addf(&b, ", exit code %" JSON_INTEGER_FORMAT, dep_num(cst, "ExitCode"));
+	if (with_logs && dep_str(t, "ID")) {
+		task_logs(ctx, &logs, dep_str(t, "ID"));
 		if (logs.len)
 			cs_buf_addf(&b, "; last log lines:\n%s", logs.buf);
 		else
@@ -1174,7 +1003,7 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks)
 	struct swarm *sw = ctx->priv;
 	struct svc_priv *p = it->priv;
 	json_t *us = json_object_get(svc, "UpdateStatus"), *want, *t, *pending = NULL;
-	const char *ust = str(us, "State");
+	const char *ust = dep_str(us, "State");
 	long long running = 0, completed = 0, desired_running = 0;
 	int updating = 0, ret;
 	size_t i;
@@ -1182,19 +1011,19 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks)
 	if (ust) {
 		double when = 0;
 
-		dep_parse_time(&when, str(us, "StartedAt"));
+		dep_parse_time(&when, dep_str(us, "StartedAt"));
 		if (when + 0.001 >= p->since) {
 			if (strcmp(ust, "updating") == 0) {
 				updating = 1;
 			} else if (strcmp(ust, "paused") == 0) {
 				set_diag(it, cs_xasprintf("update paused: %s",
-							  str(us, "Message") ? str(us, "Message")
+							  dep_str(us, "Message") ? dep_str(us, "Message")
 									   : "no reason given"));
 				ret = -1;
 				goto failed_task;
 			} else if (strncmp(ust, "rollback_", 9) == 0) {
 				set_diag(it, cs_xasprintf("the swarm rolled the update back (%s): %s",
-							  ust, str(us, "Message") ? str(us, "Message")
+							  ust, dep_str(us, "Message") ? dep_str(us, "Message")
 										 : ""));
 				ret = -1;
 				goto failed_task;
@@ -1208,7 +1037,7 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks)
 		double created = 0;
 		int match, fresh;
 
-		if (!str(t, "ServiceID") || strcmp(str(t, "ServiceID"), it->id) != 0)
+		if (!dep_str(t, "ServiceID") || strcmp(dep_str(t, "ServiceID"), it->id) != 0)
 			continue;
 		norm = normalize_task(sw, json_object_get(t, "Spec"));
 		match = json_equal(norm, want);
@@ -1217,7 +1046,7 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks)
 			continue;
 		dep_parse_time(&created, created_at(t));
 		fresh = created + 0.001 >= p->since;
-		if (str(t, "DesiredState") && strcmp(str(t, "DesiredState"), "running") == 0) {
+		if (dep_str(t, "DesiredState") && strcmp(dep_str(t, "DesiredState"), "running") == 0) {
 			desired_running++;
 			if (state_is(t, "running")) {
 				running++;
@@ -1230,7 +1059,7 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks)
 			completed++;
 		} else if (state_is(t, "failed") || state_is(t, "rejected") ||
 			   (state_is(t, "complete") && !p->one_shot &&
-			    strcmp(str(t, "DesiredState") ? str(t, "DesiredState") : "", "running") ==
+			    strcmp(dep_str(t, "DesiredState") ? dep_str(t, "DesiredState") : "", "running") ==
 				0)) {
 			set_diag(it, task_diag(ctx, t, 1));
 			json_decref(want);
@@ -1259,7 +1088,7 @@ failed_task:
 		{
 			double c = 0;
 
-			if (!str(t, "ServiceID") || strcmp(str(t, "ServiceID"), it->id) != 0 ||
+			if (!dep_str(t, "ServiceID") || strcmp(dep_str(t, "ServiceID"), it->id) != 0 ||
 			    !(state_is(t, "failed") || state_is(t, "rejected")))
 				continue;
 			dep_parse_time(&c, created_at(t));
@@ -1303,8 +1132,8 @@ swarm_wait(struct dep_ctx *ctx)
 			break;
 		}
 		f = json_pack("{s:o}", "service", ids);
-		path = filter_path("/tasks", f);
-		error = call(ctx, "GET", path, NULL, 0, &tasks);
+		path = dep_filter_path("/tasks", f);
+		error = dep_call(ctx, "GET", path, NULL, 0, &tasks);
 		free(path);
 		json_decref(f);
 		f = NULL;
@@ -1320,7 +1149,7 @@ swarm_wait(struct dep_ctx *ctx)
 			svc = NULL;
 			json_array_foreach(services, j, v)
 			{
-				if (str(v, "ID") && strcmp(str(v, "ID"), it->id) == 0)
+				if (dep_str(v, "ID") && strcmp(dep_str(v, "ID"), it->id) == 0)
 					svc = v;
 			}
 			if (svc == NULL) {
@@ -1389,12 +1218,12 @@ swarm_rollback(struct dep_ctx *ctx, struct dep_item *it)
 		return 0;
 	/* back to the spec we found, through a new update on the current version */
 	path = cs_xasprintf("/services/%s", it->id);
-	if ((error = call(ctx, "GET", path, NULL, 0, &svc)) < 0)
+	if ((error = dep_call(ctx, "GET", path, NULL, 0, &svc)) < 0)
 		goto out;
 	free(path);
 	path = cs_xasprintf("/services/%s/update?version=%" JSON_INTEGER_FORMAT, it->id,
-			    num(json_object_get(svc, "Version"), "Index"));
-	if ((error = call(ctx, "POST", path, it->current, 1, &resp)) < 0)
+			    dep_num(json_object_get(svc, "Version"), "Index"));
+	if ((error = dep_call(ctx, "POST", path, it->current, 1, &resp)) < 0)
 		goto out;
 	if ((error = refresh_service(ctx, it)) < 0)
 		goto out;
@@ -1429,19 +1258,19 @@ swarm_report(struct dep_ctx *ctx)
 		{
 			size_t k;
 
-			if (!str(json_object_get(v, "Spec"), "Name") ||
-			    strcmp(str(json_object_get(v, "Spec"), "Name"), it->name) != 0)
+			if (!dep_str(json_object_get(v, "Spec"), "Name") ||
+			    strcmp(dep_str(json_object_get(v, "Spec"), "Name"), it->name) != 0)
 				continue;
 			json_array_foreach(json_object_get(json_object_get(v, "Endpoint"), "Ports"),
 					   k, p)
 			{
 				char *url;
 
-				if (num(p, "PublishedPort") == 0 ||
-				    (str(p, "Protocol") && strcmp(str(p, "Protocol"), "tcp") != 0))
+				if (dep_num(p, "PublishedPort") == 0 ||
+				    (dep_str(p, "Protocol") && strcmp(dep_str(p, "Protocol"), "tcp") != 0))
 					continue;
 				url = cs_xasprintf("http://%s:%" JSON_INTEGER_FORMAT, host.buf,
-						   num(p, "PublishedPort"));
+						   dep_num(p, "PublishedPort"));
 				if (!cs_strvec_has(&ctx->result->endpoints, url))
 					cs_strvec_push(&ctx->result->endpoints, url);
 				free(url);
