@@ -199,3 +199,23 @@ dep_env_list(json_t *env)
 	cs_strvec_clear(&keys);
 	return a;
 }
+
+static int
+log_write(const char *data, size_t len, void *payload)
+{
+	struct cs_buf *b = payload;
+
+	if (b->len + len > (1 << 20))
+		return 0; /* enough for a tail: drop the rest */
+	return cs_buf_add(b, data, len);
+}
+
+void
+dep_fetch_logs(struct dep_ctx *ctx, struct cs_buf *out, const char *path, int max_lines)
+{
+	struct cs_buf raw = CS_BUF_INIT;
+
+	if (cs_docker_raw(ctx->docker, "GET", path, log_write, &raw) == 0 && raw.len)
+		dep_logs_demux(out, raw.buf, raw.len, max_lines);
+	cs_buf_release(&raw);
+}

@@ -41,6 +41,13 @@ json_t *dep_string_array(json_t *a);
 /* ["K=V", ...] in key order from {K: V}; a null V takes $K, or is left out. New reference. */
 json_t *dep_env_list(json_t *env);
 
+/*
+ * GET path (a /containers/{id}/logs or /tasks/{id}/logs request) and append
+ * its last max_lines lines, demultiplexed and escaped, to out. Nothing is
+ * appended when the logs cannot be read: they only illustrate a failure.
+ */
+void dep_fetch_logs(struct dep_ctx *ctx, struct cs_buf *out, const char *path, int max_lines);
+
 /* Read a (small) file: CS_EINVAL naming the path when it cannot be read or is over max bytes. */
 int dep_read_file(struct cs_buf *out, const char *path, size_t max);
 

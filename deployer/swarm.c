@@ -924,27 +924,13 @@ task_state(json_t *t)
 	return s ? s : "unknown";
 }
 
-/* Last lines of a task's logs, demultiplexed; empty when they cannot be read. */
-static int
-log_write(const char *data, size_t len, void *payload)
-{
-	struct cs_buf *b = payload;
-
-	if (b->len + len > 1 << 20)
-		return 0; /* enough: keep what we have */
-	return cs_buf_add(b, data, len);
-}
-
 static void
 task_logs(struct dep_ctx *ctx, struct cs_buf *out, const char *task_id)
 {
-	struct cs_buf raw = CS_BUF_INIT;
 	char *path = cs_xasprintf("/tasks/%s/logs?stdout=1&stderr=1&tail=%d", task_id, LOG_TAIL);
 
-	if (cs_docker_raw(ctx->docker, "GET", path, log_write, &raw) == 0 && raw.len)
-		dep_logs_demux(out, raw.buf, raw.len, LOG_TAIL);
+	dep_fetch_logs(ctx, out, path, LOG_TAIL);
 	free(path);
-	cs_buf_release(&raw);
 }
 
 static void
