@@ -749,7 +749,7 @@ compose_apply(struct dep_ctx *ctx, struct dep_item *it)
 		p->old_id = it->id;
 		it->id = NULL;
 		p->old_name = cs_xasprintf("%s_old-%.12s", it->name, p->old_id);
-		if ((error = stop_container(ctx, p->old_id, it->current)) < 0 ||
+		if ((error = stop_container(ctx, p->old_id, it->desired)) < 0 ||
 		    (error = rename_container(ctx, p->old_id, p->old_name)) < 0)
 			return error;
 		it->applied = 1;
