@@ -957,7 +957,7 @@ compose_report(struct dep_ctx *ctx)
 
 	if ((error = list_containers(ctx, &list)) < 0)
 		return error;
-	dep_bay_host(&host, ctx->opts->bay);
+	dep_bay_host(&host, cs_docker_host(ctx->docker));
 	json_array_foreach(list, i, c)
 	{
 		if (!dep_str(c, "State") || strcmp(dep_str(c, "State"), "running") != 0)

@@ -26,6 +26,7 @@
 #define LOG_TAIL 20
 
 struct swarm {
+	char *node_addr;  /* Swarm.NodeAddr of the manager we talk to */
 	json_t *ids;	  /* "network:NAME", "secret:NAME", "config:NAME" -> engine ID */
 	json_t *net_name; /* network ID -> name, for comparing specs */
 };
@@ -426,6 +427,8 @@ swarm_open(struct dep_ctx *ctx)
 	if ((error = dep_call(ctx, "GET", "/info", NULL, 0, &info)) < 0)
 		return error;
 	s = json_object_get(info, "Swarm");
+	if (dep_str(s, "NodeAddr"))
+		sw->node_addr = cs_xstrdup(dep_str(s, "NodeAddr"));
 	if (!dep_str(s, "LocalNodeState") || strcmp(dep_str(s, "LocalNodeState"), "active") != 0 ||
 	    !json_is_true(json_object_get(s, "ControlAvailable")))
 		error = cs_err_set(CS_EHTTP, "bay '%s' is not a swarm manager (node state '%s')",
@@ -1227,6 +1230,7 @@ out:
 static int
 swarm_report(struct dep_ctx *ctx)
 {
+	struct swarm *sw = ctx->priv;
 	json_t *services = NULL, *v, *p;
 	struct cs_buf host = CS_BUF_INIT;
 	size_t i, j;
@@ -1234,7 +1238,11 @@ swarm_report(struct dep_ctx *ctx)
 
 	if ((error = list_app(ctx, "/services", &services)) < 0)
 		goto out;
-	dep_bay_host(&host, ctx->opts->bay);
+	/* a local socket: the node's own address (host-mode ports listen there) */
+	if (sw->node_addr && strncmp(cs_docker_host(ctx->docker), "tcp://", 6) != 0)
+		cs_buf_adds(&host, sw->node_addr);
+	else
+		dep_bay_host(&host, cs_docker_host(ctx->docker));
 	for (i = 0; i < ctx->plan.nr; i++) {
 		struct dep_item *it = &ctx->plan.v[i];
 
@@ -1275,6 +1283,7 @@ swarm_close(struct dep_ctx *ctx)
 	struct swarm *sw = ctx->priv;
 
 	if (sw) {
+		free(sw->node_addr);
 		json_decref(sw->ids);
 		json_decref(sw->net_name);
 		free(sw);
