@@ -191,10 +191,7 @@ dep_service_order(struct cs_strvec *out, json_t *model)
 	size_t i, j;
 	int error = 0;
 
-	json_object_foreach(services, k, v)
-	{
-		cs_strvec_push(&names, k);
-	}
+	json_object_foreach(services, k, v) { cs_strvec_push(&names, k); }
 	for (i = 1; i < names.nr; i++)
 		for (j = i; j > 0 && strcmp(names.v[j - 1], names.v[j]) > 0; j--) {
 			char *t = names.v[j];
@@ -286,10 +283,7 @@ dep_json_prune(json_t *v)
 	}
 	if (json_is_array(v)) {
 		res = json_array();
-		json_array_foreach(v, i, e)
-		{
-			json_array_append_new(res, dep_json_prune(e));
-		}
+		json_array_foreach(v, i, e) { json_array_append_new(res, dep_json_prune(e)); }
 		return res;
 	}
 	return json_deep_copy(v);
@@ -433,10 +427,9 @@ dep_result_json(const struct dep_result *res)
 	size_t i;
 
 	for (i = 0; i < res->objects_nr; i++)
-		json_array_append_new(objs, json_pack("{s:s, s:s, s:s}", "kind",
-						      res->objects[i].kind, "name",
-						      res->objects[i].name, "action",
-						      res->objects[i].action));
+		json_array_append_new(
+		    objs, json_pack("{s:s, s:s, s:s}", "kind", res->objects[i].kind, "name",
+				    res->objects[i].name, "action", res->objects[i].action));
 	for (i = 0; i < res->endpoints.nr; i++)
 		json_array_append_new(eps, json_string(res->endpoints.v[i]));
 	root = json_pack("{s:s?, s:s?, s:b, s:s, s:i, s:o, s:o}", "app", res->app, "coe", res->coe,
@@ -501,7 +494,8 @@ log_lines(enum cs_log_level level, const char *m)
 
 	do {
 		nl = strchr(m, '\n');
-		cs_log(level, "%s%.*s", first ? "" : "  | ", (int)(nl ? nl - m : (long)strlen(m)), m);
+		cs_log(level, "%s%.*s", first ? "" : "  | ", (int)(nl ? nl - m : (long)strlen(m)),
+		       m);
 		first = 0;
 		m = nl + 1;
 	} while (nl);
@@ -526,7 +520,8 @@ check_model(struct dep_result *res, json_t *model, const char *coe)
 	const char *name;
 	int bad = 0;
 
-	if (!json_is_object(model) || !json_is_object(services) || json_object_size(services) == 0) {
+	if (!json_is_object(model) || !json_is_object(services) ||
+	    json_object_size(services) == 0) {
 		cs_err_set(CS_EINVAL, "the model has no services");
 		fail(res, DEP_EXIT_INVALID, NULL);
 		return CS_EINVAL;
@@ -637,7 +632,8 @@ report_failures(struct dep_ctx *ctx, int timed_out)
 
 		if (!it->wait || it->done || !(it->failed || timed_out))
 			continue;
-		m = cs_xasprintf("%s '%s' %s: %s", dep_kind_name(it->kind), it->key ? it->key : it->name,
+		m = cs_xasprintf("%s '%s' %s: %s", dep_kind_name(it->kind),
+				 it->key ? it->key : it->name,
 				 it->failed ? "failed" : "did not converge in time",
 				 it->diag ? it->diag : "no task running yet");
 		log_lines(CS_LOG_ERROR, m);
@@ -702,9 +698,10 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 		cs_strvec_pushf(&ctx.headers, "X-Registry-Auth: %s", opts->registry_auth);
 
 	if ((error = ctx.be->open(&ctx)) < 0) {
-		code = fail(out, error == CS_EINVAL ? DEP_EXIT_INVALID : error == CS_ENET
-							? DEP_EXIT_UNREACHABLE
-							: DEP_EXIT_REJECTED,
+		code = fail(out,
+			    error == CS_EINVAL ? DEP_EXIT_INVALID
+			    : error == CS_ENET ? DEP_EXIT_UNREACHABLE
+					       : DEP_EXIT_REJECTED,
 			    NULL);
 		goto out;
 	}
@@ -747,7 +744,8 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 	if (error == 0) {
 		out->status = "converged";
 		if (ctx.be->finish && ctx.be->finish(&ctx) < 0)
-			cs_log(CS_LOG_WARN, "cannot clean up after the deployment: %s", cs_err_msg());
+			cs_log(CS_LOG_WARN, "cannot clean up after the deployment: %s",
+			       cs_err_msg());
 		for (i = 0; i < ctx.plan.nr; i++) {
 			struct dep_item *it = &ctx.plan.v[i];
 			char *what;

@@ -32,13 +32,13 @@ enum dep_publish_mode {
 
 /* Options of one run; every string is borrowed and must outlive dep_deploy_run(). */
 struct dep_deploy_opts {
-	const char *coe;	   /* "swarm" or "compose" */
-	const char *bay;	   /* engine address (unix://, tcp://); NULL: $DOCKER_HOST */
-	const char *app;	   /* application (stack / compose project) name */
-	int timeout_s;		   /* converge limit in seconds; 0: 300 */
-	int prune;		   /* remove the app's services that are not in the model */
-	int dry_run;		   /* print the plan, change nothing */
-	int keep_on_failure;	   /* a failed first deployment is left in place */
+	const char *coe;     /* "swarm" or "compose" */
+	const char *bay;     /* engine address (unix://, tcp://); NULL: $DOCKER_HOST */
+	const char *app;     /* application (stack / compose project) name */
+	int timeout_s;	     /* converge limit in seconds; 0: 300 */
+	int prune;	     /* remove the app's services that are not in the model */
+	int dry_run;	     /* print the plan, change nothing */
+	int keep_on_failure; /* a failed first deployment is left in place */
 	enum dep_publish_mode publish_mode;
 	const char *registry_auth; /* X-Registry-Auth value (base64url JSON), or NULL */
 	int poll_ms;		   /* converge poll interval; 0: 250 */
@@ -103,7 +103,6 @@ int dep_result_write_json_fp(const struct dep_result *res, FILE *fp);
 void dep_result_release(struct dep_result *res);
 
 /* Record one object in the report (strings are copied). */
-void dep_result_add(struct dep_result *res, const char *kind, const char *name,
-		    const char *action);
+void dep_result_add(struct dep_result *res, const char *kind, const char *name, const char *action);
 
 #endif

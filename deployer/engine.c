@@ -23,7 +23,7 @@ request(struct dep_ctx *ctx, const char *method, const char *path, json_t *body,
 
 int
 dep_call(struct dep_ctx *ctx, const char *method, const char *path, json_t *body, int auth,
-     json_t **out)
+	 json_t **out)
 {
 	json_t *resp = NULL;
 	long status = 0;
@@ -34,8 +34,9 @@ dep_call(struct dep_ctx *ctx, const char *method, const char *path, json_t *body
 	if ((error = request(ctx, method, path, body, auth, &status, &resp)) < 0)
 		return error;
 	if (status < 200 || status > 299) {
-		error = cs_err_set(status == 404 ? CS_ENOTFOUND : CS_EHTTP, "%s %s: HTTP %ld: %s",
-				   method, path, status, cs_docker_error_message(resp, "no message"));
+		error =
+		    cs_err_set(status == 404 ? CS_ENOTFOUND : CS_EHTTP, "%s %s: HTTP %ld: %s",
+			       method, path, status, cs_docker_error_message(resp, "no message"));
 		json_decref(resp);
 		return error;
 	}
@@ -65,10 +66,7 @@ dep_sorted_keys(struct cs_strvec *out, json_t *obj)
 	json_t *v;
 	size_t i, j;
 
-	json_object_foreach(obj, k, v)
-	{
-		cs_strvec_push(out, k);
-	}
+	json_object_foreach(obj, k, v) { cs_strvec_push(out, k); }
 	for (i = 1; i < out->nr; i++)
 		for (j = i; j > 0 && strcmp(out->v[j - 1], out->v[j]) > 0; j--) {
 			char *t = out->v[j];
@@ -148,7 +146,8 @@ dep_read_file(struct cs_buf *out, const char *path, size_t max)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			error = cs_err_set(CS_EINVAL, "cannot read '%s': %s", path, strerror(errno));
+			error =
+			    cs_err_set(CS_EINVAL, "cannot read '%s': %s", path, strerror(errno));
 			break;
 		}
 		if (cs_buf_add(out, chunk, (size_t)n) < 0) {
@@ -159,7 +158,6 @@ dep_read_file(struct cs_buf *out, const char *path, size_t max)
 	close(fd);
 	return error;
 }
-
 
 int
 dep_list_labelled(struct dep_ctx *ctx, const char *path, const char *label, json_t **out)

@@ -122,9 +122,9 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 	json_object_set_new(labels, L_ONEOFF, json_string("False"));
 	json_object_set_new(body, "Labels", labels);
 	if (dep_num(svc, "stop_grace_period_ns"))
-		json_object_set_new(body, "StopTimeout",
-				    json_integer((dep_num(svc, "stop_grace_period_ns") + 999999999) /
-						 1000000000));
+		json_object_set_new(
+		    body, "StopTimeout",
+		    json_integer((dep_num(svc, "stop_grace_period_ns") + 999999999) / 1000000000));
 	v = json_object_get(svc, "healthcheck");
 	if (json_is_object(v)) {
 		if (json_is_true(json_object_get(v, "disable"))) {
@@ -186,10 +186,9 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 
 				json_object_set_new(vl, L_PROJECT, json_string(app));
 				json_object_set_new(vl, L_VOLUME, json_string(src));
-				json_t *vo = json_pack("{s:s, s:o, s:s}", "Name", vn, "Labels", vl,
-						       "Driver",
-						       dep_str(top, "driver") ? dep_str(top, "driver")
-									      : "local");
+				json_t *vo = json_pack(
+				    "{s:s, s:o, s:s}", "Name", vn, "Labels", vl, "Driver",
+				    dep_str(top, "driver") ? dep_str(top, "driver") : "local");
 
 				if (json_is_object(json_object_get(top, "driver_opts")))
 					json_object_set(vo, "DriverOpts",
@@ -210,7 +209,8 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 	{
 		const char *src = json_is_string(a) ? json_string_value(a) : dep_str(a, "source");
 		const char *target = json_is_object(a) ? dep_str(a, "target") : NULL;
-		json_t *def = json_object_get(json_object_get(ctx->model, "secrets"), src ? src : "");
+		json_t *def =
+		    json_object_get(json_object_get(ctx->model, "secrets"), src ? src : "");
 		char *t;
 
 		if (!dep_str(def, "file")) {
@@ -218,18 +218,20 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 			       key, src ? src : "?");
 			continue;
 		}
-		t = target && target[0] == '/' ? cs_xstrdup(target)
-					       : cs_xasprintf("/run/secrets/%s", target ? target : src);
-		json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:b}", "Type", "bind",
-							"Source", dep_str(def, "file"), "Target", t,
-							"ReadOnly", 1));
+		t = target && target[0] == '/'
+			? cs_xstrdup(target)
+			: cs_xasprintf("/run/secrets/%s", target ? target : src);
+		json_array_append_new(mounts,
+				      json_pack("{s:s, s:s, s:s, s:b}", "Type", "bind", "Source",
+						dep_str(def, "file"), "Target", t, "ReadOnly", 1));
 		free(t);
 	}
 	json_array_foreach(json_object_get(svc, "configs"), i, a)
 	{
 		const char *src = json_is_string(a) ? json_string_value(a) : dep_str(a, "source");
 		const char *target = json_is_object(a) ? dep_str(a, "target") : NULL;
-		json_t *def = json_object_get(json_object_get(ctx->model, "configs"), src ? src : "");
+		json_t *def =
+		    json_object_get(json_object_get(ctx->model, "configs"), src ? src : "");
 		char *t;
 
 		if (!dep_str(def, "file")) {
@@ -238,9 +240,9 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 			continue;
 		}
 		t = target ? cs_xstrdup(target) : cs_xasprintf("/%s", src);
-		json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:b}", "Type", "bind",
-							"Source", dep_str(def, "file"), "Target", t,
-							"ReadOnly", 1));
+		json_array_append_new(mounts,
+				      json_pack("{s:s, s:s, s:s, s:b}", "Type", "bind", "Source",
+						dep_str(def, "file"), "Target", t, "ReadOnly", 1));
 		free(t);
 	}
 	dep_set_obj(v, "Mounts", mounts);
@@ -251,8 +253,7 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 	cond = dep_str(json_object_get(deploy, "restart_policy"), "condition");
 	if (dep_str(svc, "restart"))
 		cond = dep_str(svc, "restart");
-	json_object_set_new(v, "RestartPolicy",
-			    json_pack("{s:s}", "Name", restart_name(cond)));
+	json_object_set_new(v, "RestartPolicy", json_pack("{s:s}", "Name", restart_name(cond)));
 	if (strcmp(restart_name(cond), "on-failure") == 0)
 		dep_set_int(json_object_get(v, "RestartPolicy"), "MaximumRetryCount",
 			    dep_num(json_object_get(deploy, "restart_policy"), "max_attempts"));
@@ -271,13 +272,14 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 			char *nn = network_name(ctx, keys.v[i]);
 			size_t j;
 
-			json_array_foreach(json_object_get(json_object_get(a, keys.v[i]), "aliases"),
-					   j, x)
+			json_array_foreach(
+			    json_object_get(json_object_get(a, keys.v[i]), "aliases"), j, x)
 			{
 				if (json_is_string(x) && strcmp(json_string_value(x), key) != 0)
 					json_array_append(al, x);
 			}
-			json_array_append_new(nets, json_pack("{s:s, s:o}", "name", nn, "aliases", al));
+			json_array_append_new(nets,
+					      json_pack("{s:s, s:o}", "name", nn, "aliases", al));
 			free(nn);
 		}
 		cs_strvec_clear(&keys);
@@ -285,11 +287,10 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 	json_object_set_new(v, "NetworkMode",
 			    json_string(dep_str(json_array_get(nets, 0), "name")));
 	json_object_set_new(body, "HostConfig", v);
-	json_object_set_new(
-	    body, "NetworkingConfig",
-	    json_pack("{s:{s:{s:O}}}", "EndpointsConfig",
-		      dep_str(json_array_get(nets, 0), "name"), "Aliases",
-		      json_object_get(json_array_get(nets, 0), "aliases")));
+	json_object_set_new(body, "NetworkingConfig",
+			    json_pack("{s:{s:{s:O}}}", "EndpointsConfig",
+				      dep_str(json_array_get(nets, 0), "name"), "Aliases",
+				      json_object_get(json_array_get(nets, 0), "aliases")));
 	/* the other networks are part of the config too, for the hash */
 	json_object_set(body, "x-networks", nets);
 	return body;
@@ -367,7 +368,8 @@ compose_plan(struct dep_ctx *ctx)
 	dep_sorted_keys(&keys, used);
 	for (i = 0; i < keys.nr; i++) {
 		json_t *def = json_object_get(json_object_get(ctx->model, "networks"), keys.v[i]);
-		char *name = network_name(ctx, keys.v[i]), *idkey = cs_xasprintf("network:%s", name);
+		char *name = network_name(ctx, keys.v[i]),
+		     *idkey = cs_xasprintf("network:%s", name);
 		const char *driver = dep_str(def, "driver") ? dep_str(def, "driver") : "bridge";
 		json_t *found = NULL, *labels;
 		struct dep_item *it;
@@ -379,8 +381,8 @@ compose_plan(struct dep_ctx *ctx)
 		}
 		if (json_is_true(json_object_get(def, "external"))) {
 			if (found == NULL)
-				error = cs_err_set(CS_EINVAL, "external network '%s' not found",
-						   name);
+				error =
+				    cs_err_set(CS_EINVAL, "external network '%s' not found", name);
 			free(name);
 			free(idkey);
 			if (error < 0)
@@ -388,7 +390,8 @@ compose_plan(struct dep_ctx *ctx)
 			continue;
 		}
 		if (strcmp(driver, "overlay") == 0) {
-			/* the seed's version 2 files say overlay (Swarm 1.x); one engine needs bridge */
+			/* the seed's version 2 files say overlay (Swarm 1.x); one engine needs
+			 * bridge */
 			cs_log(CS_LOG_INFO, "network '%s': overlay on a plain engine, using bridge",
 			       keys.v[i]);
 			driver = "bridge";
@@ -405,7 +408,8 @@ compose_plan(struct dep_ctx *ctx)
 		it->desired = json_pack("{s:s, s:b, s:s, s:o}", "Name", name, "CheckDuplicate", 1,
 					"Driver", driver, "Labels", labels);
 		if (json_object_size(json_object_get(def, "driver_opts")))
-			json_object_set(it->desired, "Options", json_object_get(def, "driver_opts"));
+			json_object_set(it->desired, "Options",
+					json_object_get(def, "driver_opts"));
 		free(name);
 		free(idkey);
 	}
@@ -430,8 +434,9 @@ compose_plan(struct dep_ctx *ctx)
 		if (dep_str(deploy, "mode") && strcmp(dep_str(deploy, "mode"), "global") == 0)
 			replicas = 1;
 		if (dep_str(s, "container_name") && replicas > 1) {
-			cs_log(CS_LOG_WARN, "service '%s': container_name with %lld replicas: "
-					    "using APP_SERVICE_N names",
+			cs_log(CS_LOG_WARN,
+			       "service '%s': container_name with %lld replicas: "
+			       "using APP_SERVICE_N names",
 			       order.v[i], replicas);
 		}
 		for (n = 1; n <= replicas; n++) {
@@ -464,11 +469,11 @@ compose_plan(struct dep_ctx *ctx)
 			    strcmp(dep_str(json_object_get(cur, "Labels"), L_HASH), hash) == 0) {
 				const char *st = dep_str(cur, "State");
 
-				if (st && (strcmp(st, "running") == 0 ||
-					   (p->one_shot && strcmp(st, "exited") == 0 &&
-					    strstr(dep_str(cur, "Status") ? dep_str(cur, "Status")
-									  : "",
-						   "(0)"))))
+				if (st &&
+				    (strcmp(st, "running") == 0 ||
+				     (p->one_shot && strcmp(st, "exited") == 0 &&
+				      strstr(dep_str(cur, "Status") ? dep_str(cur, "Status") : "",
+					     "(0)"))))
 					it->action = DEP_ACT_UNCHANGED;
 				else {
 					it->action = DEP_ACT_UPDATE;
@@ -484,7 +489,8 @@ compose_plan(struct dep_ctx *ctx)
 			json_t *l = json_object_get(v, "Labels");
 			struct dep_item *it;
 
-			if (!dep_str(l, L_SERVICE) || strcmp(dep_str(l, L_SERVICE), order.v[i]) != 0 ||
+			if (!dep_str(l, L_SERVICE) ||
+			    strcmp(dep_str(l, L_SERVICE), order.v[i]) != 0 ||
 			    atoll(dep_str(l, L_NUMBER) ? dep_str(l, L_NUMBER) : "0") <= replicas)
 				continue;
 			it = dep_plan_add(&ctx->plan, DEP_KIND_CONTAINER, DEP_ACT_REMOVE,
@@ -515,15 +521,15 @@ compose_plan(struct dep_ctx *ctx)
 			int keep = 0;
 
 			if (nm == NULL || !dep_str(json_object_get(v, "Labels"), L_PROJECT) ||
-			    strcmp(dep_str(json_object_get(v, "Labels"), L_PROJECT), ctx->opts->app) !=
-				0)
+			    strcmp(dep_str(json_object_get(v, "Labels"), L_PROJECT),
+				   ctx->opts->app) != 0)
 				continue;
 			for (n = 0; n < ctx->plan.nr; n++)
 				keep |= ctx->plan.v[n].kind == DEP_KIND_NETWORK &&
 					strcmp(ctx->plan.v[n].name, nm) == 0;
 			if (!keep)
-				dep_plan_add(&ctx->plan, DEP_KIND_NETWORK, DEP_ACT_REMOVE, nm, NULL)->id =
-				    cs_xstrdup(dep_str(v, "Id"));
+				dep_plan_add(&ctx->plan, DEP_KIND_NETWORK, DEP_ACT_REMOVE, nm, NULL)
+				    ->id = cs_xstrdup(dep_str(v, "Id"));
 		}
 	}
 out:
@@ -585,9 +591,9 @@ ensure_image(struct dep_ctx *ctx, const char *image)
 		cs_http_urlencode(&path, tag);
 	}
 	cs_out("pulling %s", image);
-	error = cs_docker_stream(ctx->docker, "POST", path.buf,
-				 ctx->headers.nr ? &ctx->headers : NULL, NULL, NULL, pull_msg, &p,
-				 &status);
+	error =
+	    cs_docker_stream(ctx->docker, "POST", path.buf, ctx->headers.nr ? &ctx->headers : NULL,
+			     NULL, NULL, pull_msg, &p, &status);
 	if (error == 0 && p.err.len)
 		error = cs_err_set(CS_EHTTP, "cannot pull '%s': %s", image, p.err.buf);
 out:
@@ -606,9 +612,8 @@ start_container(struct dep_ctx *ctx, const char *id)
 	int error = cs_docker_json(ctx->docker, "POST", path, NULL, NULL, &status, &resp);
 
 	if (error == 0 && status != 204 && status != 304)
-		error = cs_err_set(status == 404 ? CS_ENOTFOUND : CS_EHTTP,
-				   "POST %s: HTTP %ld: %s", path, status,
-				   cs_docker_error_message(resp, "no message"));
+		error = cs_err_set(status == 404 ? CS_ENOTFOUND : CS_EHTTP, "POST %s: HTTP %ld: %s",
+				   path, status, cs_docker_error_message(resp, "no message"));
 	json_decref(resp);
 	free(path);
 	return error;
@@ -828,7 +833,8 @@ compose_wait(struct dep_ctx *ctx)
 				continue;
 			json_array_foreach(list, j, c)
 			{
-				if (dep_str(c, "Id") && it->id && strcmp(dep_str(c, "Id"), it->id) == 0)
+				if (dep_str(c, "Id") && it->id &&
+				    strcmp(dep_str(c, "Id"), it->id) == 0)
 					found = c;
 			}
 			if (found) {
@@ -843,10 +849,12 @@ compose_wait(struct dep_ctx *ctx)
 				free(it->diag);
 				it->diag = container_diag(ctx, it->id);
 				it->failed = failed = 1;
-			} else if (strcmp(state, "running") == 0 && !strstr(status, "health: starting")) {
+			} else if (strcmp(state, "running") == 0 &&
+				   !strstr(status, "health: starting")) {
 				it->done = 1;
 				CS_FREE_AND_NULL(it->diag);
-				cs_out("%s %s", ctx->rolling_back ? "rolled back" : "running", it->name);
+				cs_out("%s %s", ctx->rolling_back ? "rolled back" : "running",
+				       it->name);
 			} else if (strcmp(state, "exited") == 0 && p->one_shot &&
 				   strstr(status, "Exited (0)")) {
 				it->done = 1;
@@ -1011,14 +1019,14 @@ compose_item_release(struct dep_item *it)
 }
 
 const struct dep_backend dep_backend_compose = {
-	.coe = "compose",
-	.open = compose_open,
-	.plan = compose_plan,
-	.apply = compose_apply,
-	.wait = compose_wait,
-	.rollback = compose_rollback,
-	.finish = compose_finish,
-	.report = compose_report,
-	.close = compose_close,
-	.item_release = compose_item_release,
+    .coe = "compose",
+    .open = compose_open,
+    .plan = compose_plan,
+    .apply = compose_apply,
+    .wait = compose_wait,
+    .rollback = compose_rollback,
+    .finish = compose_finish,
+    .report = compose_report,
+    .close = compose_close,
+    .item_release = compose_item_release,
 };

@@ -32,10 +32,10 @@ struct swarm {
 };
 
 struct svc_priv {
-	double since;	   /* engine time of our create/update: tasks older than that are history */
+	double since; /* engine time of our create/update: tasks older than that are history */
 	long long replicas;
 	int global;
-	int one_shot;	   /* restart condition none/on-failure: a completed task is done */
+	int one_shot; /* restart condition none/on-failure: a completed task is done */
 };
 
 static int
@@ -63,8 +63,8 @@ labels(json_t *src, const char *app)
 		if (json_is_string(v))
 			json_object_set(res, k, v);
 		else if (json_is_integer(v))
-			json_object_set_new(res, k, json_sprintf("%" JSON_INTEGER_FORMAT,
-								 json_integer_value(v)));
+			json_object_set_new(
+			    res, k, json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v)));
 	}
 	if (app)
 		json_object_set_new(res, NS_LABEL, json_string(app));
@@ -122,7 +122,8 @@ resources(json_t *r)
 	dep_set_int(lim, "NanoCPUs", dep_num(json_object_get(r, "limits"), "nano_cpus"));
 	dep_set_int(lim, "MemoryBytes", dep_num(json_object_get(r, "limits"), "memory_bytes"));
 	dep_set_int(resv, "NanoCPUs", dep_num(json_object_get(r, "reservations"), "nano_cpus"));
-	dep_set_int(resv, "MemoryBytes", dep_num(json_object_get(r, "reservations"), "memory_bytes"));
+	dep_set_int(resv, "MemoryBytes",
+		    dep_num(json_object_get(r, "reservations"), "memory_bytes"));
 	dep_set_obj(res, "Limits", lim);
 	dep_set_obj(res, "Reservations", resv);
 	return res;
@@ -158,10 +159,10 @@ file_refs(json_t *refs, const char *kind)
 
 		if (src == NULL)
 			continue;
-		file = json_pack("{s:s, s:s, s:s, s:I}", "Name", target ? target : src, "UID",
-				 uid_str(r, "uid", u, sizeof(u)), "GID",
-				 uid_str(r, "gid", g, sizeof(g)), "Mode",
-				 (json_int_t)(json_is_integer(mode) ? json_integer_value(mode) : 0444));
+		file = json_pack(
+		    "{s:s, s:s, s:s, s:I}", "Name", target ? target : src, "UID",
+		    uid_str(r, "uid", u, sizeof(u)), "GID", uid_str(r, "gid", g, sizeof(g)), "Mode",
+		    (json_int_t)(json_is_integer(mode) ? json_integer_value(mode) : 0444));
 		ref = json_pack("{s:o}", "File", file);
 		/* the versioned engine name is resolved in plan (see object_name) */
 		json_object_set_new(ref, strcmp(kind, "secret") == 0 ? "SecretName" : "ConfigName",
@@ -193,7 +194,8 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 	json_object_set_new(cs, "Labels", labels(json_object_get(svc, "labels"), app));
 	/* compose entrypoint replaces the image's ENTRYPOINT (Command), command its CMD (Args) */
 	if (json_is_array(json_object_get(svc, "entrypoint")))
-		json_object_set_new(cs, "Command", dep_string_array(json_object_get(svc, "entrypoint")));
+		json_object_set_new(cs, "Command",
+				    dep_string_array(json_object_get(svc, "entrypoint")));
 	if (json_is_array(json_object_get(svc, "command")))
 		json_object_set_new(cs, "Args", dep_string_array(json_object_get(svc, "command")));
 	dep_set_str(cs, "Hostname", dep_str(svc, "hostname"));
@@ -294,13 +296,14 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 			char *nn = network_name(ctx, keys.v[i]);
 			size_t j;
 
-			json_array_foreach(json_object_get(json_object_get(v, keys.v[i]), "aliases"),
-					   j, x)
+			json_array_foreach(
+			    json_object_get(json_object_get(v, keys.v[i]), "aliases"), j, x)
 			{
 				if (json_is_string(x) && strcmp(json_string_value(x), key) != 0)
 					json_array_append(al, x);
 			}
-			json_array_append_new(a, json_pack("{s:s, s:o}", "Target", nn, "Aliases", al));
+			json_array_append_new(a,
+					      json_pack("{s:s, s:o}", "Target", nn, "Aliases", al));
 			free(nn);
 		}
 		cs_strvec_clear(&keys);
@@ -313,16 +316,17 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 		json_object_set_new(spec, "Mode", json_pack("{s:{}}", "Global"));
 	} else {
 		v = json_object_get(deploy, "replicas");
-		json_object_set_new(spec, "Mode",
-				    json_pack("{s:{s:I}}", "Replicated", "Replicas",
-					      (json_int_t)(json_is_integer(v) ? json_integer_value(v)
-									      : 1)));
+		json_object_set_new(
+		    spec, "Mode",
+		    json_pack("{s:{s:I}}", "Replicated", "Replicas",
+			      (json_int_t)(json_is_integer(v) ? json_integer_value(v) : 1)));
 	}
 	if (json_is_object(json_object_get(deploy, "update_config")))
-		dep_set_obj(spec, "UpdateConfig", update_config(json_object_get(deploy, "update_config")));
+		dep_set_obj(spec, "UpdateConfig",
+			    update_config(json_object_get(deploy, "update_config")));
 	if (json_is_object(json_object_get(deploy, "rollback_config")))
 		dep_set_obj(spec, "RollbackConfig",
-			update_config(json_object_get(deploy, "rollback_config")));
+			    update_config(json_object_get(deploy, "rollback_config")));
 
 	a = json_array();
 	json_array_foreach(json_object_get(svc, "ports"), i, v)
@@ -363,14 +367,8 @@ normalize_task(struct swarm *sw, json_t *tt)
 		json_object_del(t, "Runtime");
 	if (dep_str(cs, "Isolation") && strcmp(dep_str(cs, "Isolation"), "default") == 0)
 		json_object_del(cs, "Isolation");
-	json_array_foreach(json_object_get(cs, "Secrets"), i, v)
-	{
-		json_object_del(v, "SecretID");
-	}
-	json_array_foreach(json_object_get(cs, "Configs"), i, v)
-	{
-		json_object_del(v, "ConfigID");
-	}
+	json_array_foreach(json_object_get(cs, "Secrets"), i, v) { json_object_del(v, "SecretID"); }
+	json_array_foreach(json_object_get(cs, "Configs"), i, v) { json_object_del(v, "ConfigID"); }
 	json_array_foreach(json_object_get(t, "Networks"), i, n)
 	{
 		const char *id = dep_str(n, "Target");
@@ -431,9 +429,10 @@ swarm_open(struct dep_ctx *ctx)
 		sw->node_addr = cs_xstrdup(dep_str(s, "NodeAddr"));
 	if (!dep_str(s, "LocalNodeState") || strcmp(dep_str(s, "LocalNodeState"), "active") != 0 ||
 	    !json_is_true(json_object_get(s, "ControlAvailable")))
-		error = cs_err_set(CS_EHTTP, "bay '%s' is not a swarm manager (node state '%s')",
-				   cs_docker_host(ctx->docker),
-				   dep_str(s, "LocalNodeState") ? dep_str(s, "LocalNodeState") : "?");
+		error =
+		    cs_err_set(CS_EHTTP, "bay '%s' is not a swarm manager (node state '%s')",
+			       cs_docker_host(ctx->docker),
+			       dep_str(s, "LocalNodeState") ? dep_str(s, "LocalNodeState") : "?");
 	json_decref(info);
 	return error;
 }
@@ -526,10 +525,11 @@ plan_files(struct dep_ctx *ctx, const char *kind, json_t *used, json_t *names)
 		free(idkey);
 		b64len = 4 * ((data.len + 2) / 3) + 1;
 		b64 = cs_xmalloc(b64len);
-		EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)data.buf, (int)data.len);
-		it->desired = json_pack("{s:s, s:o, s:s}", "Name", name, "Labels",
-					labels(json_object_get(def, "labels"), ctx->opts->app),
-					"Data", b64);
+		EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)data.buf,
+				(int)data.len);
+		it->desired =
+		    json_pack("{s:s, s:o, s:s}", "Name", name, "Labels",
+			      labels(json_object_get(def, "labels"), ctx->opts->app), "Data", b64);
 		if (secret)
 			explicit_bzero(b64, b64len);
 		free(b64);
@@ -552,7 +552,8 @@ rename_refs(json_t *cs, const char *field, const char *namefield, json_t *names)
 
 	json_array_foreach(json_object_get(cs, field), i, r)
 	{
-		json_t *n = json_object_get(names, dep_str(r, namefield) ? dep_str(r, namefield) : "");
+		json_t *n =
+		    json_object_get(names, dep_str(r, namefield) ? dep_str(r, namefield) : "");
 
 		if (n)
 			json_object_set(r, namefield, n);
@@ -581,7 +582,8 @@ plan_prune(struct dep_ctx *ctx, const char *what, enum dep_kind kind)
 		int used = 0;
 
 		for (j = 0; name && j < ctx->plan.nr; j++)
-			used |= ctx->plan.v[j].kind == kind && strcmp(ctx->plan.v[j].name, name) == 0;
+			used |=
+			    ctx->plan.v[j].kind == kind && strcmp(ctx->plan.v[j].name, name) == 0;
 		if (name == NULL || id == NULL || used)
 			continue;
 		dep_plan_add(&ctx->plan, kind, DEP_ACT_REMOVE, name, NULL)->id = cs_xstrdup(id);
@@ -615,14 +617,16 @@ swarm_plan(struct dep_ctx *ctx)
 		}
 		json_array_foreach(json_object_get(svc, "secrets"), j, v)
 		{
-			const char *s = json_is_string(v) ? json_string_value(v) : dep_str(v, "source");
+			const char *s =
+			    json_is_string(v) ? json_string_value(v) : dep_str(v, "source");
 
 			if (s)
 				json_object_set_new(used_secrets, s, json_true());
 		}
 		json_array_foreach(json_object_get(svc, "configs"), j, v)
 		{
-			const char *s = json_is_string(v) ? json_string_value(v) : dep_str(v, "source");
+			const char *s =
+			    json_is_string(v) ? json_string_value(v) : dep_str(v, "source");
 
 			if (s)
 				json_object_set_new(used_configs, s, json_true());
@@ -635,12 +639,14 @@ swarm_plan(struct dep_ctx *ctx)
 	json_array_foreach(nets, i, v)
 	{
 		if (dep_str(v, "Id") && dep_str(v, "Name"))
-			json_object_set_new(sw->net_name, dep_str(v, "Id"), json_string(dep_str(v, "Name")));
+			json_object_set_new(sw->net_name, dep_str(v, "Id"),
+					    json_string(dep_str(v, "Name")));
 	}
 	dep_sorted_keys(&keys, used_nets);
 	for (i = 0; i < keys.nr; i++) {
 		json_t *def = json_object_get(json_object_get(ctx->model, "networks"), keys.v[i]);
-		char *name = network_name(ctx, keys.v[i]), *idkey = cs_xasprintf("network:%s", name);
+		char *name = network_name(ctx, keys.v[i]),
+		     *idkey = cs_xasprintf("network:%s", name);
 		json_t *found = find_by_name(nets, name, 0);
 		const char *driver = dep_str(def, "driver") ? dep_str(def, "driver") : "overlay";
 		struct dep_item *it;
@@ -654,10 +660,11 @@ swarm_plan(struct dep_ctx *ctx)
 		}
 		if (json_is_true(json_object_get(def, "external"))) {
 			if (found == NULL)
-				error = cs_err_set(CS_EINVAL, "external network '%s' not found",
-						   name);
+				error =
+				    cs_err_set(CS_EINVAL, "external network '%s' not found", name);
 			else
-				json_object_set_new(sw->ids, idkey, json_string(dep_str(found, "Id")));
+				json_object_set_new(sw->ids, idkey,
+						    json_string(dep_str(found, "Id")));
 			free(name);
 			free(idkey);
 			if (error < 0)
@@ -665,8 +672,9 @@ swarm_plan(struct dep_ctx *ctx)
 			continue;
 		}
 		if (strcmp(driver, "bridge") == 0) {
-			cs_log(CS_LOG_WARN, "network '%s': driver bridge cannot span a swarm, using "
-					    "overlay",
+			cs_log(CS_LOG_WARN,
+			       "network '%s': driver bridge cannot span a swarm, using "
+			       "overlay",
 			       keys.v[i]);
 			driver = "overlay";
 		}
@@ -675,17 +683,19 @@ swarm_plan(struct dep_ctx *ctx)
 		if (found) {
 			it->id = cs_xstrdup(dep_str(found, "Id"));
 			json_object_set_new(sw->ids, idkey, json_string(it->id));
-			if (dep_str(found, "Driver") && strcmp(dep_str(found, "Driver"), driver) != 0)
+			if (dep_str(found, "Driver") &&
+			    strcmp(dep_str(found, "Driver"), driver) != 0)
 				cs_log(CS_LOG_WARN,
 				       "network '%s' exists with driver '%s', not '%s': left as is",
 				       name, dep_str(found, "Driver"), driver);
 		}
-		it->desired = json_pack("{s:s, s:b, s:s, s:b, s:o}", "Name", name,
-					"CheckDuplicate", 1, "Driver", driver, "Attachable",
+		it->desired = json_pack("{s:s, s:b, s:s, s:b, s:o}", "Name", name, "CheckDuplicate",
+					1, "Driver", driver, "Attachable",
 					json_is_true(json_object_get(def, "attachable")), "Labels",
 					labels(json_object_get(def, "labels"), ctx->opts->app));
 		if (json_object_size(json_object_get(def, "driver_opts")))
-			json_object_set(it->desired, "Options", json_object_get(def, "driver_opts"));
+			json_object_set(it->desired, "Options",
+					json_object_get(def, "driver_opts"));
 		free(name);
 		free(idkey);
 	}
@@ -700,7 +710,8 @@ swarm_plan(struct dep_ctx *ctx)
 		goto out;
 	for (i = 0; i < order.nr; i++) {
 		json_t *spec = service_spec(ctx, order.v[i], json_object_get(services, order.v[i]));
-		json_t *cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
+		json_t *cs =
+		    json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
 		json_t *deploy = json_object_get(json_object_get(services, order.v[i]), "deploy");
 		const char *name = dep_str(spec, "Name"), *cond;
 		json_t *found = find_by_name(current, name, 1);
@@ -714,7 +725,7 @@ swarm_plan(struct dep_ctx *ctx)
 		it->priv = p;
 		p->global = json_object_get(json_object_get(spec, "Mode"), "Global") != NULL;
 		p->replicas = dep_num(json_object_get(json_object_get(spec, "Mode"), "Replicated"),
-				  "Replicas");
+				      "Replicas");
 		cond = restart_condition(json_object_get(deploy, "restart_policy"));
 		p->one_shot = cond && strcmp(cond, "any") != 0;
 		if (found) {
@@ -786,7 +797,8 @@ resolve_ids(struct swarm *sw, json_t *spec)
 
 	json_array_foreach(json_object_get(cs, "Secrets"), i, r)
 	{
-		char *k = cs_xasprintf("secret:%s", dep_str(r, "SecretName") ? dep_str(r, "SecretName") : "");
+		char *k = cs_xasprintf("secret:%s",
+				       dep_str(r, "SecretName") ? dep_str(r, "SecretName") : "");
 		json_t *id = json_object_get(sw->ids, k);
 
 		if (id)
@@ -795,7 +807,8 @@ resolve_ids(struct swarm *sw, json_t *spec)
 	}
 	json_array_foreach(json_object_get(cs, "Configs"), i, r)
 	{
-		char *k = cs_xasprintf("config:%s", dep_str(r, "ConfigName") ? dep_str(r, "ConfigName") : "");
+		char *k = cs_xasprintf("config:%s",
+				       dep_str(r, "ConfigName") ? dep_str(r, "ConfigName") : "");
 		json_t *id = json_object_get(sw->ids, k);
 
 		if (id)
@@ -878,7 +891,8 @@ swarm_apply(struct dep_ctx *ctx, struct dep_item *it)
 			error = cs_err_set(CS_EHTTP, "POST %s: no ID in the answer", path);
 			goto out;
 		}
-		it->id = cs_xstrdup(dep_str(resp, "Id") ? dep_str(resp, "Id") : dep_str(resp, "ID"));
+		it->id =
+		    cs_xstrdup(dep_str(resp, "Id") ? dep_str(resp, "Id") : dep_str(resp, "ID"));
 		it->applied = 1;
 		idkey = cs_xasprintf("%s:%s", kind, it->name);
 		json_object_set_new(sw->ids, idkey, json_string(it->id));
@@ -888,12 +902,13 @@ swarm_apply(struct dep_ctx *ctx, struct dep_item *it)
 	case DEP_KIND_SERVICE:
 		resolve_ids(sw, it->desired);
 		if (it->action == DEP_ACT_CREATE) {
-			if ((error = dep_call(ctx, "POST", "/services/create", it->desired, 1, &resp)) <
-			    0)
+			if ((error = dep_call(ctx, "POST", "/services/create", it->desired, 1,
+					      &resp)) < 0)
 				goto out;
 			it->id = cs_xstrdup(dep_str(resp, "ID") ? dep_str(resp, "ID") : "");
 		} else {
-			path = cs_xasprintf("/services/%s/update?version=%lld", it->id, it->version);
+			path =
+			    cs_xasprintf("/services/%s/update?version=%lld", it->id, it->version);
 			if ((error = dep_call(ctx, "POST", path, it->desired, 1, &resp)) < 0)
 				goto out;
 		}
@@ -901,8 +916,8 @@ swarm_apply(struct dep_ctx *ctx, struct dep_item *it)
 		it->wait = 1;
 		if (json_array_size(json_object_get(resp, "Warnings")))
 			cs_log(CS_LOG_WARN, "service %s: %s", it->name,
-			       json_string_value(json_array_get(json_object_get(resp, "Warnings"),
-								0)));
+			       json_string_value(
+				   json_array_get(json_object_get(resp, "Warnings"), 0)));
 		if ((error = refresh_service(ctx, it)) < 0)
 			goto out;
 		cs_out("%s service %s", it->action == DEP_ACT_CREATE ? "created" : "updated",
@@ -965,8 +980,8 @@ task_diag(struct dep_ctx *ctx, json_t *t, int with_logs)
 	struct cs_buf b = CS_BUF_INIT, logs = CS_BUF_INIT;
 	const char *id = dep_str(t, "ID") ? dep_str(t, "ID") : "?";
 
-	cs_buf_addf(&b, "task %.12s (slot %" JSON_INTEGER_FORMAT ") state %s", id, dep_num(t, "Slot"),
-		    task_state(t));
+	cs_buf_addf(&b, "task %.12s (slot %" JSON_INTEGER_FORMAT ") state %s", id,
+		    dep_num(t, "Slot"), task_state(t));
 	if (dep_str(st, "Err"))
 		cs_buf_addf(&b, ", error \"%s\"", dep_str(st, "Err"));
 	else if (dep_str(st, "Message"))
@@ -1006,14 +1021,16 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks)
 				updating = 1;
 			} else if (strcmp(ust, "paused") == 0) {
 				set_diag(it, cs_xasprintf("update paused: %s",
-							  dep_str(us, "Message") ? dep_str(us, "Message")
-									   : "no reason given"));
+							  dep_str(us, "Message")
+							      ? dep_str(us, "Message")
+							      : "no reason given"));
 				ret = -1;
 				goto failed_task;
 			} else if (strncmp(ust, "rollback_", 9) == 0) {
-				set_diag(it, cs_xasprintf("the swarm rolled the update back (%s): %s",
-							  ust, dep_str(us, "Message") ? dep_str(us, "Message")
-										 : ""));
+				set_diag(it,
+					 cs_xasprintf(
+					     "the swarm rolled the update back (%s): %s", ust,
+					     dep_str(us, "Message") ? dep_str(us, "Message") : ""));
 				ret = -1;
 				goto failed_task;
 			}
@@ -1035,7 +1052,8 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks)
 			continue;
 		dep_parse_time(&created, created_at(t));
 		fresh = created + 0.001 >= p->since;
-		if (dep_str(t, "DesiredState") && strcmp(dep_str(t, "DesiredState"), "running") == 0) {
+		if (dep_str(t, "DesiredState") &&
+		    strcmp(dep_str(t, "DesiredState"), "running") == 0) {
 			desired_running++;
 			if (state_is(t, "running")) {
 				running++;
@@ -1048,8 +1066,8 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks)
 			completed++;
 		} else if (state_is(t, "failed") || state_is(t, "rejected") ||
 			   (state_is(t, "complete") && !p->one_shot &&
-			    strcmp(dep_str(t, "DesiredState") ? dep_str(t, "DesiredState") : "", "running") ==
-				0)) {
+			    strcmp(dep_str(t, "DesiredState") ? dep_str(t, "DesiredState") : "",
+				   "running") == 0)) {
 			set_diag(it, task_diag(ctx, t, 1));
 			json_decref(want);
 			return -1;
@@ -1077,7 +1095,8 @@ failed_task:
 		{
 			double c = 0;
 
-			if (!dep_str(t, "ServiceID") || strcmp(dep_str(t, "ServiceID"), it->id) != 0 ||
+			if (!dep_str(t, "ServiceID") ||
+			    strcmp(dep_str(t, "ServiceID"), it->id) != 0 ||
 			    !(state_is(t, "failed") || state_is(t, "rejected")))
 				continue;
 			dep_parse_time(&c, created_at(t));
@@ -1087,7 +1106,8 @@ failed_task:
 			}
 		}
 		if (worst) {
-			char *td = task_diag(ctx, worst, 1), *d = cs_xasprintf("%s; %s", it->diag, td);
+			char *td = task_diag(ctx, worst, 1),
+			     *d = cs_xasprintf("%s; %s", it->diag, td);
 
 			free(td);
 			set_diag(it, d);
@@ -1261,7 +1281,8 @@ swarm_report(struct dep_ctx *ctx)
 				char *url;
 
 				if (dep_num(p, "PublishedPort") == 0 ||
-				    (dep_str(p, "Protocol") && strcmp(dep_str(p, "Protocol"), "tcp") != 0))
+				    (dep_str(p, "Protocol") &&
+				     strcmp(dep_str(p, "Protocol"), "tcp") != 0))
 					continue;
 				url = cs_xasprintf("http://%s:%" JSON_INTEGER_FORMAT, host.buf,
 						   dep_num(p, "PublishedPort"));
@@ -1300,13 +1321,13 @@ swarm_item_release(struct dep_item *it)
 }
 
 const struct dep_backend dep_backend_swarm = {
-	.coe = "swarm",
-	.open = swarm_open,
-	.plan = swarm_plan,
-	.apply = swarm_apply,
-	.wait = swarm_wait,
-	.rollback = swarm_rollback,
-	.report = swarm_report,
-	.close = swarm_close,
-	.item_release = swarm_item_release,
+    .coe = "swarm",
+    .open = swarm_open,
+    .plan = swarm_plan,
+    .apply = swarm_apply,
+    .wait = swarm_wait,
+    .rollback = swarm_rollback,
+    .report = swarm_report,
+    .close = swarm_close,
+    .item_release = swarm_item_release,
 };

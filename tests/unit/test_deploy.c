@@ -65,9 +65,10 @@ test_deploy__order_rejects_cycles_and_unknown_services(void)
 static void
 test_deploy__prune_drops_empties_recursively(void)
 {
-	json_t *in = json_loads("{\"a\": 0, \"b\": \"\", \"c\": {\"d\": {}, \"e\": [], \"f\": 1},"
-				" \"g\": [{\"h\": false, \"i\": \"x\"}], \"j\": null, \"k\": {\"l\": {}}}",
-				0, NULL);
+	json_t *in =
+	    json_loads("{\"a\": 0, \"b\": \"\", \"c\": {\"d\": {}, \"e\": [], \"f\": 1},"
+		       " \"g\": [{\"h\": false, \"i\": \"x\"}], \"j\": null, \"k\": {\"l\": {}}}",
+		       0, NULL);
 	json_t *want = json_loads("{\"c\": {\"f\": 1}, \"g\": [{\"i\": \"x\"}]}", 0, NULL);
 	json_t *got = dep_json_prune(in);
 
@@ -203,8 +204,8 @@ static void
 test_deploy__unreachable_bay_is_exit_6(void)
 {
 	json_t *m = model_with("{\"web\": {\"image\": \"busybox:latest\"}}");
-	struct dep_deploy_opts o = {.coe = "swarm", .bay = "unix:///nonexistent/docker.sock",
-				    .app = "t"};
+	struct dep_deploy_opts o = {
+	    .coe = "swarm", .bay = "unix:///nonexistent/docker.sock", .app = "t"};
 	struct dep_result r = DEP_RESULT_INIT;
 
 	T_ASSERT_INT(dep_deploy_run(&r, m, &o), DEP_EXIT_UNREACHABLE);

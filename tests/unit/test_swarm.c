@@ -37,10 +37,10 @@ model(const char *version, const char *web_cmd_override, int with_side)
 	    "s:I, s:i, s:I, s:b}, s:I, s:{s:s, s:i, s:{s:s}}, s:[s]}}",
 	    "web", "image", "busybox:latest", "build", 0, "command", "sh", "-c",
 	    web_cmd_override ? web_cmd_override : cmd, "environment", "VERSION", version, "ports",
-	    "target", 8080, "published", port_app, "protocol", "tcp", "mode", "ingress", "healthcheck",
-	    "test", "CMD", "wget", "-q", "-O-", "http://127.0.0.1:8080/", "interval_ns",
-	    (json_int_t)500000000, "timeout_ns", (json_int_t)1000000000, "retries", 3,
-	    "start_period_ns", (json_int_t)0, "disable", 0, "stop_grace_period_ns",
+	    "target", 8080, "published", port_app, "protocol", "tcp", "mode", "ingress",
+	    "healthcheck", "test", "CMD", "wget", "-q", "-O-", "http://127.0.0.1:8080/",
+	    "interval_ns", (json_int_t)500000000, "timeout_ns", (json_int_t)1000000000, "retries",
+	    3, "start_period_ns", (json_int_t)0, "disable", 0, "stop_grace_period_ns",
 	    (json_int_t)1000000000, "deploy", "mode", "replicated", "replicas", 1, "labels", "tier",
 	    "front", "depends_on", "side");
 	json_object_set_new(json_object_get(services, "web"), "secrets",
@@ -160,9 +160,9 @@ test_swarm__create_unchanged_update_rollback_prune(void)
 	T_ASSERT_STR(body.buf, "v1");
 	svc = inspect_service(web);
 	T_ASSERT(svc != NULL);
-	T_ASSERT_STR(json_string_value(json_object_get(
-			 json_object_get(json_object_get(svc, "Spec"), "Labels"),
-			 "com.docker.stack.namespace")),
+	T_ASSERT_STR(json_string_value(
+			 json_object_get(json_object_get(json_object_get(svc, "Spec"), "Labels"),
+					 "com.docker.stack.namespace")),
 		     app);
 	v1 = json_integer_value(json_object_get(json_object_get(svc, "Version"), "Index"));
 	json_decref(svc);
