@@ -648,6 +648,16 @@ swarm_plan(struct dep_ctx *ctx)
 		char *name = network_name(ctx, keys.v[i]),
 		     *idkey = cs_xasprintf("network:%s", name);
 		json_t *found = find_by_name(nets, name, 0);
+
+		/* a network removed from the cluster can linger in the node's list */
+		if (found && dep_str(found, "Id") && dep_str(found, "Scope") &&
+		    strcmp(dep_str(found, "Scope"), "swarm") == 0) {
+			char *np = cs_xasprintf("/networks/%s", dep_str(found, "Id"));
+
+			if (dep_call(ctx, "GET", np, NULL, 0, NULL) == CS_ENOTFOUND)
+				found = NULL;
+			free(np);
+		}
 		const char *driver = dep_str(def, "driver") ? dep_str(def, "driver") : "overlay";
 		struct dep_item *it;
 
@@ -840,6 +850,22 @@ out:
 	return error;
 }
 
+/* 1 while GET /networks still lists network id (the node's view lags the cluster's). */
+static int
+network_listed(struct dep_ctx *ctx, const char *id)
+{
+	json_t *f = json_pack("{s:[s]}", "id", id), *list = NULL;
+	char *path = dep_filter_path("/networks", f);
+	int listed = 1;
+
+	if (dep_call(ctx, "GET", path, NULL, 0, &list) == 0)
+		listed = json_array_size(list) > 0;
+	json_decref(list);
+	json_decref(f);
+	free(path);
+	return listed;
+}
+
 static int
 remove_object(struct dep_ctx *ctx, struct dep_item *it)
 {
@@ -858,7 +884,7 @@ remove_object(struct dep_ctx *ctx, struct dep_item *it)
 	 * gone, and a new deployment would then take it for existing: wait.
 	 */
 	while (error == 0 && it->kind == DEP_KIND_NETWORK && dep_now() < until &&
-	       dep_call(ctx, "GET", path, NULL, 0, NULL) == 0)
+	       network_listed(ctx, it->id))
 		dep_sleep_ms(250);
 	free(path);
 	return error;
