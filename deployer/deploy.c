@@ -621,6 +621,21 @@ roll_back(struct dep_ctx *ctx)
 	return failed ? CS_ERROR : 0;
 }
 
+/* "rolled_back", or "failed" when --keep-on-failure left every change in place. */
+static const char *
+rollback_status(struct dep_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->plan.nr; i++) {
+		struct dep_item *it = &ctx->plan.v[i];
+
+		if (it->applied && (it->action == DEP_ACT_UPDATE || !ctx->opts->keep_on_failure))
+			return "rolled_back";
+	}
+	return "failed";
+}
+
 static void
 report_failures(struct dep_ctx *ctx, int timed_out)
 {
@@ -734,7 +749,7 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 		if (any_applied && code != DEP_EXIT_UNREACHABLE && roll_back(&ctx) < 0)
 			code = DEP_EXIT_ROLLBACK_FAILED;
 		else if (any_applied)
-			out->status = "rolled_back";
+			out->status = rollback_status(&ctx);
 		goto out;
 	}
 
@@ -772,7 +787,7 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 	if (roll_back(&ctx) < 0) {
 		code = DEP_EXIT_ROLLBACK_FAILED;
 	} else {
-		out->status = "rolled_back";
+		out->status = rollback_status(&ctx);
 		if (code != DEP_EXIT_TIMEOUT)
 			code = DEP_EXIT_ROLLED_BACK;
 	}

@@ -66,6 +66,15 @@ deploy(struct dep_result *r, json_t *m, int prune)
 }
 
 static int
+deploy_keep(struct dep_result *r, json_t *m)
+{
+	struct dep_deploy_opts o = {
+	    .coe = "compose", .app = app, .timeout_s = 60, .keep_on_failure = 1, .poll_ms = 200};
+
+	return dep_deploy_run(r, m, &o);
+}
+
+static int
 http_get(struct cs_buf *out)
 {
 	struct cs_http *h = NULL;
@@ -213,10 +222,20 @@ test_engine_compose__failed_first_deployment_is_removed(void)
 	m = model("v1", "exit 4", 1, 0);
 	T_ASSERT_INT(deploy(&r, m, 0), DEP_EXIT_ROLLED_BACK);
 	T_ASSERT(strstr(r.message, "exit code 4") != NULL);
+	T_ASSERT_STR(r.status, "rolled_back");
 	l = container_labels(web1);
 	T_ASSERT(l == NULL);
 	dep_result_release(&r);
+
+	/* --keep-on-failure leaves the failed container for inspection */
+	T_ASSERT_INT(deploy_keep(&r, m), DEP_EXIT_ROLLED_BACK);
+	T_ASSERT_STR(r.status, "failed");
+	l = container_labels(web1);
+	T_ASSERT(l != NULL);
+	json_decref(l);
+	dep_result_release(&r);
 	json_decref(m);
+	cleanup_app();
 }
 
 /* Remove the test app's containers and networks. */
