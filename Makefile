@@ -49,28 +49,36 @@ ifneq ($(DEP_OBJ),)
 PROGRAMS += deployer/caas-deployer
 endif
 
+# Real-world inputs (compose files, manifests, .dockerignore files) live in shared/, beside the clone.
+CORPUS_DIR ?= $(abspath $(CURDIR)/../shared/corpus)
+
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:.c=)
 
 all: $(PROGRAMS)
 
+ifndef V
+QUIET_CC = @echo '   ' CC $@;
+QUIET_LINK = @echo '   ' LINK $@;
+endif
+
 %.o: %.c $(wildcard lib/*.h) $(wildcard */*.h) Makefile
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(QUIET_CC)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 build-runner/caas-build-runner: $(BR_OBJ) $(LIB)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 validator/caas-validator: $(VAL_OBJ) $(LIB)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 deployer/caas-deployer: $(DEP_OBJ) $(LIB)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(QUIET_LINK)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests may use a tool's internal modules: link the tool objects but not its main.o.
 TOOL_OBJ_NOMAIN := $(filter-out %/main.o,$(BR_OBJ) $(VAL_OBJ) $(DEP_OBJ))
 tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h $(TOOL_OBJ_NOMAIN) $(LIB)
-	$(CC) $(CPPFLAGS) -I. $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_OBJ_NOMAIN) $(LIB) $(LDLIBS)
+	$(QUIET_LINK)$(CC) $(CPPFLAGS) -I. -DCORPUS_DIR='"$(CORPUS_DIR)"' $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_OBJ_NOMAIN) $(LIB) $(LDLIBS)
 
 .PHONY: all test check-unit check-integration test-env check-valgrind style install clean asan demo bench
 

@@ -179,13 +179,16 @@ on_progress(void *payload, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ulto
 	return 0;
 }
 
-static const char *const redacted_headers[] = {"authorization:", "x-registry-auth:",
-					       "x-registry-config:", "cookie:",
-					       "proxy-authorization:", NULL};
+static const char *const redacted_headers[] = {"authorization", "x-registry-auth",
+					       "x-registry-config", "cookie", NULL};
 
-/* Print header lines of data to stderr, replacing credential values. */
+/*
+ * Print the lines of data to stderr; wherever a credential header name
+ * appears (also inside curl's HTTP/2 notes like "[authorization: Basic ...]")
+ * everything after it is replaced by <redacted>.
+ */
 static void
-trace_headers(const char *prefix, const char *data, size_t size)
+trace_lines(const char *prefix, const char *data, size_t size)
 {
 	struct cs_buf line = CS_BUF_INIT;
 	size_t i = 0;
@@ -199,17 +202,19 @@ trace_headers(const char *prefix, const char *data, size_t size)
 		cs_buf_add(&line, data + i, j - i);
 		cs_buf_rtrim(&line);
 		for (k = 0; redacted_headers[k]; k++) {
-			size_t n = strlen(redacted_headers[k]);
+			char *p = strcasestr(line.buf, redacted_headers[k]);
+			size_t at;
 
-			if (line.len >= n && strncasecmp(line.buf, redacted_headers[k], n) == 0) {
-				line.len = n;
-				line.buf[n] = '\0';
-				cs_buf_adds(&line, " <redacted>");
-				break;
-			}
+			if (p == NULL)
+				continue;
+			at = (size_t)(p - line.buf) + strlen(redacted_headers[k]);
+			line.len = at;
+			line.buf[at] = '\0';
+			cs_buf_adds(&line, ": <redacted>");
+			break;
 		}
 		if (line.len)
-			cs_log(CS_LOG_ERROR, "http %s %s", prefix, line.buf);
+			cs_log_trace("http %s %s", prefix, line.buf);
 		i = j + 1;
 	}
 	cs_buf_release(&line);
@@ -221,13 +226,13 @@ on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *payload)
 	(void)c, (void)payload;
 	switch (type) {
 	case CURLINFO_HEADER_OUT:
-		trace_headers(">", data, size);
+		trace_lines(">", data, size);
 		break;
 	case CURLINFO_HEADER_IN:
-		trace_headers("<", data, size);
+		trace_lines("<", data, size);
 		break;
 	case CURLINFO_TEXT:
-		trace_headers("*", data, size);
+		trace_lines("*", data, size);
 		break;
 	default:
 		break;

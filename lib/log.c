@@ -118,18 +118,13 @@ level_name(enum cs_log_level level)
 	return "log";
 }
 
-void
-cs_log(enum cs_log_level level, const char *fmt, ...)
+static void
+vlog(const char *what, const char *fmt, va_list ap)
 {
 	struct cs_buf line = CS_BUF_INIT;
-	va_list ap;
 
-	if (level > cur_level)
-		return;
-	va_start(ap, fmt);
-	cs_buf_addf(&line, "%s: %s: ", prog, level_name(level));
+	cs_buf_addf(&line, "%s: %s: ", prog, what);
 	cs_buf_vaddf(&line, fmt, ap);
-	va_end(ap);
 	cs_log_sanitize(line.buf);
 	pthread_mutex_lock(&lock);
 	mask_locked(line.buf);
@@ -138,6 +133,28 @@ cs_log(enum cs_log_level level, const char *fmt, ...)
 	fflush(stderr);
 	pthread_mutex_unlock(&lock);
 	cs_buf_release(&line);
+}
+
+void
+cs_log(enum cs_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > cur_level)
+		return;
+	va_start(ap, fmt);
+	vlog(level_name(level), fmt, ap);
+	va_end(ap);
+}
+
+void
+cs_log_trace(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("trace", fmt, ap);
+	va_end(ap);
 }
 
 void

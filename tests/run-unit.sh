@@ -4,7 +4,7 @@
 passed=0 failed=0
 for t in "$@"; do
 	if [ -n "$VALGRIND" ]; then
-		out=$(valgrind -q --leak-check=full --error-exitcode=99 "$t" 2>&1); rc=$?
+		out=$(valgrind -q --leak-check=full --error-exitcode=99 --suppressions="$(dirname "$0")/valgrind.supp" "$t" 2>&1); rc=$?
 	else
 		out=$("$t" 2>&1); rc=$?
 	fi

@@ -1,0 +1,76 @@
+/*
+ * caas-build-runner internals: the options and results shared by the steps
+ * (clone.c, build.c, push.c, result.c) and main.c, which runs them in order.
+ */
+#ifndef BR_H
+#define BR_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "docker.h"
+#include "strvec.h"
+
+/* Exit codes (documented in --help and the README). */
+enum br_exit {
+	BR_EXIT_OK = 0,
+	BR_EXIT_BUILD = 1,
+	BR_EXIT_USAGE = 2,
+	BR_EXIT_INVALID = 3,
+	BR_EXIT_PUSH = 4,
+	BR_EXIT_SOURCE = 5,
+	BR_EXIT_ENGINE = 6,
+	BR_EXIT_SIGINT = 130,
+	BR_EXIT_SIGTERM = 143,
+};
+
+/* Set by the SIGINT/SIGTERM handler: the signal number, else 0. */
+extern volatile int br_interrupted;
+/* Record SIGINT/SIGTERM in br_interrupted; ignore SIGPIPE. */
+void br_install_signals(void);
+
+struct br_build_opts {
+	const char *context_dir;     /* absolute path of the build context */
+	const char *dockerfile;	     /* absolute path of the Dockerfile */
+	time_t mtime;		     /* every tar entry gets it when non-zero */
+	int exclude_git_dir;	     /* a checkout of ours: .git is not sent */
+	const struct cs_strvec *tags; /* full names: HOST:PORT/NAME:TAG */
+	const struct cs_strvec *build_args; /* K=V */
+	json_t *labels;		     /* {K: V}, borrowed */
+	const char *target;
+	int no_cache, pull;
+	const char *registry_config; /* X-Registry-Config value for --pull, or NULL */
+};
+
+struct br_build_result {
+	char *image_id; /* "sha256:..." */
+	uint64_t files;
+	uint64_t bytes;
+};
+
+/*
+ * Stream the context to POST /build and follow the output. Returns 0, or
+ * CS_EBUILD (a step failed; the step and the engine's message are printed),
+ * CS_EINTR, or an engine / context error.
+ */
+int br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build_opts *o);
+void br_build_result_release(struct br_build_result *r);
+
+struct br_push_opts {
+	const char *auth_header;  /* X-Registry-Auth value (base64url JSON); a secret */
+	const char *registry;	  /* host[:port] */
+	const char *username;	  /* for the verification HEAD; NULL = anonymous */
+	const char *password;
+	const char *ca_file;
+};
+
+/*
+ * Push name (HOST:PORT/REPO:TAG) through the engine and verify the digest
+ * with a HEAD on the registry. *digest gets "sha256:..." (caller frees).
+ * Errors: CS_EAUTH, CS_EHTTP/CS_ENET (after retries), CS_EINTR.
+ */
+int br_push(char **digest, struct cs_docker *d, const char *name, const struct br_push_opts *o);
+
+#endif

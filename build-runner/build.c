@@ -1,0 +1,248 @@
+/*
+ * The build step: the context goes to POST /build as a tar streamed straight
+ * from disk (classic builder), and the engine's JSON message stream is printed
+ * line by line as it arrives, the way a Jenkins console wants it.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "br.h"
+#include "buf.h"
+#include "context.h"
+#include "err.h"
+#include "http.h"
+#include "log.h"
+#include "xalloc.h"
+
+struct build_state {
+	struct cs_buf line;  /* partial output line */
+	struct cs_buf step;  /* the last "Step N/M : ..." line */
+	struct cs_buf error; /* the engine's error message */
+	char *image_id;
+	int color;
+	int failed;
+};
+
+/* Drop ANSI escape sequences (CSI ... letter, OSC ... BEL) from s, in place. */
+static void
+strip_ansi(struct cs_buf *s)
+{
+	size_t r = 0, w = 0;
+
+	while (r < s->len) {
+		if (s->buf[r] == 0x1b && r + 1 < s->len && s->buf[r + 1] == '[') {
+			r += 2;
+			while (r < s->len && !((s->buf[r] >= '@' && s->buf[r] <= '~')))
+				r++;
+			r++;
+		} else if (s->buf[r] == 0x1b && r + 1 < s->len && s->buf[r + 1] == ']') {
+			while (r < s->len && s->buf[r] != 0x07)
+				r++;
+			r++;
+		} else if (s->buf[r] == 0x1b || s->buf[r] == '\r') {
+			r++;
+		} else {
+			s->buf[w++] = s->buf[r++];
+		}
+	}
+	s->len = w;
+	if (s->alloc)
+		s->buf[w] = '\0';
+}
+
+/* Print the complete lines of st->line; keep a partial last line. */
+static void
+flush_lines(struct build_state *st, int all)
+{
+	char *nl;
+
+	while ((nl = memchr(st->line.buf, '\n', st->line.len)) != NULL || (all && st->line.len)) {
+		struct cs_buf one = CS_BUF_INIT;
+		size_t n = nl ? (size_t)(nl - st->line.buf) + 1 : st->line.len;
+
+		cs_buf_add(&one, st->line.buf, n);
+		cs_buf_consume(&st->line, n);
+		if (!st->color)
+			strip_ansi(&one);
+		if (strncmp(one.buf, "Step ", 5) == 0) {
+			cs_buf_reset(&st->step);
+			cs_buf_add(&st->step, one.buf, one.len);
+			cs_buf_rtrim(&st->step);
+		}
+		if (one.len && one.buf[one.len - 1] != '\n')
+			cs_buf_addch(&one, '\n');
+		cs_out_raw(one.buf, one.len);
+		cs_buf_release(&one);
+	}
+}
+
+static int
+on_message(json_t *msg, void *payload)
+{
+	struct build_state *st = payload;
+	const char *s;
+	json_t *aux;
+
+	if ((s = json_string_value(json_object_get(msg, "stream"))) != NULL) {
+		cs_buf_adds(&st->line, s);
+		flush_lines(st, 0);
+	}
+	if ((s = json_string_value(json_object_get(msg, "status"))) != NULL) {
+		/* pull progress during FROM: one line per status, no progress bars */
+		const char *id = json_string_value(json_object_get(msg, "id"));
+
+		if (json_object_get(msg, "progressDetail") == NULL ||
+		    json_object_size(json_object_get(msg, "progressDetail")) == 0) {
+			if (id)
+				cs_out("%s: %s", id, s);
+			else
+				cs_out("%s", s);
+		}
+	}
+	if ((s = json_string_value(json_object_get(msg, "error"))) != NULL) {
+		json_t *detail = json_object_get(msg, "errorDetail");
+		const char *m = json_string_value(json_object_get(detail, "message"));
+
+		cs_buf_reset(&st->error);
+		cs_buf_adds(&st->error, m ? m : s);
+		st->failed = 1;
+	}
+	aux = json_object_get(msg, "aux");
+	if ((s = json_string_value(json_object_get(aux, "ID"))) != NULL) {
+		free(st->image_id);
+		st->image_id = cs_xstrdup(s);
+	}
+	return 0;
+}
+
+static void
+add_param(struct cs_buf *q, const char *key, const char *value)
+{
+	cs_buf_addch(q, q->len ? '&' : '?');
+	cs_buf_adds(q, key);
+	cs_buf_addch(q, '=');
+	cs_http_urlencode(q, value);
+}
+
+static int
+add_json_param(struct cs_buf *q, const char *key, json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (s == NULL)
+		return cs_err_set(CS_EINVAL, "cannot encode %s", key);
+	add_param(q, key, s);
+	free(s);
+	return 0;
+}
+
+int
+br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build_opts *o)
+{
+	struct cs_context_opts copts = {.dir = o->context_dir, .dockerfile = o->dockerfile,
+					.mtime = o->mtime,
+					.exclude_git_dir = o->exclude_git_dir};
+	struct build_state st = {.line = CS_BUF_INIT, .step = CS_BUF_INIT, .error = CS_BUF_INIT};
+	struct cs_strvec hdrs = CS_STRVEC_INIT;
+	struct cs_context *ctx = NULL;
+	struct cs_buf path = CS_BUF_INIT;
+	json_t *args = NULL;
+	uint64_t files = 0, bytes = 0;
+	long status = 0;
+	size_t i;
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	st.color = cs_log_color();
+	if ((error = cs_context_open(&ctx, &copts)) < 0)
+		goto out;
+	cs_context_stats(ctx, &files, &bytes);
+	cs_out("sending build context: %" PRIu64 " files, %" PRIu64 " bytes", files, bytes);
+
+	for (i = 0; i < o->tags->nr; i++)
+		add_param(&path, "t", o->tags->v[i]);
+	add_param(&path, "dockerfile", cs_context_dockerfile_name(ctx));
+	add_param(&path, "rm", "1");
+	add_param(&path, "forcerm", "1");
+	if (o->no_cache)
+		add_param(&path, "nocache", "1");
+	if (o->pull)
+		add_param(&path, "pull", "1");
+	if (o->target)
+		add_param(&path, "target", o->target);
+	args = json_object();
+	for (i = 0; o->build_args && i < o->build_args->nr; i++) {
+		const char *kv = o->build_args->v[i], *eq = strchr(kv, '=');
+		char *k;
+
+		if (eq == NULL) {
+			/* like docker: K alone takes the value from the environment */
+			const char *v = getenv(kv);
+
+			if (v)
+				json_object_set_new(args, kv, json_string(v));
+			continue;
+		}
+		k = cs_xstrndup(kv, (size_t)(eq - kv));
+		json_object_set_new(args, k, json_string(eq + 1));
+		free(k);
+	}
+	if (json_object_size(args) && (error = add_json_param(&path, "buildargs", args)) < 0)
+		goto out;
+	if (o->labels && json_object_size(o->labels) &&
+	    (error = add_json_param(&path, "labels", o->labels)) < 0)
+		goto out;
+	cs_buf_consume(&path, 1); /* the '?' */
+	{
+		struct cs_buf full = CS_BUF_INIT;
+
+		cs_buf_addf(&full, "/build?%s", path.buf);
+		cs_buf_release(&path);
+		path = full;
+	}
+	cs_strvec_push(&hdrs, "Content-Type: application/x-tar");
+	if (o->registry_config)
+		cs_strvec_pushf(&hdrs, "X-Registry-Config: %s", o->registry_config);
+
+	error = cs_docker_stream(d, "POST", path.buf, &hdrs, cs_context_read_cb, ctx,
+				 on_message, &st, &status);
+	flush_lines(&st, 1);
+	if (error < 0)
+		goto out;
+	if (st.failed) {
+		if (st.step.len)
+			error = cs_err_set(CS_EBUILD, "build failed at %s: %s", st.step.buf,
+					   st.error.buf);
+		else
+			error = cs_err_set(CS_EBUILD, "build failed: %s", st.error.buf);
+		goto out;
+	}
+	if (st.image_id == NULL) {
+		error = cs_err_set(CS_EHTTP, "the engine finished the build without an image ID");
+		goto out;
+	}
+	out->image_id = st.image_id;
+	st.image_id = NULL;
+	out->files = files;
+	out->bytes = bytes;
+out:
+	json_decref(args);
+	cs_context_free(ctx);
+	for (i = 0; i < hdrs.nr; i++)
+		explicit_bzero(hdrs.v[i], strlen(hdrs.v[i]));
+	cs_strvec_clear(&hdrs);
+	cs_buf_release(&path);
+	cs_buf_release(&st.line);
+	cs_buf_release(&st.step);
+	cs_buf_release(&st.error);
+	free(st.image_id);
+	return error;
+}
+
+void
+br_build_result_release(struct br_build_result *r)
+{
+	free(r->image_id);
+	r->image_id = NULL;
+}

@@ -1,0 +1,183 @@
+/*
+ * The push step: POST /images/{name}/push with X-Registry-Auth, the digest
+ * read from the push stream, then verified with a HEAD on the registry.
+ * Transient failures are retried with backoff; an authentication failure is
+ * final at once.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "br.h"
+#include "buf.h"
+#include "err.h"
+#include "http.h"
+#include "log.h"
+#include "registry.h"
+#include "xalloc.h"
+
+#define PUSH_ATTEMPTS 4
+
+struct push_state {
+	char *digest;
+	struct cs_buf error;
+	const char *last_status;
+};
+
+static int
+on_message(json_t *msg, void *payload)
+{
+	struct push_state *st = payload;
+	json_t *aux = json_object_get(msg, "aux");
+	const char *s;
+
+	if ((s = json_string_value(json_object_get(aux, "Digest"))) != NULL) {
+		free(st->digest);
+		st->digest = cs_xstrdup(s);
+	}
+	if ((s = json_string_value(json_object_get(msg, "error"))) != NULL) {
+		const char *m = json_string_value(
+		    json_object_get(json_object_get(msg, "errorDetail"), "message"));
+
+		cs_buf_reset(&st->error);
+		cs_buf_adds(&st->error, m ? m : s);
+	}
+	if ((s = json_string_value(json_object_get(msg, "status"))) != NULL) {
+		const char *id = json_string_value(json_object_get(msg, "id"));
+
+		/* skip the per-layer progress bars; keep state changes */
+		if (json_object_size(json_object_get(msg, "progressDetail")) == 0) {
+			if (id)
+				cs_out("%s: %s", id, s);
+			else
+				cs_out("%s", s);
+		}
+	}
+	return 0;
+}
+
+static int
+is_auth_error(const char *m)
+{
+	return strcasestr(m, "unauthorized") || strcasestr(m, "authentication required") ||
+	       strcasestr(m, "denied") || strcasestr(m, "no basic auth credentials") ||
+	       strcasestr(m, "401 Unauthorized");
+}
+
+static int
+is_transient(const char *m)
+{
+	static const char *const marks[] = {"connection reset", "timeout", "timed out", "EOF",
+					    "503", "502", "504", "500 Internal", "429",
+					    "toomanyrequests", "connection refused", "broken pipe",
+					    NULL};
+	size_t i;
+
+	for (i = 0; marks[i]; i++)
+		if (strcasestr(m, marks[i]))
+			return 1;
+	return 0;
+}
+
+/* Split "HOST:PORT/REPO:TAG" into repo (without host) and tag; caller frees both. */
+static int
+split_name(char **repo, char **tag, const char *name, const char *registry)
+{
+	const char *p = name, *colon;
+	size_t rl = strlen(registry);
+
+	if (strncmp(name, registry, rl) == 0 && name[rl] == '/')
+		p = name + rl + 1;
+	colon = strrchr(p, ':');
+	if (colon == NULL || strchr(colon, '/'))
+		return cs_err_set(CS_EINVAL, "image name '%s' has no tag", name);
+	*repo = cs_xstrndup(p, (size_t)(colon - p));
+	*tag = cs_xstrdup(colon + 1);
+	return 0;
+}
+
+static int
+push_once(struct push_state *st, struct cs_docker *d, const char *repo_full, const char *tag,
+	  const struct br_push_opts *o)
+{
+	struct cs_strvec hdrs = CS_STRVEC_INIT;
+	struct cs_buf path = CS_BUF_INIT;
+	long status = 0;
+	size_t i;
+	int error;
+
+	cs_buf_adds(&path, "/images/");
+	cs_http_urlencode(&path, repo_full);
+	cs_buf_adds(&path, "/push?tag=");
+	cs_http_urlencode(&path, tag);
+	/* the engine requires the header; "e30=" is base64 "{}" (anonymous) */
+	cs_strvec_pushf(&hdrs, "X-Registry-Auth: %s", o->auth_header ? o->auth_header : "e30=");
+	cs_buf_reset(&st->error);
+	error = cs_docker_stream(d, "POST", path.buf, &hdrs, NULL, NULL, on_message, st, &status);
+	if (error == 0 && st->error.len)
+		error = cs_err_set(is_auth_error(st->error.buf) ? CS_EAUTH : CS_EHTTP, "push %s:%s: %s",
+				   repo_full, tag, st->error.buf);
+	else if (error == 0 && st->digest == NULL)
+		error = cs_err_set(CS_EHTTP, "push %s:%s: the engine reported no digest", repo_full,
+				   tag);
+	for (i = 0; i < hdrs.nr; i++)
+		explicit_bzero(hdrs.v[i], strlen(hdrs.v[i]));
+	cs_strvec_clear(&hdrs);
+	cs_buf_release(&path);
+	return error;
+}
+
+int
+br_push(char **digest, struct cs_docker *d, const char *name, const struct br_push_opts *o)
+{
+	struct push_state st = {.error = CS_BUF_INIT};
+	struct cs_registry_opts ropts = {.host = o->registry, .ca_file = o->ca_file,
+					 .username = o->username, .password = o->password};
+	struct cs_registry *reg = NULL;
+	char *repo = NULL, *tag = NULL, *repo_full = NULL, *remote = NULL;
+	unsigned delay = 1;
+	int attempt, error;
+
+	*digest = NULL;
+	if ((error = split_name(&repo, &tag, name, o->registry)) < 0)
+		goto out;
+	repo_full = cs_xasprintf("%s/%s", o->registry, repo);
+	for (attempt = 1;; attempt++) {
+		error = push_once(&st, d, repo_full, tag, o);
+		if (error == 0 || error == CS_EAUTH || error == CS_EINTR || br_interrupted)
+			break;
+		if (attempt >= PUSH_ATTEMPTS || !is_transient(cs_err_msg()))
+			break;
+		cs_log(CS_LOG_WARN, "%s; retrying in %u s (%d/%d)", cs_err_msg(), delay, attempt,
+		       PUSH_ATTEMPTS - 1);
+		{
+			struct timespec ts = {delay, 0};
+
+			nanosleep(&ts, NULL);
+		}
+		delay *= 2;
+	}
+	if (error < 0)
+		goto out;
+	if ((error = cs_registry_open(&reg, &ropts)) < 0)
+		goto out;
+	if ((error = cs_registry_manifest_digest(&remote, reg, repo, tag)) < 0)
+		goto out;
+	if (strcmp(remote, st.digest) != 0) {
+		error = cs_err_set(CS_EHTTP, "push %s: the engine reported %s but the registry has %s",
+				   name, st.digest, remote);
+		goto out;
+	}
+	*digest = st.digest;
+	st.digest = NULL;
+out:
+	cs_registry_free(reg);
+	free(remote);
+	free(repo);
+	free(tag);
+	free(repo_full);
+	free(st.digest);
+	cs_buf_release(&st.error);
+	return error;
+}

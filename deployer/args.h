@@ -1,0 +1,37 @@
+/*
+ * The command line of caas-deployer, parsed by main.c and read by the
+ * deploy flow (deploy.c), and the exit codes of issue 4 (shared with the
+ * Kubernetes backend).
+ */
+#ifndef DEP_ARGS_H
+#define DEP_ARGS_H
+
+#include "strvec.h"
+
+enum dep_exit {
+	DEP_EXIT_OK = 0,	    /* converged (or nothing to do) */
+	DEP_EXIT_INVALID = 2,	    /* invalid input: nothing changed */
+	DEP_EXIT_UNREACHABLE = 6,   /* bay unreachable */
+	DEP_EXIT_REJECTED = 7,	    /* the bay rejected a change */
+	DEP_EXIT_ROLLED_BACK = 8,   /* rollout failed and was rolled back */
+	DEP_EXIT_ROLLBACK_FAIL = 9, /* rollout failed and the rollback failed too */
+	DEP_EXIT_TIMEOUT = 10,	    /* timed out (and rolled back) */
+};
+
+struct dep_args {
+	const char *coe; /* "swarm", "compose" or "kubernetes" */
+	const char *bay; /* unix:///..., tcp://host:2375, tcp://host:2376 (TLS) */
+	const char *app;
+	struct cs_strvec files; /* -f, in order */
+	struct cs_strvec sets;	/* --set K=V */
+	const char *env_file;
+	long timeout; /* seconds; default 300 */
+	int prune, dry_run, keep_on_failure, print_model;
+	const char *json_file;
+	const char *registry_user;
+	const char *registry_password_file; /* the password is read by the flow, never argv */
+	const char *publish_mode;	    /* NULL (as the file says), "ingress" or "host" */
+	int verbose;
+};
+
+#endif

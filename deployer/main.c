@@ -1,0 +1,227 @@
+/*
+ * caas-deployer: parse the command line, load the Compose input into the
+ * model (compose.h) and report warnings. The deploy flow itself lives in
+ * deploy.c; main() only maps its result to an exit code.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "compose.h"
+#include "err.h"
+#include "log.h"
+
+static const char usage_text[] =
+    "usage: caas-deployer --coe swarm|compose|kubernetes --bay URL --app NAME -f FILE [-f "
+    "FILE...]\n"
+    "                     [--set K=V...] [--env-file FILE] [--timeout SECONDS] [--prune]\n"
+    "                     [--dry-run] [--json FILE] [--registry-user USER\n"
+    "                     --registry-password-file FILE] [--publish-mode ingress|host]\n"
+    "                     [--keep-on-failure] [-v...]\n"
+    "\n"
+    "Deploys an application's Compose files to a bay and waits until it converges,\n"
+    "rolling back on failure.\n"
+    "\n"
+    "exit codes:\n"
+    "  0   converged\n"
+    "  2   invalid input (nothing changed)\n"
+    "  6   bay unreachable\n"
+    "  7   the bay rejected a change\n"
+    "  8   rollout failed and was rolled back\n"
+    "  9   rollout failed and the rollback failed too\n"
+    "  10  timed out (and rolled back)\n";
+
+enum {
+	OPT_COE = 256,
+	OPT_BAY,
+	OPT_APP,
+	OPT_SET,
+	OPT_ENV_FILE,
+	OPT_TIMEOUT,
+	OPT_PRUNE,
+	OPT_DRY_RUN,
+	OPT_JSON,
+	OPT_REG_USER,
+	OPT_REG_PW_FILE,
+	OPT_PUBLISH_MODE,
+	OPT_KEEP,
+	OPT_PRINT_MODEL
+};
+
+static const struct option long_opts[] = {
+    {"coe", required_argument, NULL, OPT_COE},
+    {"bay", required_argument, NULL, OPT_BAY},
+    {"app", required_argument, NULL, OPT_APP},
+    {"file", required_argument, NULL, 'f'},
+    {"set", required_argument, NULL, OPT_SET},
+    {"env-file", required_argument, NULL, OPT_ENV_FILE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"prune", no_argument, NULL, OPT_PRUNE},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"registry-user", required_argument, NULL, OPT_REG_USER},
+    {"registry-password-file", required_argument, NULL, OPT_REG_PW_FILE},
+    {"publish-mode", required_argument, NULL, OPT_PUBLISH_MODE},
+    {"keep-on-failure", no_argument, NULL, OPT_KEEP},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"print-model", no_argument, NULL, OPT_PRINT_MODEL}, /* hidden: tests */
+    {NULL, 0, NULL, 0},
+};
+
+static int
+usage_error(const char *msg)
+{
+	cs_log(CS_LOG_ERROR, "%s", msg);
+	fputs(usage_text, stderr);
+	return DEP_EXIT_INVALID;
+}
+
+static int
+parse_args(struct dep_args *a, int argc, char **argv)
+{
+	char *end;
+	int c;
+
+	a->timeout = 300;
+	while ((c = getopt_long(argc, argv, "f:vh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_COE:
+			a->coe = optarg;
+			break;
+		case OPT_BAY:
+			a->bay = optarg;
+			break;
+		case OPT_APP:
+			a->app = optarg;
+			break;
+		case 'f':
+			cs_strvec_push(&a->files, optarg);
+			break;
+		case OPT_SET:
+			if (strchr(optarg, '=') == NULL || optarg[0] == '=')
+				return usage_error("--set wants KEY=VALUE");
+			cs_strvec_push(&a->sets, optarg);
+			break;
+		case OPT_ENV_FILE:
+			a->env_file = optarg;
+			break;
+		case OPT_TIMEOUT:
+			a->timeout = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || a->timeout <= 0)
+				return usage_error("--timeout wants a positive number of seconds");
+			break;
+		case OPT_PRUNE:
+			a->prune = 1;
+			break;
+		case OPT_DRY_RUN:
+			a->dry_run = 1;
+			break;
+		case OPT_JSON:
+			a->json_file = optarg;
+			break;
+		case OPT_REG_USER:
+			a->registry_user = optarg;
+			break;
+		case OPT_REG_PW_FILE:
+			a->registry_password_file = optarg;
+			break;
+		case OPT_PUBLISH_MODE:
+			if (strcmp(optarg, "ingress") && strcmp(optarg, "host"))
+				return usage_error("--publish-mode wants ingress or host");
+			a->publish_mode = optarg;
+			break;
+		case OPT_KEEP:
+			a->keep_on_failure = 1;
+			break;
+		case 'v':
+			a->verbose++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return -1;
+		case OPT_PRINT_MODEL:
+			a->print_model = 1;
+			break;
+		default:
+			return usage_error("invalid option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument");
+	if (a->coe == NULL ||
+	    (strcmp(a->coe, "swarm") && strcmp(a->coe, "compose") && strcmp(a->coe, "kubernetes")))
+		return usage_error("--coe wants swarm, compose or kubernetes");
+	if (a->files.nr == 0)
+		return usage_error("at least one -f FILE is needed");
+	if (a->app == NULL && !a->print_model)
+		return usage_error("--app NAME is needed");
+	if (a->bay == NULL && !a->print_model && !a->dry_run)
+		return usage_error("--bay URL is needed");
+	if ((a->registry_user == NULL) != (a->registry_password_file == NULL))
+		return usage_error("--registry-user and --registry-password-file go together");
+	return 0;
+}
+
+static void
+print_errors(const struct cs_strvec *errors)
+{
+	size_t i;
+
+	if (errors->nr == 0)
+		cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
+	for (i = 0; i < errors->nr; i++)
+		cs_log(CS_LOG_ERROR, "%s", errors->v[i]);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct dep_args a = {.files = CS_STRVEC_INIT, .sets = CS_STRVEC_INIT};
+	struct cs_strvec errors = CS_STRVEC_INIT;
+	struct dep_compose_opts o = {0};
+	json_t *model = NULL;
+	int rc;
+
+	cs_log_init("caas-deployer");
+	if ((rc = parse_args(&a, argc, argv)) != 0) {
+		rc = rc < 0 ? DEP_EXIT_OK : rc;
+		goto out;
+	}
+	cs_log_set_level(a.verbose >= 2 ? CS_LOG_DEBUG : a.verbose ? CS_LOG_INFO : CS_LOG_WARN);
+	o.files = &a.files;
+	o.app = a.app;
+	o.sets = &a.sets;
+	o.env_file = a.env_file;
+	o.target = a.coe;
+	o.errors = &errors;
+	if (dep_compose_load(&model, &o) < 0) {
+		print_errors(&errors);
+		rc = DEP_EXIT_INVALID;
+		goto out;
+	}
+	if (a.print_model) {
+		char *s = json_dumps(model, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+		if (s) {
+			cs_out_raw(s, strlen(s));
+			cs_out_raw("\n", 1);
+		}
+		free(s);
+	}
+	if (dep_compose_deployable(model, &errors) < 0) {
+		print_errors(&errors);
+		rc = DEP_EXIT_INVALID;
+		goto out;
+	}
+	/* NEEDSWORK: the deploy flow (deploy.c) goes here. */
+	rc = DEP_EXIT_OK;
+out:
+	json_decref(model);
+	cs_strvec_clear(&errors);
+	cs_strvec_clear(&a.files);
+	cs_strvec_clear(&a.sets);
+	return rc;
+}

@@ -1,0 +1,350 @@
+/*
+ * Registry HTTP API v2: credential check, manifest HEAD, delete. Basic auth is
+ * sent once the registry asks for it; a Bearer challenge is answered by
+ * fetching a token from its realm with the same credentials.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base64.h"
+#include "err.h"
+#include "http.h"
+#include "log.h"
+#include "registry.h"
+#include "xalloc.h"
+
+#include <jansson.h>
+
+struct cs_registry {
+	struct cs_http *http;
+	char *host;
+	char *username;
+	char *password;
+	char *auth_header; /* "Authorization: ..." once known; a secret */
+	int max_attempts;
+};
+
+int
+cs_registry_status_is_transient(long status)
+{
+	return status == 429 || (status >= 500 && status <= 599);
+}
+
+static int
+file_exists(const char *path)
+{
+	return access(path, R_OK) == 0;
+}
+
+int
+cs_registry_open(struct cs_registry **out, const struct cs_registry_opts *opts)
+{
+	struct cs_http_tls tls = {0};
+	struct cs_registry *r;
+	char *certs_d = NULL, *url = NULL;
+	int error;
+
+	*out = NULL;
+	if (opts->host == NULL || *opts->host == '\0' || strpbrk(opts->host, "/@ ") != NULL)
+		return cs_err_set(CS_EINVAL, "invalid registry host '%s'",
+				  opts->host ? opts->host : "");
+	r = cs_xcalloc(1, sizeof(*r));
+	r->host = cs_xstrdup(opts->host);
+	r->max_attempts = opts->max_attempts > 0 ? opts->max_attempts : 4;
+	if (opts->username)
+		r->username = cs_xstrdup(opts->username);
+	if (opts->password) {
+		r->password = cs_xstrdup(opts->password);
+		cs_log_secret_add(r->password);
+	}
+	tls.ca_file = opts->ca_file;
+	if (tls.ca_file == NULL) {
+		certs_d = cs_xasprintf("/etc/docker/certs.d/%s/ca.crt", opts->host);
+		if (file_exists(certs_d))
+			tls.ca_file = certs_d;
+	}
+	url = cs_xasprintf("%s://%s", opts->plain_http ? "http" : "https", opts->host);
+	if ((error = cs_http_new(&r->http, url, &tls)) < 0)
+		goto out;
+	*out = r;
+	r = NULL;
+out:
+	free(url);
+	free(certs_d);
+	cs_registry_free(r);
+	return error;
+}
+
+static void
+free_secret(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+void
+cs_registry_free(struct cs_registry *r)
+{
+	if (r == NULL)
+		return;
+	cs_http_free(r->http);
+	free(r->host);
+	free(r->username);
+	free_secret(r->password);
+	free_secret(r->auth_header);
+	free(r);
+}
+
+static char *
+basic_header(const struct cs_registry *r)
+{
+	struct cs_buf plain = CS_BUF_INIT, enc = CS_BUF_INIT;
+	char *h;
+
+	cs_buf_addf(&plain, "%s:%s", r->username, r->password ? r->password : "");
+	cs_base64_encode(&enc, plain.buf, plain.len, 0);
+	h = cs_xasprintf("Authorization: Basic %s", enc.buf);
+	cs_buf_wipe(&plain);
+	cs_buf_wipe(&enc);
+	return h;
+}
+
+/* Value of key="value" in a WWW-Authenticate challenge; caller frees. */
+static char *
+challenge_param(const char *ch, const char *key)
+{
+	size_t n = strlen(key);
+	const char *p = ch;
+
+	while ((p = strcasestr(p, key)) != NULL) {
+		if ((p == ch || p[-1] == ' ' || p[-1] == ',') && p[n] == '=') {
+			const char *v = p + n + 1, *e;
+
+			if (*v == '"') {
+				v++;
+				e = strchr(v, '"');
+			} else {
+				e = v + strcspn(v, ",");
+			}
+			return e ? cs_xstrndup(v, (size_t)(e - v)) : NULL;
+		}
+		p += n;
+	}
+	return NULL;
+}
+
+/* Fetch a bearer token for the challenge; sets r->auth_header. */
+static int
+bearer_token(struct cs_registry *r, const char *challenge)
+{
+	char *realm = challenge_param(challenge, "realm");
+	char *service = challenge_param(challenge, "service");
+	char *scope = challenge_param(challenge, "scope");
+	struct cs_buf path = CS_BUF_INIT;
+	struct cs_strvec hdrs = CS_STRVEC_INIT;
+	struct cs_http_resp resp = CS_HTTP_RESP_INIT;
+	struct cs_http *th = NULL;
+	json_t *v = NULL;
+	const char *tok;
+	char *slash;
+	int error;
+
+	if (realm == NULL) {
+		error = cs_err_set(CS_EAUTH, "registry %s: bearer challenge without a realm", r->host);
+		goto out;
+	}
+	/* split realm into base URL and path */
+	slash = strchr(strstr(realm, "://") ? strstr(realm, "://") + 3 : realm, '/');
+	cs_buf_adds(&path, slash ? slash : "/");
+	if (slash)
+		*slash = '\0';
+	cs_buf_addch(&path, strchr(path.buf, '?') ? '&' : '?');
+	if (service) {
+		cs_buf_adds(&path, "service=");
+		cs_http_urlencode(&path, service);
+	}
+	if (scope) {
+		cs_buf_adds(&path, "&scope=");
+		cs_http_urlencode(&path, scope);
+	}
+	if ((error = cs_http_new(&th, realm, NULL)) < 0)
+		goto out;
+	if (r->username)
+		cs_strvec_push_take(&hdrs, basic_header(r));
+	{
+		struct cs_http_req req = {.path = path.buf, .headers = &hdrs, .timeout_ms = 60000};
+
+		if ((error = cs_http_do(th, &req, &resp)) < 0)
+			goto out;
+	}
+	if (resp.status == 401 || resp.status == 403) {
+		error = cs_err_set(CS_EAUTH, "registry %s: authentication failed for user '%s'",
+				   r->host, r->username ? r->username : "(anonymous)");
+		goto out;
+	}
+	v = json_loadb(resp.body.buf, resp.body.len, 0, NULL);
+	tok = json_string_value(json_object_get(v, "token"));
+	if (tok == NULL)
+		tok = json_string_value(json_object_get(v, "access_token"));
+	if (resp.status != 200 || tok == NULL) {
+		error = cs_err_set(CS_EAUTH, "registry %s: token server answered HTTP %ld", r->host,
+				   resp.status);
+		goto out;
+	}
+	cs_log_secret_add(tok);
+	free_secret(r->auth_header);
+	r->auth_header = cs_xasprintf("Authorization: Bearer %s", tok);
+	error = 0;
+out:
+	if (v)
+		json_decref(v);
+	cs_http_resp_release(&resp);
+	cs_http_free(th);
+	for (size_t i = 0; i < hdrs.nr; i++)
+		explicit_bzero(hdrs.v[i], strlen(hdrs.v[i]));
+	cs_strvec_clear(&hdrs);
+	cs_buf_release(&path);
+	free(realm);
+	free(service);
+	free(scope);
+	return error;
+}
+
+/*
+ * One request with auth and retries. On a 401 the challenge is answered once
+ * (Basic or Bearer) and the request repeated.
+ */
+static int
+request(struct cs_registry *r, const char *method, const char *path, const char *accept,
+	struct cs_http_resp *resp)
+{
+	int attempt, answered = 0, error = 0;
+	unsigned delay_ms = 500;
+
+	for (attempt = 1;; attempt++) {
+		struct cs_strvec hdrs = CS_STRVEC_INIT;
+		struct cs_http_req req = {.method = method, .path = path, .headers = &hdrs,
+					  .timeout_ms = 60000};
+		const char *ch;
+
+		if (accept)
+			cs_strvec_pushf(&hdrs, "Accept: %s", accept);
+		if (r->auth_header)
+			cs_strvec_push(&hdrs, r->auth_header);
+		error = cs_http_do(r->http, &req, resp);
+		for (size_t i = 0; i < hdrs.nr; i++)
+			explicit_bzero(hdrs.v[i], strlen(hdrs.v[i]));
+		cs_strvec_clear(&hdrs);
+		if (error == 0 && resp->status == 401 && !answered) {
+			answered = 1;
+			ch = cs_http_resp_header(resp, "WWW-Authenticate");
+			if (ch && strncasecmp(ch, "Bearer", 6) == 0) {
+				char *copy = cs_xstrdup(ch);
+
+				error = bearer_token(r, copy);
+				free(copy);
+				if (error < 0)
+					return error;
+				attempt--;
+				continue;
+			}
+			if (r->username && r->auth_header == NULL) {
+				r->auth_header = basic_header(r);
+				attempt--;
+				continue;
+			}
+		}
+		if (error == 0 && resp->status == 401)
+			return cs_err_set(CS_EAUTH, "registry %s: authentication failed for user '%s'",
+					  r->host, r->username ? r->username : "(anonymous)");
+		if (error == CS_EINTR || error == CS_EINVAL)
+			return error;
+		if ((error == CS_ENET || error == CS_ETIMEOUT ||
+		     (error == 0 && cs_registry_status_is_transient(resp->status))) &&
+		    attempt < r->max_attempts) {
+			struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
+
+			cs_log(CS_LOG_WARN, "registry %s: %s %s: %s; retrying (%d/%d)", r->host, method,
+			       path, error ? cs_err_msg() : "transient HTTP error", attempt,
+			       r->max_attempts - 1);
+			nanosleep(&ts, NULL);
+			delay_ms *= 2;
+			continue;
+		}
+		return error;
+	}
+}
+
+int
+cs_registry_check(struct cs_registry *r)
+{
+	struct cs_http_resp resp = CS_HTTP_RESP_INIT;
+	int error;
+
+	if ((error = request(r, "GET", "/v2/", NULL, &resp)) < 0)
+		goto out;
+	if (resp.status != 200)
+		error = cs_err_set(CS_EHTTP, "registry %s: GET /v2/: HTTP %ld", r->host, resp.status);
+out:
+	cs_http_resp_release(&resp);
+	return error;
+}
+
+static const char manifest_accept[] =
+    "application/vnd.docker.distribution.manifest.v2+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
+
+int
+cs_registry_manifest_digest(char **out, struct cs_registry *r, const char *repository,
+			    const char *reference)
+{
+	struct cs_http_resp resp = CS_HTTP_RESP_INIT;
+	char *path = cs_xasprintf("/v2/%s/manifests/%s", repository, reference);
+	const char *dg;
+	int error;
+
+	*out = NULL;
+	if ((error = request(r, "HEAD", path, manifest_accept, &resp)) < 0)
+		goto out;
+	if (resp.status == 404) {
+		error = cs_err_set(CS_ENOTFOUND, "registry %s: no manifest %s:%s", r->host,
+				   repository, reference);
+		goto out;
+	}
+	dg = cs_http_resp_header(&resp, "Docker-Content-Digest");
+	if (resp.status != 200 || dg == NULL) {
+		error = cs_err_set(CS_EHTTP, "registry %s: HEAD %s: HTTP %ld%s", r->host, path,
+				   resp.status, dg ? "" : " without Docker-Content-Digest");
+		goto out;
+	}
+	*out = cs_xstrdup(dg);
+out:
+	cs_http_resp_release(&resp);
+	free(path);
+	return error;
+}
+
+int
+cs_registry_delete_manifest(struct cs_registry *r, const char *repository, const char *digest)
+{
+	struct cs_http_resp resp = CS_HTTP_RESP_INIT;
+	char *path = cs_xasprintf("/v2/%s/manifests/%s", repository, digest);
+	int error;
+
+	if ((error = request(r, "DELETE", path, NULL, &resp)) < 0)
+		goto out;
+	if (resp.status != 202 && resp.status != 200)
+		error = cs_err_set(resp.status == 404 ? CS_ENOTFOUND : CS_EHTTP,
+				   "registry %s: DELETE %s: HTTP %ld", r->host, path, resp.status);
+out:
+	cs_http_resp_release(&resp);
+	free(path);
+	return error;
+}

@@ -1,0 +1,47 @@
+/*
+ * Client for a registry's HTTP API v2 (the CNCF distribution registry and
+ * OCI-conformant ones): check credentials, and read a manifest's digest with
+ * HEAD so a push can be verified. HTTPS with a private CA: the CA is
+ * opts->ca_file, else /etc/docker/certs.d/HOST[:PORT]/ca.crt when present,
+ * else the system store. Auth: HTTP Basic, or the Bearer token flow when the
+ * registry's WWW-Authenticate asks for it. Transient failures (connection
+ * errors, timeouts, HTTP 429 and 5xx) are retried with backoff.
+ */
+#ifndef CS_REGISTRY_H
+#define CS_REGISTRY_H
+
+struct cs_registry;
+
+struct cs_registry_opts {
+	const char *host;     /* "host[:port]" */
+	const char *ca_file;  /* NULL: certs.d or the system store */
+	const char *username; /* NULL: anonymous */
+	const char *password; /* borrowed; never logged */
+	int plain_http;	      /* 1: http:// (tests of insecure registries only) */
+	int max_attempts;     /* transient-failure retries; 0 = 4 */
+};
+
+/* Errors: CS_EINVAL for a bad host. Strings are copied (the password too, wiped on free). */
+int cs_registry_open(struct cs_registry **out, const struct cs_registry_opts *opts);
+void cs_registry_free(struct cs_registry *r);
+
+/*
+ * GET /v2/ with the credentials. Errors: CS_EAUTH (refused: the message says
+ * so and names the user, never the password), CS_ENET, CS_EHTTP.
+ */
+int cs_registry_check(struct cs_registry *r);
+
+/*
+ * HEAD the manifest repository:reference and give its digest
+ * ("sha256:..."; caller frees). Errors: CS_ENOTFOUND, CS_EAUTH, CS_ENET, CS_EHTTP.
+ */
+int cs_registry_manifest_digest(char **out, struct cs_registry *r, const char *repository,
+				const char *reference);
+
+/* DELETE a manifest by digest (tests and cleanup). */
+int cs_registry_delete_manifest(struct cs_registry *r, const char *repository, const char *digest);
+
+/* 1 if an HTTP status is worth retrying (429, 5xx). */
+int cs_registry_status_is_transient(long status);
+
+#endif
