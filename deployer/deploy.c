@@ -747,7 +747,7 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 		code = fail(out, error == CS_ENET ? DEP_EXIT_UNREACHABLE : DEP_EXIT_REJECTED, what);
 		free(what);
 		if (any_applied && code != DEP_EXIT_UNREACHABLE && roll_back(&ctx) < 0)
-			code = DEP_EXIT_ROLLBACK_FAILED;
+			code = DEP_EXIT_ROLLBACK_FAIL;
 		else if (any_applied)
 			out->status = rollback_status(&ctx);
 		goto out;
@@ -785,7 +785,7 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 		code = error == CS_ETIMEOUT ? DEP_EXIT_TIMEOUT : DEP_EXIT_ROLLED_BACK;
 	}
 	if (roll_back(&ctx) < 0) {
-		code = DEP_EXIT_ROLLBACK_FAILED;
+		code = DEP_EXIT_ROLLBACK_FAIL;
 	} else {
 		out->status = rollback_status(&ctx);
 		if (code != DEP_EXIT_TIMEOUT)

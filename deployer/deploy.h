@@ -11,18 +11,10 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "args.h"
 #include "strvec.h"
 
-/* The exit code classes of caas-deployer (issue 4), shared with the kubernetes backend. */
-enum dep_exit {
-	DEP_EXIT_OK = 0,	      /* converged (or dry run planned) */
-	DEP_EXIT_INVALID = 2,	      /* invalid input; nothing changed */
-	DEP_EXIT_UNREACHABLE = 6,     /* the bay does not answer */
-	DEP_EXIT_REJECTED = 7,	      /* the bay rejected a change */
-	DEP_EXIT_ROLLED_BACK = 8,     /* rollout failed and was rolled back */
-	DEP_EXIT_ROLLBACK_FAILED = 9, /* rollout failed and the rollback failed too */
-	DEP_EXIT_TIMEOUT = 10,	      /* timed out (and rolled back) */
-};
+/* The exit classes (enum dep_exit) are defined in args.h, with the command line. */
 
 enum dep_publish_mode {
 	DEP_PUBLISH_AS_FILE = 0, /* what each port says; ingress when it says nothing */
