@@ -129,7 +129,7 @@ double dep_now(void);
 void dep_sleep_ms(int ms);
 
 /*
- * The model's service names in creation order: depends_on first, otherwise
+ * The model's service names in creation order: depends_on and links first, otherwise
  * by name. Errors: CS_EINVAL for a cycle or a dependency on an unknown service.
  */
 int dep_service_order(struct cs_strvec *out, json_t *model);

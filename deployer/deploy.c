@@ -3,6 +3,7 @@
  * order, wait for all changed objects at once, roll back on failure, report.
  * The target-specific work is behind struct dep_backend (backend.h).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -176,6 +177,22 @@ order_visit(struct cs_strvec *out, json_t *services, json_t *state, const char *
 			if ((error = order_visit(out, services, state, k, name)) < 0)
 				return error;
 		}
+	}
+	/* links name services too ("db" or "db:alias"); compose starts those first */
+	json_array_foreach(json_object_get(svc, "links"), i, d)
+	{
+		const char *l = json_string_value(d);
+		char *target;
+
+		if (l == NULL)
+			continue;
+		target = cs_xstrndup(l, strcspn(l, ":"));
+		error = json_object_get(services, target) ? order_visit(out, services, state, target,
+									  name)
+							  : 0;
+		free(target);
+		if (error < 0)
+			return error;
 	}
 	json_object_set_new(state, name, json_integer(2));
 	cs_strvec_push(out, name);
@@ -698,9 +715,10 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 		code = fail(out, DEP_EXIT_INVALID, NULL);
 		goto out;
 	}
-	if (opts->app == NULL || opts->app[0] == '\0' ||
-	    strspn(opts->app, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(opts->app)) {
-		cs_err_set(CS_EINVAL, "invalid app name '%s' (lower case letters, digits, - and _)",
+	if (opts->app == NULL || !isalnum((unsigned char)opts->app[0]) ||
+	    strspn(opts->app, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+		strlen(opts->app)) {
+		cs_err_set(CS_EINVAL, "invalid app name '%s' ([A-Za-z0-9][A-Za-z0-9_.-]*)",
 			   opts->app ? opts->app : "");
 		code = fail(out, DEP_EXIT_INVALID, NULL);
 		goto out;

@@ -32,15 +32,18 @@ test_deploy__order_follows_depends_on_then_names(void)
 {
 	json_t *m = model_with("{\"web\": {\"image\": \"w\", \"depends_on\": [\"db\", \"cache\"]},"
 			       " \"db\": {\"image\": \"d\"}, \"cache\": {\"image\": \"c\","
-			       " \"depends_on\": [\"db\"]}, \"admin\": {\"image\": \"a\"}}");
+			       " \"depends_on\": [\"db\"]}, \"admin\": {\"image\": \"a\","
+			       " \"links\": [\"zz:alias\", \"external_thing\"]},"
+			       " \"zz\": {\"image\": \"z\"}}");
 	struct cs_strvec order = CS_STRVEC_INIT;
 
 	T_ASSERT_INT(dep_service_order(&order, m), 0);
-	T_ASSERT_INT(order.nr, 4);
-	T_ASSERT_STR(order.v[0], "admin");
-	T_ASSERT_STR(order.v[1], "db");
-	T_ASSERT_STR(order.v[2], "cache");
-	T_ASSERT_STR(order.v[3], "web");
+	T_ASSERT_INT(order.nr, 5);
+	T_ASSERT_STR(order.v[0], "zz"); /* linked from admin */
+	T_ASSERT_STR(order.v[1], "admin");
+	T_ASSERT_STR(order.v[2], "db");
+	T_ASSERT_STR(order.v[3], "cache");
+	T_ASSERT_STR(order.v[4], "web");
 	cs_strvec_clear(&order);
 	json_decref(m);
 }
