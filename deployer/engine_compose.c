@@ -157,7 +157,10 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 		}
 		if (dep_num(a, "published"))
 			snprintf(hp, sizeof(hp), "%" JSON_INTEGER_FORMAT, dep_num(a, "published"));
-		json_array_append_new(list, json_pack("{s:s, s:s}", "HostIp", "", "HostPort", hp));
+		json_array_append_new(list,
+				      json_pack("{s:s, s:s}", "HostIp",
+						dep_str(a, "host_ip") ? dep_str(a, "host_ip") : "",
+						"HostPort", hp));
 		free(pk);
 	}
 	dep_set_obj(body, "ExposedPorts", ports);
@@ -168,8 +171,18 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 	{
 		const char *type = dep_str(a, "type") ? dep_str(a, "type") : "volume";
 		const char *src = dep_str(a, "source");
-		json_t *m = json_pack("{s:s, s:s}", "Type", type, "Target",
-				      dep_str(a, "target") ? dep_str(a, "target") : "");
+		json_t *m;
+
+		if (strcmp(type, "volume") != 0 && strcmp(type, "bind") != 0 &&
+		    strcmp(type, "tmpfs") != 0) {
+			cs_log(CS_LOG_WARN,
+			       "service '%s': %s mounts are not supported: '%s' not "
+			       "mounted",
+			       key, type, dep_str(a, "target") ? dep_str(a, "target") : "?");
+			continue;
+		}
+		m = json_pack("{s:s, s:s}", "Type", type, "Target",
+			      dep_str(a, "target") ? dep_str(a, "target") : "");
 
 		if (strcmp(type, "volume") == 0 && src) {
 			json_t *top = json_object_get(json_object_get(ctx->model, "volumes"), src);
@@ -202,6 +215,16 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 		}
 		if (json_is_true(json_object_get(a, "read_only")))
 			json_object_set_new(m, "ReadOnly", json_true());
+		if (dep_str(a, "bind_propagation") && strcmp(type, "bind") == 0)
+			json_object_set_new(
+			    m, "BindOptions",
+			    json_pack("{s:s}", "Propagation", dep_str(a, "bind_propagation")));
+		if (dep_num(a, "tmpfs_size_bytes") && strcmp(type, "tmpfs") == 0)
+			json_object_set_new(
+			    m, "TmpfsOptions",
+			    json_pack("{s:I}", "SizeBytes", dep_num(a, "tmpfs_size_bytes")));
+		if (json_is_true(json_object_get(a, "nocopy")) && strcmp(type, "volume") == 0)
+			json_object_set_new(m, "VolumeOptions", json_pack("{s:b}", "NoCopy", 1));
 		json_array_append_new(mounts, m);
 	}
 	/* file secrets and configs are bind-mounted, as compose does on a plain engine */

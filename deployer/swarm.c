@@ -209,8 +209,18 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 	{
 		const char *type = dep_str(v, "type") ? dep_str(v, "type") : "volume";
 		const char *src = dep_str(v, "source");
-		json_t *m = json_pack("{s:s, s:s}", "Type", type, "Target",
-				      dep_str(v, "target") ? dep_str(v, "target") : "");
+		json_t *m;
+
+		if (strcmp(type, "volume") != 0 && strcmp(type, "bind") != 0 &&
+		    strcmp(type, "tmpfs") != 0 && strcmp(type, "npipe") != 0) {
+			cs_log(CS_LOG_WARN,
+			       "service '%s': %s mounts need a newer engine API: '%s' "
+			       "not mounted",
+			       key, type, dep_str(v, "target") ? dep_str(v, "target") : "?");
+			continue;
+		}
+		m = json_pack("{s:s, s:s}", "Type", type, "Target",
+			      dep_str(v, "target") ? dep_str(v, "target") : "");
 
 		if (strcmp(type, "volume") == 0 && src) {
 			json_t *top = json_object_get(json_object_get(ctx->model, "volumes"), src);
@@ -243,6 +253,20 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 		}
 		if (json_is_true(json_object_get(v, "read_only")))
 			json_object_set_new(m, "ReadOnly", json_true());
+		if (dep_str(v, "bind_propagation") && strcmp(type, "bind") == 0)
+			json_object_set_new(
+			    m, "BindOptions",
+			    json_pack("{s:s}", "Propagation", dep_str(v, "bind_propagation")));
+		if (dep_num(v, "tmpfs_size_bytes") && strcmp(type, "tmpfs") == 0)
+			json_object_set_new(
+			    m, "TmpfsOptions",
+			    json_pack("{s:I}", "SizeBytes", dep_num(v, "tmpfs_size_bytes")));
+		if (json_is_true(json_object_get(v, "nocopy")) && strcmp(type, "volume") == 0) {
+			if (json_object_get(m, "VolumeOptions") == NULL)
+				json_object_set_new(m, "VolumeOptions", json_object());
+			json_object_set_new(json_object_get(m, "VolumeOptions"), "NoCopy",
+					    json_true());
+		}
 		json_array_append_new(a, m);
 	}
 	dep_set_obj(cs, "Mounts", a);
@@ -732,6 +756,12 @@ swarm_plan(struct dep_ctx *ctx)
 		rename_refs(cs, "Configs", "ConfigName", config_names);
 		it = dep_plan_add(&ctx->plan, DEP_KIND_SERVICE, DEP_ACT_CREATE, name, order.v[i]);
 		it->desired = spec;
+		if (cs_log_get_level() >= CS_LOG_DEBUG) {
+			char *d = json_dumps(spec, JSON_COMPACT);
+
+			cs_log(CS_LOG_DEBUG, "service %s: spec %s", name, d ? d : "?");
+			free(d);
+		}
 		it->priv = p;
 		p->global = json_object_get(json_object_get(spec, "Mode"), "Global") != NULL;
 		p->replicas = dep_num(json_object_get(json_object_get(spec, "Mode"), "Replicated"),
