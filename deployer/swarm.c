@@ -927,6 +927,7 @@ swarm_apply(struct dep_ctx *ctx, struct dep_item *it)
 	json_t *resp = NULL;
 	char *path = NULL, *idkey;
 	const char *kind = dep_kind_name(it->kind);
+	double until;
 	int error = 0;
 
 	if (it->action == DEP_ACT_REMOVE) {
@@ -941,7 +942,17 @@ swarm_apply(struct dep_ctx *ctx, struct dep_item *it)
 	case DEP_KIND_SECRET:
 	case DEP_KIND_CONFIG:
 		path = cs_xasprintf("/%ss/create", kind);
-		if ((error = dep_call(ctx, "POST", path, it->desired, 0, &resp)) < 0)
+		until = dep_now() + 20;
+		/*
+		 * An overlay network removed a moment ago (our own rollback) lingers
+		 * in the engine for a few seconds after it left the cluster and the
+		 * node's list, and a new one with its name is refused with 409.
+		 */
+		while ((error = dep_call(ctx, "POST", path, it->desired, 0, &resp)) == CS_EHTTP &&
+		       it->kind == DEP_KIND_NETWORK && strstr(cs_err_msg(), "HTTP 409") &&
+		       dep_now() < until)
+			dep_sleep_ms(250);
+		if (error < 0)
 			goto out;
 		if (!dep_str(resp, "Id") && !dep_str(resp, "ID")) {
 			error = cs_err_set(CS_EHTTP, "POST %s: no ID in the answer", path);
