@@ -896,6 +896,26 @@ network_listed(struct dep_ctx *ctx, const char *id)
 	return listed;
 }
 
+/* 1 while containers on this node are attached to network id (load balancer endpoints aside). */
+static int
+network_busy(struct dep_ctx *ctx, const char *id)
+{
+	char *path = cs_xasprintf("/networks/%s", id);
+	json_t *net = NULL, *v;
+	const char *k;
+	int busy = 0;
+
+	if (dep_call(ctx, "GET", path, NULL, 0, &net) == 0) {
+		json_object_foreach(json_object_get(net, "Containers"), k, v)
+		{
+			busy |= strncmp(k, "lb-", 3) != 0;
+		}
+	}
+	json_decref(net);
+	free(path);
+	return busy;
+}
+
 static int
 remove_object(struct dep_ctx *ctx, struct dep_item *it)
 {
@@ -903,6 +923,13 @@ remove_object(struct dep_ctx *ctx, struct dep_item *it)
 	double until = dep_now() + 30;
 	int error;
 
+	/*
+	 * Removed from the cluster while this node still has containers on it,
+	 * an overlay network lingers on the node for a while (listed, and
+	 * refusing a new network of its name): let the tasks go first.
+	 */
+	while (it->kind == DEP_KIND_NETWORK && dep_now() < until && network_busy(ctx, it->id))
+		dep_sleep_ms(250);
 	/* a network stays in use until the removed service's tasks are gone */
 	while ((error = dep_call(ctx, "DELETE", path, NULL, 0, NULL)) == CS_EHTTP &&
 	       dep_now() < until)
@@ -920,14 +947,94 @@ remove_object(struct dep_ctx *ctx, struct dep_item *it)
 	return error;
 }
 
+/* POST /{networks,secrets,configs}/create for it. */
+static int
+create_object(struct dep_ctx *ctx, struct dep_item *it)
+{
+	struct swarm *sw = ctx->priv;
+	const char *kind = dep_kind_name(it->kind);
+	char *path = cs_xasprintf("/%ss/create", kind), *idkey;
+	double until = dep_now() + 20;
+	json_t *resp = NULL;
+	int error;
+
+	/*
+	 * An overlay network removed a moment ago (our own rollback) can linger
+	 * in the engine for a few seconds after it left the cluster and the
+	 * node's list, and a new one with its name is refused with 409.
+	 */
+	while ((error = dep_call(ctx, "POST", path, it->desired, 0, &resp)) == CS_EHTTP &&
+	       it->kind == DEP_KIND_NETWORK && strstr(cs_err_msg(), "HTTP 409") &&
+	       dep_now() < until)
+		dep_sleep_ms(250);
+	if (error < 0)
+		goto out;
+	if (!dep_str(resp, "Id") && !dep_str(resp, "ID")) {
+		error = cs_err_set(CS_EHTTP, "POST %s: no ID in the answer", path);
+		goto out;
+	}
+	free(it->id);
+	it->id = cs_xstrdup(dep_str(resp, "Id") ? dep_str(resp, "Id") : dep_str(resp, "ID"));
+	it->applied = 1;
+	idkey = cs_xasprintf("%s:%s", kind, it->name);
+	json_object_set_new(sw->ids, idkey, json_string(it->id));
+	free(idkey);
+	cs_out("created %s %s", kind, it->name);
+out:
+	free(path);
+	json_decref(resp);
+	return error;
+}
+
+/*
+ * The engine says a network that plan found does not exist (the node listed
+ * one that was being removed): create the planned networks named in msg.
+ * 1 when one was created, 0 when none applies, or an error.
+ */
+static int
+create_vanished_networks(struct dep_ctx *ctx, const char *msg)
+{
+	size_t i;
+	int error, created = 0;
+
+	for (i = 0; i < ctx->plan.nr; i++) {
+		struct dep_item *n = &ctx->plan.v[i];
+
+		if (n->kind != DEP_KIND_NETWORK || n->action != DEP_ACT_UNCHANGED ||
+		    strstr(msg, n->name) == NULL)
+			continue;
+		cs_log(CS_LOG_INFO, "network %s vanished since the plan: creating it", n->name);
+		n->action = DEP_ACT_CREATE;
+		if ((error = create_object(ctx, n)) < 0)
+			return error;
+		created = 1;
+	}
+	return created;
+}
+
+static int
+apply_service(struct dep_ctx *ctx, struct dep_item *it, json_t **resp)
+{
+	char *path = NULL;
+	int error;
+
+	resolve_ids(ctx->priv, it->desired);
+	if (it->action == DEP_ACT_CREATE) {
+		error = dep_call(ctx, "POST", "/services/create", it->desired, 1, resp);
+	} else {
+		path = cs_xasprintf("/services/%s/update?version=%lld", it->id, it->version);
+		error = dep_call(ctx, "POST", path, it->desired, 1, resp);
+	}
+	free(path);
+	return error;
+}
+
 static int
 swarm_apply(struct dep_ctx *ctx, struct dep_item *it)
 {
-	struct swarm *sw = ctx->priv;
 	json_t *resp = NULL;
-	char *path = NULL, *idkey;
 	const char *kind = dep_kind_name(it->kind);
-	double until;
+	char *msg;
 	int error = 0;
 
 	if (it->action == DEP_ACT_REMOVE) {
@@ -937,64 +1044,32 @@ swarm_apply(struct dep_ctx *ctx, struct dep_item *it)
 		}
 		return error;
 	}
-	switch (it->kind) {
-	case DEP_KIND_NETWORK:
-	case DEP_KIND_SECRET:
-	case DEP_KIND_CONFIG:
-		path = cs_xasprintf("/%ss/create", kind);
-		until = dep_now() + 20;
-		/*
-		 * An overlay network removed a moment ago (our own rollback) lingers
-		 * in the engine for a few seconds after it left the cluster and the
-		 * node's list, and a new one with its name is refused with 409.
-		 */
-		while ((error = dep_call(ctx, "POST", path, it->desired, 0, &resp)) == CS_EHTTP &&
-		       it->kind == DEP_KIND_NETWORK && strstr(cs_err_msg(), "HTTP 409") &&
-		       dep_now() < until)
-			dep_sleep_ms(250);
-		if (error < 0)
-			goto out;
-		if (!dep_str(resp, "Id") && !dep_str(resp, "ID")) {
-			error = cs_err_set(CS_EHTTP, "POST %s: no ID in the answer", path);
-			goto out;
-		}
-		it->id =
-		    cs_xstrdup(dep_str(resp, "Id") ? dep_str(resp, "Id") : dep_str(resp, "ID"));
-		it->applied = 1;
-		idkey = cs_xasprintf("%s:%s", kind, it->name);
-		json_object_set_new(sw->ids, idkey, json_string(it->id));
-		free(idkey);
-		cs_out("created %s %s", kind, it->name);
-		break;
-	case DEP_KIND_SERVICE:
-		resolve_ids(sw, it->desired);
-		if (it->action == DEP_ACT_CREATE) {
-			if ((error = dep_call(ctx, "POST", "/services/create", it->desired, 1,
-					      &resp)) < 0)
-				goto out;
-			it->id = cs_xstrdup(dep_str(resp, "ID") ? dep_str(resp, "ID") : "");
-		} else {
-			path =
-			    cs_xasprintf("/services/%s/update?version=%lld", it->id, it->version);
-			if ((error = dep_call(ctx, "POST", path, it->desired, 1, &resp)) < 0)
-				goto out;
-		}
-		it->applied = 1;
-		it->wait = 1;
-		if (json_array_size(json_object_get(resp, "Warnings")))
-			cs_log(CS_LOG_WARN, "service %s: %s", it->name,
-			       json_string_value(
-				   json_array_get(json_object_get(resp, "Warnings"), 0)));
-		if ((error = refresh_service(ctx, it)) < 0)
-			goto out;
-		cs_out("%s service %s", it->action == DEP_ACT_CREATE ? "created" : "updated",
-		       it->name);
-		break;
-	default:
-		break;
+	if (it->kind != DEP_KIND_SERVICE)
+		return create_object(ctx, it);
+
+	error = apply_service(ctx, it, &resp);
+	if (error < 0 && strstr(cs_err_msg(), "network") && strstr(cs_err_msg(), "not found")) {
+		msg = cs_xstrdup(cs_err_msg());
+		error = create_vanished_networks(ctx, msg);
+		if (error > 0)
+			error = apply_service(ctx, it, &resp);
+		else if (error == 0)
+			error = cs_err_set(CS_EHTTP, "%s", msg);
+		free(msg);
 	}
+	if (error < 0)
+		goto out;
+	if (it->action == DEP_ACT_CREATE)
+		it->id = cs_xstrdup(dep_str(resp, "ID") ? dep_str(resp, "ID") : "");
+	it->applied = 1;
+	it->wait = 1;
+	if (json_array_size(json_object_get(resp, "Warnings")))
+		cs_log(CS_LOG_WARN, "service %s: %s", it->name,
+		       json_string_value(json_array_get(json_object_get(resp, "Warnings"), 0)));
+	if ((error = refresh_service(ctx, it)) < 0)
+		goto out;
+	cs_out("%s service %s", it->action == DEP_ACT_CREATE ? "created" : "updated", it->name);
 out:
-	free(path);
 	json_decref(resp);
 	return error;
 }
