@@ -187,9 +187,9 @@ order_visit(struct cs_strvec *out, json_t *services, json_t *state, const char *
 		if (l == NULL)
 			continue;
 		target = cs_xstrndup(l, strcspn(l, ":"));
-		error = json_object_get(services, target) ? order_visit(out, services, state, target,
-									  name)
-							  : 0;
+		error = json_object_get(services, target)
+			    ? order_visit(out, services, state, target, name)
+			    : 0;
 		free(target);
 		if (error < 0)
 			return error;
@@ -693,11 +693,18 @@ fill_objects(struct dep_ctx *ctx)
 int
 dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_opts *opts)
 {
+	struct dep_deploy_opts local;
 	struct dep_ctx ctx;
 	size_t i;
 	int error, code = DEP_EXIT_OK, timeout_s, any_applied = 0;
 
 	memset(&ctx, 0, sizeof(ctx));
+	/* no --app: the model's name (compose.c: name:, else the directory) */
+	if (opts->app == NULL && json_is_string(json_object_get(model, "name"))) {
+		local = *opts;
+		local.app = json_string_value(json_object_get(model, "name"));
+		opts = &local;
+	}
 	ctx.model = model;
 	ctx.opts = opts;
 	ctx.result = out;
@@ -716,7 +723,8 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 		goto out;
 	}
 	if (opts->app == NULL || !isalnum((unsigned char)opts->app[0]) ||
-	    strspn(opts->app, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+	    strspn(opts->app,
+		   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
 		strlen(opts->app)) {
 		cs_err_set(CS_EINVAL, "invalid app name '%s' ([A-Za-z0-9][A-Za-z0-9_.-]*)",
 			   opts->app ? opts->app : "");

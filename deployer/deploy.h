@@ -26,7 +26,7 @@ enum dep_publish_mode {
 struct dep_deploy_opts {
 	const char *coe;     /* "swarm" or "compose" */
 	const char *bay;     /* engine address (unix://, tcp://); NULL: $DOCKER_HOST */
-	const char *app;     /* application (stack / compose project) name */
+	const char *app;     /* application (stack / project) name; NULL: the model's "name" */
 	int timeout_s;	     /* converge limit in seconds; 0: 300 */
 	int prune;	     /* remove the app's services that are not in the model */
 	int dry_run;	     /* print the plan, change nothing */
