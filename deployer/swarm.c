@@ -36,6 +36,11 @@ struct svc_priv {
 	long long replicas;
 	int global;
 	int one_shot; /* restart condition none/on-failure: a completed task is done */
+	/*
+	 * Host-mode ports changed: the swarm replaces the tasks although their
+	 * spec stays the same, so only the update status tells when it is done.
+	 */
+	int host_ports_changed;
 };
 
 static int
@@ -432,6 +437,27 @@ normalize_spec(struct swarm *sw, json_t *spec)
 	return res;
 }
 
+static int
+has_host_port(json_t *ep)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(ep, "Ports"), i, p)
+	{
+		if (dep_str(p, "PublishMode") && strcmp(dep_str(p, "PublishMode"), "host") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+host_ports_changed(json_t *want, json_t *have)
+{
+	return !json_equal(json_object_get(want, "Ports"), json_object_get(have, "Ports")) &&
+	       (has_host_port(want) || has_host_port(have));
+}
+
 /* Open and plan. */
 
 static int
@@ -776,6 +802,10 @@ swarm_plan(struct dep_ctx *ctx)
 			it->version = dep_num(json_object_get(found, "Version"), "Index");
 			it->current = json_incref(json_object_get(found, "Spec"));
 			it->action = json_equal(a, b) ? DEP_ACT_UNCHANGED : DEP_ACT_UPDATE;
+			p->host_ports_changed =
+			    it->action == DEP_ACT_UPDATE &&
+			    host_ports_changed(json_object_get(a, "EndpointSpec"),
+					       json_object_get(b, "EndpointSpec"));
 			if (it->action == DEP_ACT_UPDATE && cs_log_get_level() >= CS_LOG_DEBUG) {
 				char *sa = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
 				char *sb = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
@@ -1151,14 +1181,15 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks)
 	json_t *us = json_object_get(svc, "UpdateStatus"), *want, *t, *pending = NULL;
 	const char *ust = dep_str(us, "State");
 	long long running = 0, completed = 0, desired_running = 0;
-	int updating = 0, ret;
+	int updating = 0, fresh_status = 0, ret;
 	size_t i;
 
 	if (ust) {
 		double when = 0;
 
 		dep_parse_time(&when, dep_str(us, "StartedAt"));
-		if (when + 0.001 >= p->since) {
+		fresh_status = when + 0.001 >= p->since;
+		if (fresh_status) {
 			if (strcmp(ust, "updating") == 0) {
 				updating = 1;
 			} else if (strcmp(ust, "paused") == 0) {
@@ -1222,6 +1253,8 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks)
 		set_diag(it, task_diag(ctx, pending, 0));
 	json_decref(want);
 	if (updating)
+		return 0;
+	if (p->host_ports_changed && !(ust && fresh_status && strcmp(ust, "completed") == 0))
 		return 0;
 	if (p->global)
 		return running >= 1 && running == desired_running;
