@@ -802,7 +802,8 @@ container_diag(struct dep_ctx *ctx, const char *id)
 		st = json_object_get(ins, "State");
 		cs_buf_addf(&b, "container %.12s state %s", id,
 			    dep_str(st, "Status") ? dep_str(st, "Status") : "?");
-		if (dep_str(json_object_get(st, "Health"), "Status"))
+		if (dep_str(json_object_get(st, "Health"), "Status") &&
+		    json_is_true(json_object_get(st, "Running")))
 			cs_buf_addf(&b, " (%s)", dep_str(json_object_get(st, "Health"), "Status"));
 		if (dep_str(st, "Error"))
 			cs_buf_addf(&b, ", error \"%s\"", dep_str(st, "Error"));

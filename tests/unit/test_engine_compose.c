@@ -22,6 +22,7 @@ static char app[64];
 static int port;
 
 static void cleanup_app(void);
+static json_t *model(const char *version, const char *cmd_override, int replicas, int with_side);
 
 static json_t *
 model(const char *version, const char *cmd_override, int replicas, int with_side)
@@ -238,6 +239,24 @@ test_engine_compose__failed_first_deployment_is_removed(void)
 	cleanup_app();
 }
 
+static void
+test_engine_compose__unhealthy_is_a_failure(void)
+{
+	struct dep_result r = DEP_RESULT_INIT;
+	json_t *m = model("v1", NULL, 1, 0), *hc;
+
+	cleanup_app();
+	hc = json_object_get(json_object_get(json_object_get(m, "services"), "web"), "healthcheck");
+	json_object_set_new(hc, "test", json_pack("[s,s]", "CMD", "false"));
+	json_object_set_new(hc, "retries", json_integer(1));
+	json_object_set_new(hc, "interval_ns", json_integer(200000000));
+	T_ASSERT_INT(deploy(&r, m, 0), DEP_EXIT_ROLLED_BACK);
+	T_ASSERT(strstr(r.message, "unhealthy") != NULL);
+	dep_result_release(&r);
+	json_decref(m);
+	cleanup_app();
+}
+
 /* Remove the test app's containers and networks. */
 static void
 cleanup_app(void)
@@ -283,6 +302,7 @@ main(void)
 	port = 30000 + (int)(getpid() % 10000);
 	T_RUN(test_engine_compose__create_unchanged_recreate_rollback_prune);
 	T_RUN(test_engine_compose__failed_first_deployment_is_removed);
+	T_RUN(test_engine_compose__unhealthy_is_a_failure);
 	cleanup_app();
 	ret = T_REPORT();
 	curl_global_cleanup();
