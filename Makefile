@@ -12,10 +12,10 @@ datadir ?= $(prefix)/share/caas-devops
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-PKGS = libgit2 libarchive libcurl jansson yaml-0.1 openssl uuid
+PKGS = libgit2 libarchive libcurl jansson yaml-0.1 openssl uuid sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CPPFLAGS += -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib -DCS_DATADIR='"$(datadir)"'
+CPPFLAGS += -D_DEFAULT_SOURCE -D_GNU_SOURCE -DCS_HAVE_SQLITE3 -Ilib -DCS_DATADIR='"$(datadir)"'
 ALL_CFLAGS = -std=c17 -pthread $(CFLAGS) $(PKG_CFLAGS)
 LDLIBS += $(PKG_LIBS) -pthread
 

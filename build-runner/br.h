@@ -73,4 +73,32 @@ struct br_push_opts {
  */
 int br_push(char **digest, struct cs_docker *d, const char *name, const struct br_push_opts *o);
 
+/* How the validation was asked for (options; NULL fields fall back to the environment). */
+struct br_validate_choice {
+	const char *policy;	/* --validate FILE */
+	const char *level;	/* --validate-level production|non-production */
+	const char *activate;	/* --activate_DockerImageFactory, else $activate_DockerImageFactory */
+	const char *prod_ready; /* --DockerImageFactory_ProdReady, else the variable of that name */
+	int no_processes;	/* --validate-no-processes */
+	double observe_seconds; /* --validate-observe; 0 = the validator's default */
+};
+
+struct cs_filch;
+
+/*
+ * Load the policy the choice names into *out, or leave *out NULL when no
+ * validation is asked for. Errors: CS_EINVAL (bad level or flag value),
+ * CS_ENOTFOUND, CS_EPARSE, CS_EIO (policy file).
+ */
+int br_validate_policy(struct cs_filch **out, const struct br_validate_choice *c);
+
+/*
+ * Validate the built image (processes included unless c->no_processes),
+ * printing one line per violation. *report gets {"status", "violations"}.
+ * Returns 0 valid, 1 not valid (the message says it will not be pushed),
+ * or a negative error (CS_ENET/CS_EHTTP engine, CS_EINTR, ...).
+ */
+int br_validate(json_t **report, struct cs_docker *d, const char *image_id, const char *name,
+		const struct cs_filch *policy, const struct br_validate_choice *c);
+
 #endif

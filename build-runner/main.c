@@ -23,6 +23,7 @@
 #include "br.h"
 #include "buf.h"
 #include "dockerauth.h"
+#include "filch.h"
 #include "err.h"
 #include "gitsrc.h"
 #include "imageref.h"
@@ -37,11 +38,12 @@ struct options {
 	const char *image, *registry, *registry_user, *registry_password_file, *registry_ca;
 	const char *target, *json_path;
 	struct cs_strvec tags, build_args, labels;
+	struct br_validate_choice validate;
 	int password_stdin, push, no_cache, pull, verbose, quiet;
 };
 
 struct timings {
-	double source, build, push;
+	double source, build, validate, push;
 };
 
 static const char usage_text[] =
@@ -76,6 +78,15 @@ static const char usage_text[] =
     "  --password-stdin          read the password from standard input\n"
     "  --registry-ca FILE        CA certificate of the registry (default:\n"
     "                            /etc/docker/certs.d/HOST:PORT/ca.crt)\n"
+    "Validation (the image factory; before any push):\n"
+    "  --validate POLICY         check the image against a filch policy file\n"
+    "  --validate-level LEVEL    production (filch.json) or non-production\n"
+    "                            (filch-insecure.json)\n"
+    "  --activate_DockerImageFactory 0|1     the seed's switch (also an environment\n"
+    "                            variable): 1 validates, at the level given by\n"
+    "  --DockerImageFactory_ProdReady True|False   (default True: production)\n"
+    "  --validate-observe SECONDS   watch the running image this long (default 5)\n"
+    "  --validate-no-processes   check files and packages only, do not run the image\n"
     "Output:\n"
     "  --json FILE               write the result as JSON (image_id, tags, commit, context,\n"
     "                            timings); '-' for standard output\n"
@@ -121,6 +132,12 @@ enum {
 	OPT_GIT_TOKEN_FILE,
 	OPT_SSH_KEY,
 	OPT_REPO,
+	OPT_VALIDATE,
+	OPT_VALIDATE_LEVEL,
+	OPT_ACTIVATE,
+	OPT_PROD_READY,
+	OPT_VALIDATE_OBSERVE,
+	OPT_VALIDATE_NO_PROCESSES,
 };
 
 static const struct option long_options[] = {
@@ -145,6 +162,12 @@ static const struct option long_options[] = {
     {"password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN},
     {"registry-ca", required_argument, NULL, OPT_REGISTRY_CA},
     {"json", required_argument, NULL, OPT_JSON},
+    {"validate", required_argument, NULL, OPT_VALIDATE},
+    {"validate-level", required_argument, NULL, OPT_VALIDATE_LEVEL},
+    {"activate_DockerImageFactory", required_argument, NULL, OPT_ACTIVATE},
+    {"DockerImageFactory_ProdReady", required_argument, NULL, OPT_PROD_READY},
+    {"validate-observe", required_argument, NULL, OPT_VALIDATE_OBSERVE},
+    {"validate-no-processes", no_argument, NULL, OPT_VALIDATE_NO_PROCESSES},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -237,6 +260,35 @@ parse_options(struct options *o, int argc, char **argv)
 		case OPT_JSON:
 			o->json_path = optarg;
 			break;
+		case OPT_VALIDATE:
+			o->validate.policy = optarg;
+			break;
+		case OPT_VALIDATE_LEVEL:
+			if (strcmp(optarg, "production") != 0 && strcmp(optarg, "non-production") != 0)
+				return usage_error("--validate-level '%s': want production or "
+						   "non-production",
+						   optarg);
+			o->validate.level = optarg;
+			break;
+		case OPT_ACTIVATE:
+			o->validate.activate = optarg;
+			break;
+		case OPT_PROD_READY:
+			o->validate.prod_ready = optarg;
+			break;
+		case OPT_VALIDATE_OBSERVE: {
+			char *end;
+
+			o->validate.observe_seconds = strtod(optarg, &end);
+			if (*end || end == optarg || o->validate.observe_seconds <= 0 ||
+			    o->validate.observe_seconds > 3600)
+				return usage_error("--validate-observe '%s': want seconds (0-3600]",
+						   optarg);
+			break;
+		}
+		case OPT_VALIDATE_NO_PROCESSES:
+			o->validate.no_processes = 1;
+			break;
 		case 'v':
 			o->verbose++;
 			break;
@@ -260,6 +312,8 @@ parse_options(struct options *o, int argc, char **argv)
 		return usage_error("--image is required");
 	if (o->push && o->registry == NULL)
 		return usage_error("--push needs --registry");
+	if (o->validate.policy && o->validate.level)
+		return usage_error("--validate and --validate-level exclude each other");
 	if (o->registry_password_file && o->password_stdin)
 		return usage_error("--registry-password-file and --password-stdin exclude each other");
 	if ((o->registry_password_file || o->password_stdin) && o->registry_user == NULL)
@@ -414,6 +468,8 @@ main(int argc, char **argv)
 	char *workdir = NULL, *root = NULL, *context = NULL, *dockerfile = NULL;
 	const char *first_tag;
 	json_t *labels = json_object(), *result = NULL, *tag_list = json_array();
+	json_t *validation = NULL;
+	struct cs_filch *policy = NULL;
 	time_t created = 0;
 	double t0;
 	size_t i;
@@ -428,7 +484,12 @@ main(int argc, char **argv)
 	if (o.repo)
 		git_libgit2_init();
 
-	/* registry credentials first: a refused login must not cost a build */
+	/* bad input first: a wrong policy or a refused login must not cost a build */
+	if ((error = br_validate_policy(&policy, &o.validate)) < 0) {
+		rc = BR_EXIT_USAGE;
+		goto fail;
+	}
+
 	if (o.push) {
 		struct cs_registry_opts ropts = {.host = o.registry, .ca_file = o.registry_ca};
 		struct cs_registry *reg = NULL;
@@ -579,6 +640,36 @@ main(int argc, char **argv)
 		cs_out("tagged %s", names.v[i]);
 
 	t0 = now();
+	if (policy) {
+		error = br_validate(&validation, engine, built.image_id, names.v[0], policy,
+				    &o.validate);
+		tm.validate = now() - t0;
+		if (error == 1) {
+			/* the report still goes out: Jenkins archives the violations */
+			rc = BR_EXIT_INVALID;
+			if (o.json_path) {
+				json_t *r = json_pack("{s:s, s:o, s:O}", "image_id", built.image_id,
+						      "commit",
+						      src.commit[0] ? json_string(src.commit)
+								    : json_null(),
+						      "validation", validation);
+
+				write_json(o.json_path, r);
+				json_decref(r);
+			}
+			goto fail;
+		}
+		if (error < 0) {
+			rc = br_interrupted ? exit_for(error)
+					    : error == CS_ENET || error == CS_EHTTP ||
+							  error == CS_ETIMEOUT
+						  ? BR_EXIT_ENGINE
+						  : BR_EXIT_USAGE;
+			goto fail;
+		}
+	}
+
+	t0 = now();
 	for (i = 0; i < names.nr; i++) {
 		json_t *entry = json_pack("{s:s}", "name", names.v[i]);
 		char *digest = NULL;
@@ -605,11 +696,12 @@ main(int argc, char **argv)
 	}
 	tm.push = now() - t0;
 
-	result = json_pack("{s:s, s:O, s:o, s:{s:I, s:I}, s:{s:f, s:f, s:f}}", "image_id",
-			   built.image_id, "tags", tag_list, "commit",
+	result = json_pack("{s:s, s:O, s:o, s:{s:I, s:I}, s:{s:f, s:f, s:f, s:f}, s:O?}",
+			   "image_id", built.image_id, "tags", tag_list, "commit",
 			   src.commit[0] ? json_string(src.commit) : json_null(), "context", "files",
 			   (json_int_t)built.files, "bytes", (json_int_t)built.bytes, "timings",
-			   "source", tm.source, "build", tm.build, "push", tm.push);
+			   "source", tm.source, "build", tm.build, "validate", tm.validate, "push",
+			   tm.push, "validation", validation);
 	if (o.json_path && (error = write_json(o.json_path, result)) < 0) {
 		rc = BR_EXIT_USAGE;
 		goto fail;
@@ -624,6 +716,8 @@ fail:
 		cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
 out:
 	json_decref(result);
+	json_decref(validation);
+	cs_filch_free(policy);
 	json_decref(tag_list);
 	json_decref(labels);
 	br_build_result_release(&built);

@@ -33,7 +33,7 @@ ENV_FILE=$STATE/env
 
 PACKAGES=(docker.io docker-registry debootstrap busybox-static openssl apache2-utils pkg-config
 	libcurl4-openssl-dev libgit2-dev libyaml-dev libjansson-dev libarchive-dev libssl-dev
-	uuid-dev git bats shellcheck ca-certificates iproute2 curl
+	uuid-dev libsqlite3-dev git bats shellcheck ca-certificates iproute2 curl python3 libxml2-utils
 	cgroupfs-mount debian-archive-keyring xz-utils procps jq time bc gcc make valgrind
 	clang libclang-rt-14-dev)
 

@@ -1,0 +1,4 @@
+#!/bin/sh
+/usr/bin/ssh &
+/usr/bin/ssh-agent &
+wait

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+test_description='caas-validator runs the image in a sandbox and samples its processes'
+. "$(dirname "$0")/test-lib.sh"
+
+img=$CS_TEST_PREFIX-val
+pol=$TEST_DATA/validator/policies/processes.json
+
+no_validation_container() {
+	test -z "$(docker ps -aq --filter name=cs-val-)"
+}
+
+test_expect_success 'setup: an image starting processes named ssh and ssh-agent' '
+	docker build -q -t $img-ssh:1 "$TEST_DATA/validator/images/ssh" >/dev/null
+'
+
+test_expect_success 'ssh is reported, ssh-agent is not, and no container is left' '
+	test_expect_code 3 caas-validator --policy "$pol" --observe 2 --json r.json --junit r.xml \
+		$img-ssh:1 >out &&
+	grep "^process ssh (/bin/sh /usr/bin/ssh) is forbidden (processes.forbidden \"ssh\")$" out &&
+	! grep "process ssh-agent" out &&
+	jq -e ".violations == [{\"section\": \"processes\", \"item\": \"/bin/sh /usr/bin/ssh\", \"rule\": \"ssh\", \"process\": \"ssh\"}]" r.json &&
+	xmllint --noout r.xml &&
+	no_validation_container
+'
+
+wait_for_container() {
+	for i in $(seq 100); do
+		test -n "$(docker ps -q --filter name=cs-val-)" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+test_expect_success 'with --archive, the processes still come from the engine' '
+	docker save -o ssh.tar $img-ssh:1 &&
+	test_expect_code 3 caas-validator --policy "$pol" --observe 1 --archive ssh.tar $img-ssh:1 >out &&
+	grep "^process ssh (/bin/sh /usr/bin/ssh) is forbidden" out &&
+	no_validation_container
+'
+
+test_expect_success 'the sandbox: no network, no capabilities, no-new-privileges, limits' '
+	caas-validator --policy "$pol" --observe 60 $img-ssh:1 >out 2>err &
+	pid=$! &&
+	test_when_finished "kill $pid 2>/dev/null; wait $pid; :" &&
+	wait_for_container &&
+	docker inspect -f "{{.HostConfig.NetworkMode}} {{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}} {{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}} {{.HostConfig.AutoRemove}}" \
+		$(docker ps -q --filter name=cs-val-) >hc &&
+	cat hc &&
+	grep "^none \[ALL\] \[no-new-privileges\] 268435456 256 1000000000 false$" hc
+'
+
+test_expect_success 'a container that exits early is reported with its exit code, not as a failure' '
+	printf "FROM busybox:latest\nCMD [\"sh\", \"-c\", \"exit 7\"]\n" >Dockerfile &&
+	test_when_finished "docker rmi -f $img-exit:1 >/dev/null 2>&1" &&
+	docker build -q -t $img-exit:1 . >/dev/null &&
+	caas-validator --policy "$pol" --observe 3 $img-exit:1 >out &&
+	grep "note: the container exited after .* with code 7" out &&
+	no_validation_container
+'
+
+test_expect_success 'a command that cannot start, or none: a note, not a failure' '
+	printf "FROM busybox:latest\nCMD [\"/nonexistent\"]\n" >Dockerfile &&
+	test_when_finished "docker rmi -f $img-nostart:1 $img-nocmd:1 >/dev/null 2>&1" &&
+	docker build -q -t $img-nostart:1 . >/dev/null &&
+	caas-validator --policy "$pol" $img-nostart:1 >out &&
+	grep "note: the container did not start: .*/nonexistent" out &&
+	no_validation_container &&
+	mkdir nocmd && cp /bin/busybox nocmd/ &&
+	printf "FROM scratch\nCOPY busybox /bin/busybox\n" >nocmd/Dockerfile &&
+	docker build -q -t $img-nocmd:1 nocmd >/dev/null &&
+	caas-validator --policy "$pol" $img-nocmd:1 >out &&
+	grep "note: the image has no command: no process to observe" out &&
+	no_validation_container
+'
+
+test_expect_success 'a static failure stops the observation at once and removes the container' '
+	mkdir baddb && printf "not a dpkg database\n" >baddb/status &&
+	printf "FROM busybox:latest\nCOPY status /var/lib/dpkg/status\nCMD [\"sleep\", \"300\"]\n" >baddb/Dockerfile &&
+	test_when_finished "docker rmi -f $img-baddb:1 >/dev/null 2>&1" &&
+	docker build -q -t $img-baddb:1 baddb >/dev/null &&
+	start=$(date +%s) &&
+	test_expect_code 2 caas-validator --policy "$pol" --observe 60 $img-baddb:1 >out 2>err &&
+	test $(( $(date +%s) - start )) -le 10 &&
+	grep "cannot parse package database .var/lib/dpkg/status.: line 1" err &&
+	no_validation_container
+'
+
+test_expect_success '--no-processes does not create a container' '
+	caas-validator --policy "$pol" --no-processes $img-ssh:1 >out &&
+	grep "processes skipped" out
+'
+
+test_expect_success 'SIGTERM during the observation: exit 143 and the container is removed' '
+	caas-validator --policy "$pol" --observe 60 $img-ssh:1 >out 2>err &
+	pid=$! &&
+	wait_for_container &&
+	kill -TERM $pid &&
+	{ wait $pid; rc=$?; } ; test $rc = 143 &&
+	grep "interrupted" err &&
+	no_validation_container
+'
+
+test_expect_success 'SIGINT: exit 130 and the container is removed' '
+	caas-validator --policy "$pol" --observe 60 $img-ssh:1 >out 2>err &
+	pid=$! &&
+	wait_for_container &&
+	kill -INT $pid &&
+	{ wait $pid; rc=$?; } ; test $rc = 130 &&
+	no_validation_container
+'
+
+test_expect_success 'cleanup' '
+	docker rmi -f $img-ssh:1 >/dev/null
+'
+
+test_done
