@@ -824,6 +824,9 @@ out:
 	if (ctx.be)
 		ctx.be->close(&ctx);
 	dep_plan_release(&ctx.plan, ctx.be);
+	/* the X-Registry-Auth value is a credential */
+	for (i = 0; i < ctx.headers.nr; i++)
+		explicit_bzero(ctx.headers.v[i], strlen(ctx.headers.v[i]));
 	cs_strvec_clear(&ctx.headers);
 	out->exit_code = code;
 	return code;
