@@ -1275,7 +1275,8 @@ failed_task:
 			    !(state_is(t, "failed") || state_is(t, "rejected")))
 				continue;
 			dep_parse_time(&c, created_at(t));
-			if (c >= best) {
+			/* history from earlier deployments says nothing about this one */
+			if (c + 0.001 >= p->since && c >= best) {
 				best = c;
 				worst = t;
 			}
