@@ -821,6 +821,9 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 out:
 	if (!opts->dry_run)
 		fill_objects(&ctx);
+	/* rolled back: the bay is as it was (the objects still say what the run did) */
+	if (strcmp(out->status, "rolled_back") == 0)
+		out->changed = 0;
 	if (ctx.be)
 		ctx.be->close(&ctx);
 	dep_plan_release(&ctx.plan, ctx.be);

@@ -50,7 +50,7 @@ struct dep_result_object {
 struct dep_result {
 	char *app;
 	char *coe;
-	int changed;	    /* 1 when anything on the bay was (or, dry run, would be) changed */
+	int changed; /* the bay differs from before the run (dry run: would); 0 after a rollback */
 	const char *status; /* "converged", "rolled_back", "failed"; "planned" for a dry run */
 	int exit_code;	    /* enum dep_exit */
 	char *message;	    /* the failure, one line per problem, or NULL */

@@ -253,6 +253,27 @@ test_swarm__timeout_is_exit_10(void)
 }
 
 static void
+test_swarm__rejected_change_is_exit_7_and_undone(void)
+{
+	struct dep_result r = DEP_RESULT_INIT;
+	json_t *m = model_for(app_fail, "v1", NULL, 0), *svc, *dp;
+	char web[128];
+
+	snprintf(web, sizeof(web), "%s_web", app_fail);
+	dp = json_object_get(json_object_get(json_object_get(m, "services"), "web"), "deploy");
+	json_object_set_new(dp, "placement",
+			    json_pack("{s:[s]}", "constraints", "not a constraint"));
+	T_ASSERT_INT(deploy(&r, m, app_fail, 0, 60), DEP_EXIT_REJECTED);
+	T_ASSERT(strstr(r.message, "cannot create service") != NULL);
+	T_ASSERT_STR(r.status, "rolled_back");
+	T_ASSERT(!r.changed);
+	svc = inspect_service(web);
+	T_ASSERT(svc == NULL);
+	dep_result_release(&r);
+	json_decref(m);
+}
+
+static void
 test_swarm__dry_run_changes_nothing(void)
 {
 	struct dep_result r = DEP_RESULT_INIT;
@@ -329,6 +350,7 @@ main(void)
 	T_RUN(test_swarm__create_unchanged_update_rollback_prune);
 	T_RUN(test_swarm__failed_first_deployment_is_removed);
 	T_RUN(test_swarm__timeout_is_exit_10);
+	T_RUN(test_swarm__rejected_change_is_exit_7_and_undone);
 	cleanup();
 	ret = T_REPORT();
 	curl_global_cleanup();
