@@ -1,0 +1,219 @@
+/*
+ * Engine API helpers shared by the Docker backends: checked requests, filter
+ * query strings, model accessors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "docker.h"
+#include "engine.h"
+#include "err.h"
+#include "xalloc.h"
+
+static int
+request(struct dep_ctx *ctx, const char *method, const char *path, json_t *body, int auth,
+	long *status, json_t **resp)
+{
+	return cs_docker_json(ctx->docker, method, path, body,
+			      auth && ctx->headers.nr ? &ctx->headers : NULL, status, resp);
+}
+
+int
+dep_call(struct dep_ctx *ctx, const char *method, const char *path, json_t *body, int auth,
+	 json_t **out)
+{
+	json_t *resp = NULL;
+	long status = 0;
+	int error;
+
+	if (out)
+		*out = NULL;
+	if ((error = request(ctx, method, path, body, auth, &status, &resp)) < 0)
+		return error;
+	if (status < 200 || status > 299) {
+		error =
+		    cs_err_set(status == 404 ? CS_ENOTFOUND : CS_EHTTP, "%s %s: HTTP %ld: %s",
+			       method, path, status, cs_docker_error_message(resp, "no message"));
+		json_decref(resp);
+		return error;
+	}
+	if (out)
+		*out = resp;
+	else
+		json_decref(resp);
+	return 0;
+}
+
+char *
+dep_filter_path(const char *path, json_t *filters)
+{
+	struct cs_buf b = CS_BUF_INIT;
+	char *s = json_dumps(filters, JSON_COMPACT);
+
+	cs_buf_addf(&b, "%s%cfilters=", path, strchr(path, '?') ? '&' : '?');
+	cs_http_urlencode(&b, s ? s : "{}");
+	free(s);
+	return cs_buf_detach(&b, NULL);
+}
+
+void
+dep_sorted_keys(struct cs_strvec *out, json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	size_t i, j;
+
+	json_object_foreach(obj, k, v) { cs_strvec_push(out, k); }
+	for (i = 1; i < out->nr; i++)
+		for (j = i; j > 0 && strcmp(out->v[j - 1], out->v[j]) > 0; j--) {
+			char *t = out->v[j];
+			out->v[j] = out->v[j - 1];
+			out->v[j - 1] = t;
+		}
+}
+
+const char *
+dep_str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s && *s ? s : NULL;
+}
+
+json_int_t
+dep_num(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v))
+		return (json_int_t)json_real_value(v);
+	return 0;
+}
+
+void
+dep_set_str(json_t *o, const char *key, const char *s)
+{
+	if (s && *s)
+		json_object_set_new(o, key, json_string(s));
+}
+
+void
+dep_set_int(json_t *o, const char *key, json_int_t v)
+{
+	if (v)
+		json_object_set_new(o, key, json_integer(v));
+}
+
+void
+dep_set_obj(json_t *o, const char *key, json_t *v)
+{
+	if (json_object_size(v) || json_array_size(v))
+		json_object_set_new(o, key, v);
+	else
+		json_decref(v);
+}
+
+json_t *
+dep_string_array(json_t *a)
+{
+	json_t *res = json_array(), *v;
+	size_t i;
+
+	json_array_foreach(a, i, v)
+	{
+		if (json_is_string(v))
+			json_array_append(res, v);
+	}
+	return res;
+}
+
+int
+dep_read_file(struct cs_buf *out, const char *path, size_t max)
+{
+	char chunk[8192];
+	ssize_t n;
+	int fd, error = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return cs_err_set(CS_EINVAL, "cannot open '%s': %s", path, strerror(errno));
+	cs_buf_init(out, max);
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			error =
+			    cs_err_set(CS_EINVAL, "cannot read '%s': %s", path, strerror(errno));
+			break;
+		}
+		if (cs_buf_add(out, chunk, (size_t)n) < 0) {
+			error = cs_err_set(CS_EINVAL, "'%s' is larger than %zu bytes", path, max);
+			break;
+		}
+	}
+	close(fd);
+	return error;
+}
+
+int
+dep_list_labelled(struct dep_ctx *ctx, const char *path, const char *label, json_t **out)
+{
+	json_t *f = json_pack("{s:[s]}", "label", label);
+	char *p = dep_filter_path(path, f);
+	int error = dep_call(ctx, "GET", p, NULL, 0, out);
+
+	json_decref(f);
+	free(p);
+	if (error == 0 && !json_is_array(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		error = cs_err_set(CS_EHTTP, "GET %s: not a list", path);
+	}
+	return error;
+}
+
+json_t *
+dep_env_list(json_t *env)
+{
+	struct cs_strvec keys = CS_STRVEC_INIT;
+	json_t *a = json_array();
+	size_t i;
+
+	dep_sorted_keys(&keys, env);
+	for (i = 0; i < keys.nr; i++) {
+		json_t *val = json_object_get(env, keys.v[i]);
+		const char *s = json_is_string(val) ? json_string_value(val) : getenv(keys.v[i]);
+
+		if (json_is_integer(val))
+			json_array_append_new(a, json_sprintf("%s=%" JSON_INTEGER_FORMAT, keys.v[i],
+							      json_integer_value(val)));
+		else if (s)
+			json_array_append_new(a, json_sprintf("%s=%s", keys.v[i], s));
+	}
+	cs_strvec_clear(&keys);
+	return a;
+}
+
+static int
+log_write(const char *data, size_t len, void *payload)
+{
+	struct cs_buf *b = payload;
+
+	if (b->len + len > (1 << 20))
+		return 0; /* enough for a tail: drop the rest */
+	return cs_buf_add(b, data, len);
+}
+
+void
+dep_fetch_logs(struct dep_ctx *ctx, struct cs_buf *out, const char *path, int max_lines)
+{
+	struct cs_buf raw = CS_BUF_INIT;
+
+	if (cs_docker_raw(ctx->docker, "GET", path, log_write, &raw) == 0 && raw.len)
+		dep_logs_demux(out, raw.buf, raw.len, max_lines);
+	cs_buf_release(&raw);
+}

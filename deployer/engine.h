@@ -1,0 +1,54 @@
+/*
+ * Helpers shared by the Docker Engine backends (swarm.c, engine_compose.c):
+ * checked JSON requests, filter query strings, and small accessors for the
+ * normalized model.
+ */
+#ifndef DEP_ENGINE_H
+#define DEP_ENGINE_H
+
+#include <jansson.h>
+
+#include "backend.h"
+
+/*
+ * method path (no version prefix) with body (borrowed, may be NULL); auth
+ * adds ctx->headers (X-Registry-Auth). A 2xx answer is 0 and *out (may be
+ * NULL) receives the decoded body (new reference, or NULL when empty);
+ * otherwise CS_ENOTFOUND for 404, CS_EHTTP for other statuses, with the
+ * engine's message, or the transport error (CS_ENET, CS_ETIMEOUT).
+ */
+int dep_call(struct dep_ctx *ctx, const char *method, const char *path, json_t *body, int auth,
+	     json_t **out);
+
+/* path + "?filters=" (or "&filters=") + the urlencoded JSON; caller frees. */
+char *dep_filter_path(const char *path, json_t *filters);
+
+/* GET path?filters={"label":[label]}; *out is a new JSON array. */
+int dep_list_labelled(struct dep_ctx *ctx, const char *path, const char *label, json_t **out);
+
+/* The keys of obj (may be NULL), sorted, appended to out. */
+void dep_sorted_keys(struct cs_strvec *out, json_t *obj);
+/* o[key] when it is a non-empty string, else NULL (borrowed). */
+const char *dep_str(json_t *o, const char *key);
+/* o[key] as an integer (reals truncated), 0 when absent. */
+json_int_t dep_num(json_t *o, const char *key);
+/* Set o[key] only when the value is not empty/zero (set_obj steals v either way). */
+void dep_set_str(json_t *o, const char *key, const char *s);
+void dep_set_int(json_t *o, const char *key, json_int_t v);
+void dep_set_obj(json_t *o, const char *key, json_t *v);
+/* A new array with the string elements of a. */
+json_t *dep_string_array(json_t *a);
+/* ["K=V", ...] in key order from {K: V}; a null V takes $K, or is left out. New reference. */
+json_t *dep_env_list(json_t *env);
+
+/*
+ * GET path (a /containers/{id}/logs or /tasks/{id}/logs request) and append
+ * its last max_lines lines, demultiplexed and escaped, to out. Nothing is
+ * appended when the logs cannot be read: they only illustrate a failure.
+ */
+void dep_fetch_logs(struct dep_ctx *ctx, struct cs_buf *out, const char *path, int max_lines);
+
+/* Read a (small) file: CS_EINVAL naming the path when it cannot be read or is over max bytes. */
+int dep_read_file(struct cs_buf *out, const char *path, size_t max);
+
+#endif

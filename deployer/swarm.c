@@ -1,0 +1,1509 @@
+/*
+ * Swarm backend: `docker stack deploy` semantics through the Engine API.
+ * Services APP_NAME, networks APP_NET, secrets and configs with versioned
+ * immutable names, all labelled com.docker.stack.namespace=APP; changed
+ * services are updated in place (version index), and convergence is judged
+ * from one /services and one /tasks request per poll for all services.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "docker.h"
+#include "engine.h"
+#include "err.h"
+#include "log.h"
+#include "xalloc.h"
+
+#define NS_LABEL "com.docker.stack.namespace"
+#define IMAGE_LABEL "com.docker.stack.image"
+#define SECRET_MAX (500 * 1024) /* the swarm's limit for secrets and configs */
+#define LOG_TAIL 20
+
+struct swarm {
+	char *node_addr;  /* Swarm.NodeAddr of the manager we talk to */
+	json_t *ids;	  /* "network:NAME", "secret:NAME", "config:NAME" -> engine ID */
+	json_t *net_name; /* network ID -> name, for comparing specs */
+};
+
+struct svc_priv {
+	double since; /* engine time of our create/update: tasks older than that are history */
+	long long replicas;
+	int global;
+	int one_shot; /* restart condition none/on-failure: a completed task is done */
+	/*
+	 * Host-mode ports changed: the swarm replaces the tasks although their
+	 * spec stays the same, so only the update status tells when it is done.
+	 */
+	int host_ports_changed;
+};
+
+static int
+list_app(struct dep_ctx *ctx, const char *what, json_t **out)
+{
+	char *label = cs_xasprintf(NS_LABEL "=%s", ctx->opts->app);
+	int error = dep_list_labelled(ctx, what, label, out);
+
+	free(label);
+	return error;
+}
+
+/* Model helpers. */
+
+/* {K: V} with string values, in key order, plus the namespace label. */
+static json_t *
+labels(json_t *src, const char *app)
+{
+	json_t *res = json_object();
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(src, k, v)
+	{
+		if (json_is_string(v))
+			json_object_set(res, k, v);
+		else if (json_is_integer(v))
+			json_object_set_new(
+			    res, k, json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v)));
+	}
+	if (app)
+		json_object_set_new(res, NS_LABEL, json_string(app));
+	return res;
+}
+
+/* The engine name of model network key. */
+static char *
+network_name(struct dep_ctx *ctx, const char *key)
+{
+	json_t *net = json_object_get(json_object_get(ctx->model, "networks"), key);
+
+	if (dep_str(net, "name"))
+		return cs_xstrdup(dep_str(net, "name"));
+	if (json_is_true(json_object_get(net, "external")))
+		return cs_xstrdup(key);
+	return cs_xasprintf("%s_%s", ctx->opts->app, key);
+}
+
+static const char *
+restart_condition(json_t *rp)
+{
+	const char *c = dep_str(rp, "condition");
+
+	if (c == NULL)
+		return NULL;
+	if (strcmp(c, "no") == 0)
+		return "none";
+	if (strcmp(c, "always") == 0 || strcmp(c, "unless-stopped") == 0)
+		return "any";
+	return c;
+}
+
+static json_t *
+update_config(json_t *uc)
+{
+	json_t *res = json_object(), *r;
+
+	dep_set_int(res, "Parallelism", dep_num(uc, "parallelism"));
+	dep_set_int(res, "Delay", dep_num(uc, "delay_ns"));
+	dep_set_str(res, "FailureAction", dep_str(uc, "failure_action"));
+	dep_set_int(res, "Monitor", dep_num(uc, "monitor_ns"));
+	r = json_object_get(uc, "max_failure_ratio");
+	if (json_number_value(r) != 0)
+		json_object_set_new(res, "MaxFailureRatio", json_real(json_number_value(r)));
+	dep_set_str(res, "Order", dep_str(uc, "order"));
+	return res;
+}
+
+static json_t *
+resources(json_t *r)
+{
+	json_t *res = json_object(), *lim = json_object(), *resv = json_object();
+
+	dep_set_int(lim, "NanoCPUs", dep_num(json_object_get(r, "limits"), "nano_cpus"));
+	dep_set_int(lim, "MemoryBytes", dep_num(json_object_get(r, "limits"), "memory_bytes"));
+	dep_set_int(resv, "NanoCPUs", dep_num(json_object_get(r, "reservations"), "nano_cpus"));
+	dep_set_int(resv, "MemoryBytes",
+		    dep_num(json_object_get(r, "reservations"), "memory_bytes"));
+	dep_set_obj(res, "Limits", lim);
+	dep_set_obj(res, "Reservations", resv);
+	return res;
+}
+
+static const char *
+uid_str(json_t *o, const char *key, char *tmp, size_t n)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_string(v) && json_string_length(v))
+		return json_string_value(v);
+	if (json_is_integer(v)) {
+		snprintf(tmp, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return tmp;
+	}
+	return "0";
+}
+
+/* Secret or config references: kind "secret" or "config". */
+static json_t *
+file_refs(json_t *refs, const char *kind)
+{
+	json_t *res = json_array(), *r;
+	size_t i;
+	char u[32], g[32];
+
+	json_array_foreach(refs, i, r)
+	{
+		const char *src = json_is_string(r) ? json_string_value(r) : dep_str(r, "source");
+		const char *target = json_is_object(r) ? dep_str(r, "target") : NULL;
+		json_t *mode = json_object_get(r, "mode"), *ref, *file;
+
+		if (src == NULL)
+			continue;
+		file = json_pack(
+		    "{s:s, s:s, s:s, s:I}", "Name", target ? target : src, "UID",
+		    uid_str(r, "uid", u, sizeof(u)), "GID", uid_str(r, "gid", g, sizeof(g)), "Mode",
+		    (json_int_t)(json_is_integer(mode) ? json_integer_value(mode) : 0444));
+		ref = json_pack("{s:o}", "File", file);
+		/* the versioned engine name is resolved in plan (see object_name) */
+		json_object_set_new(ref, strcmp(kind, "secret") == 0 ? "SecretName" : "ConfigName",
+				    json_string(src));
+		json_array_append_new(res, ref);
+	}
+	return res;
+}
+
+/* Build the ServiceSpec of model service key. */
+static json_t *
+service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
+{
+	const char *app = ctx->opts->app;
+	json_t *spec = json_object(), *tt = json_object(), *cs = json_object();
+	json_t *deploy = json_object_get(svc, "deploy"), *v, *a, *e;
+	struct cs_strvec keys = CS_STRVEC_INIT;
+	const char *image = dep_str(svc, "image"), *mode;
+	size_t i;
+	char *name = cs_xasprintf("%s_%s", app, key);
+
+	json_object_set_new(spec, "Name", json_string(name));
+	free(name);
+	v = labels(json_object_get(deploy, "labels"), app);
+	json_object_set_new(v, IMAGE_LABEL, json_string(image));
+	json_object_set_new(spec, "Labels", v);
+
+	json_object_set_new(cs, "Image", json_string(image));
+	json_object_set_new(cs, "Labels", labels(json_object_get(svc, "labels"), app));
+	/* compose entrypoint replaces the image's ENTRYPOINT (Command), command its CMD (Args) */
+	if (json_is_array(json_object_get(svc, "entrypoint")))
+		json_object_set_new(cs, "Command",
+				    dep_string_array(json_object_get(svc, "entrypoint")));
+	if (json_is_array(json_object_get(svc, "command")))
+		json_object_set_new(cs, "Args", dep_string_array(json_object_get(svc, "command")));
+	dep_set_str(cs, "Hostname", dep_str(svc, "hostname"));
+	a = dep_env_list(json_object_get(svc, "environment"));
+	dep_set_obj(cs, "Env", a);
+	dep_set_str(cs, "Dir", dep_str(svc, "working_dir"));
+	dep_set_str(cs, "User", dep_str(svc, "user"));
+
+	a = json_array();
+	json_array_foreach(json_object_get(svc, "volumes"), i, v)
+	{
+		const char *type = dep_str(v, "type") ? dep_str(v, "type") : "volume";
+		const char *src = dep_str(v, "source");
+		json_t *m;
+
+		if (strcmp(type, "volume") != 0 && strcmp(type, "bind") != 0 &&
+		    strcmp(type, "tmpfs") != 0 && strcmp(type, "npipe") != 0) {
+			cs_log(CS_LOG_WARN,
+			       "service '%s': %s mounts need a newer engine API: '%s' "
+			       "not mounted",
+			       key, type, dep_str(v, "target") ? dep_str(v, "target") : "?");
+			continue;
+		}
+		m = json_pack("{s:s, s:s}", "Type", type, "Target",
+			      dep_str(v, "target") ? dep_str(v, "target") : "");
+
+		if (strcmp(type, "volume") == 0 && src) {
+			json_t *top = json_object_get(json_object_get(ctx->model, "volumes"), src);
+			char *vn;
+
+			if (dep_str(top, "name"))
+				vn = cs_xstrdup(dep_str(top, "name"));
+			else if (json_is_true(json_object_get(top, "external")))
+				vn = cs_xstrdup(src);
+			else
+				vn = cs_xasprintf("%s_%s", app, src);
+			json_object_set_new(m, "Source", json_string(vn));
+			free(vn);
+			if (!json_is_true(json_object_get(top, "external"))) {
+				json_t *vo = json_pack("{s:o}", "Labels",
+						       labels(json_object_get(top, "labels"), app));
+
+				if (dep_str(top, "driver"))
+					json_object_set_new(
+					    vo, "DriverConfig",
+					    json_pack("{s:s, s:O}", "Name", dep_str(top, "driver"),
+						      "Options",
+						      json_object_get(top, "driver_opts")
+							  ? json_object_get(top, "driver_opts")
+							  : json_object()));
+				json_object_set_new(m, "VolumeOptions", vo);
+			}
+		} else if (src) {
+			json_object_set_new(m, "Source", json_string(src));
+		}
+		if (json_is_true(json_object_get(v, "read_only")))
+			json_object_set_new(m, "ReadOnly", json_true());
+		if (dep_str(v, "bind_propagation") && strcmp(type, "bind") == 0)
+			json_object_set_new(
+			    m, "BindOptions",
+			    json_pack("{s:s}", "Propagation", dep_str(v, "bind_propagation")));
+		if (dep_num(v, "tmpfs_size_bytes") && strcmp(type, "tmpfs") == 0)
+			json_object_set_new(
+			    m, "TmpfsOptions",
+			    json_pack("{s:I}", "SizeBytes", dep_num(v, "tmpfs_size_bytes")));
+		if (json_is_true(json_object_get(v, "nocopy")) && strcmp(type, "volume") == 0) {
+			if (json_object_get(m, "VolumeOptions") == NULL)
+				json_object_set_new(m, "VolumeOptions", json_object());
+			json_object_set_new(json_object_get(m, "VolumeOptions"), "NoCopy",
+					    json_true());
+		}
+		json_array_append_new(a, m);
+	}
+	dep_set_obj(cs, "Mounts", a);
+	dep_set_int(cs, "StopGracePeriod", dep_num(svc, "stop_grace_period_ns"));
+	v = json_object_get(svc, "healthcheck");
+	if (json_is_object(v)) {
+		json_t *hc = json_object();
+
+		if (json_is_true(json_object_get(v, "disable"))) {
+			json_object_set_new(hc, "Test", json_pack("[s]", "NONE"));
+		} else {
+			dep_set_obj(hc, "Test", dep_string_array(json_object_get(v, "test")));
+			dep_set_int(hc, "Interval", dep_num(v, "interval_ns"));
+			dep_set_int(hc, "Timeout", dep_num(v, "timeout_ns"));
+			dep_set_int(hc, "Retries", dep_num(v, "retries"));
+			dep_set_int(hc, "StartPeriod", dep_num(v, "start_period_ns"));
+		}
+		dep_set_obj(cs, "Healthcheck", hc);
+	}
+	dep_set_obj(cs, "Secrets", file_refs(json_object_get(svc, "secrets"), "secret"));
+	dep_set_obj(cs, "Configs", file_refs(json_object_get(svc, "configs"), "config"));
+	json_object_set_new(tt, "ContainerSpec", cs);
+
+	dep_set_obj(tt, "Resources", resources(json_object_get(deploy, "resources")));
+	v = json_object_get(deploy, "restart_policy");
+	if (json_is_object(v)) {
+		json_t *rp = json_object();
+
+		dep_set_str(rp, "Condition", restart_condition(v));
+		dep_set_int(rp, "Delay", dep_num(v, "delay_ns"));
+		dep_set_int(rp, "MaxAttempts", dep_num(v, "max_attempts"));
+		dep_set_int(rp, "Window", dep_num(v, "window_ns"));
+		dep_set_obj(tt, "RestartPolicy", rp);
+	}
+	v = json_object_get(json_object_get(deploy, "placement"), "constraints");
+	if (json_array_size(v))
+		json_object_set_new(tt, "Placement",
+				    json_pack("{s:o}", "Constraints", dep_string_array(v)));
+
+	a = json_array();
+	v = json_object_get(svc, "networks");
+	if (json_object_size(v) == 0) {
+		char *nn = network_name(ctx, "default");
+
+		json_array_append_new(a, json_pack("{s:s, s:[s]}", "Target", nn, "Aliases", key));
+		free(nn);
+	} else {
+		dep_sorted_keys(&keys, v);
+		for (i = 0; i < keys.nr; i++) {
+			json_t *al = json_pack("[s]", key), *x;
+			char *nn = network_name(ctx, keys.v[i]);
+			size_t j;
+
+			json_array_foreach(
+			    json_object_get(json_object_get(v, keys.v[i]), "aliases"), j, x)
+			{
+				if (json_is_string(x) && strcmp(json_string_value(x), key) != 0)
+					json_array_append(al, x);
+			}
+			json_array_append_new(a,
+					      json_pack("{s:s, s:o}", "Target", nn, "Aliases", al));
+			free(nn);
+		}
+		cs_strvec_clear(&keys);
+	}
+	json_object_set_new(tt, "Networks", a);
+	json_object_set_new(spec, "TaskTemplate", tt);
+
+	mode = dep_str(deploy, "mode");
+	if (mode && strcmp(mode, "global") == 0) {
+		json_object_set_new(spec, "Mode", json_pack("{s:{}}", "Global"));
+	} else {
+		v = json_object_get(deploy, "replicas");
+		json_object_set_new(
+		    spec, "Mode",
+		    json_pack("{s:{s:I}}", "Replicated", "Replicas",
+			      (json_int_t)(json_is_integer(v) ? json_integer_value(v) : 1)));
+	}
+	if (json_is_object(json_object_get(deploy, "update_config")))
+		dep_set_obj(spec, "UpdateConfig",
+			    update_config(json_object_get(deploy, "update_config")));
+	if (json_is_object(json_object_get(deploy, "rollback_config")))
+		dep_set_obj(spec, "RollbackConfig",
+			    update_config(json_object_get(deploy, "rollback_config")));
+
+	a = json_array();
+	json_array_foreach(json_object_get(svc, "ports"), i, v)
+	{
+		const char *pm = dep_str(v, "mode") ? dep_str(v, "mode") : "ingress";
+		json_t *p;
+
+		if (ctx->opts->publish_mode == DEP_PUBLISH_HOST)
+			pm = "host";
+		else if (ctx->opts->publish_mode == DEP_PUBLISH_INGRESS)
+			pm = "ingress";
+		p = json_pack("{s:s, s:I, s:s}", "Protocol",
+			      dep_str(v, "protocol") ? dep_str(v, "protocol") : "tcp", "TargetPort",
+			      (json_int_t)dep_num(v, "target"), "PublishMode", pm);
+		dep_set_int(p, "PublishedPort", dep_num(v, "published"));
+		json_array_append_new(a, p);
+	}
+	e = json_pack("{s:s}", "Mode", "vip");
+	dep_set_obj(e, "Ports", a);
+	json_object_set_new(spec, "EndpointSpec", e);
+	return spec;
+}
+
+/*
+ * A copy of a spec for comparison: network IDs replaced by names, secret and
+ * config IDs dropped, engine-filled defaults removed, empties pruned.
+ */
+static json_t *
+normalize_task(struct swarm *sw, json_t *tt)
+{
+	json_t *t = json_deep_copy(tt), *cs, *n, *v;
+	size_t i;
+
+	cs = json_object_get(t, "ContainerSpec");
+	json_object_del(t, "ForceUpdate");
+	if (json_is_string(json_object_get(t, "Runtime")) &&
+	    strcmp(dep_str(t, "Runtime") ? dep_str(t, "Runtime") : "", "container") == 0)
+		json_object_del(t, "Runtime");
+	if (dep_str(cs, "Isolation") && strcmp(dep_str(cs, "Isolation"), "default") == 0)
+		json_object_del(cs, "Isolation");
+	json_array_foreach(json_object_get(cs, "Secrets"), i, v) { json_object_del(v, "SecretID"); }
+	json_array_foreach(json_object_get(cs, "Configs"), i, v) { json_object_del(v, "ConfigID"); }
+	json_array_foreach(json_object_get(t, "Networks"), i, n)
+	{
+		const char *id = dep_str(n, "Target");
+		const char *name = id ? json_string_value(json_object_get(sw->net_name, id)) : NULL;
+
+		if (name)
+			json_object_set_new(n, "Target", json_string(name));
+	}
+	v = dep_json_prune(t);
+	json_decref(t);
+	return v;
+}
+
+static void
+drop_default(json_t *o, const char *key, const char *def)
+{
+	if (dep_str(o, key) && strcmp(dep_str(o, key), def) == 0)
+		json_object_del(o, key);
+}
+
+static json_t *
+normalize_spec(struct swarm *sw, json_t *spec)
+{
+	json_t *s = json_deep_copy(spec), *res;
+
+	if (json_object_get(s, "TaskTemplate"))
+		json_object_set_new(s, "TaskTemplate",
+				    normalize_task(sw, json_object_get(s, "TaskTemplate")));
+	/* the engine fills in the default failure action of an update or rollback config */
+	drop_default(json_object_get(s, "UpdateConfig"), "FailureAction", "pause");
+	drop_default(json_object_get(s, "RollbackConfig"), "FailureAction", "pause");
+	if (dep_str(json_object_get(s, "EndpointSpec"), "Mode") &&
+	    strcmp(dep_str(json_object_get(s, "EndpointSpec"), "Mode"), "vip") == 0)
+		json_object_del(json_object_get(s, "EndpointSpec"), "Mode");
+	res = dep_json_prune(s);
+	json_decref(s);
+	return res;
+}
+
+static int
+has_host_port(json_t *ep)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(ep, "Ports"), i, p)
+	{
+		if (dep_str(p, "PublishMode") && strcmp(dep_str(p, "PublishMode"), "host") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+host_ports_changed(json_t *want, json_t *have)
+{
+	return !json_equal(json_object_get(want, "Ports"), json_object_get(have, "Ports")) &&
+	       (has_host_port(want) || has_host_port(have));
+}
+
+/* Open and plan. */
+
+static int
+swarm_open(struct dep_ctx *ctx)
+{
+	struct swarm *sw = cs_xcalloc(1, sizeof(*sw));
+	json_t *info = NULL, *s;
+	int error;
+
+	sw->ids = json_object();
+	sw->net_name = json_object();
+	ctx->priv = sw;
+	if ((error = cs_docker_connect(&ctx->docker, ctx->opts->bay)) < 0)
+		return error;
+	if ((error = dep_call(ctx, "GET", "/info", NULL, 0, &info)) < 0)
+		return error;
+	s = json_object_get(info, "Swarm");
+	if (dep_str(s, "NodeAddr"))
+		sw->node_addr = cs_xstrdup(dep_str(s, "NodeAddr"));
+	if (!dep_str(s, "LocalNodeState") || strcmp(dep_str(s, "LocalNodeState"), "active") != 0 ||
+	    !json_is_true(json_object_get(s, "ControlAvailable")))
+		error =
+		    cs_err_set(CS_EHTTP, "bay '%s' is not a swarm manager (node state '%s')",
+			       cs_docker_host(ctx->docker),
+			       dep_str(s, "LocalNodeState") ? dep_str(s, "LocalNodeState") : "?");
+	json_decref(info);
+	return error;
+}
+
+static json_t *
+find_by_name(json_t *list, const char *name, int spec)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(list, i, o)
+	{
+		json_t *n = spec ? json_object_get(json_object_get(o, "Spec"), "Name")
+				 : json_object_get(o, "Name");
+
+		if (json_is_string(n) && strcmp(json_string_value(n), name) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/*
+ * Plan the secrets (kind "secret") or configs used by the services: versioned
+ * names APP_NAME-<hash of the content>; external ones are looked up.
+ * names receives model name -> engine name.
+ */
+static int
+plan_files(struct dep_ctx *ctx, const char *kind, json_t *used, json_t *names)
+{
+	struct swarm *sw = ctx->priv;
+	int secret = strcmp(kind, "secret") == 0;
+	json_t *top = json_object_get(ctx->model, secret ? "secrets" : "configs");
+	json_t *list = NULL, *found;
+	struct cs_strvec keys = CS_STRVEC_INIT;
+	struct cs_buf data = CS_BUF_INIT, path = CS_BUF_INIT;
+	size_t i;
+	int error;
+
+	if ((error = list_app(ctx, secret ? "/secrets" : "/configs", &list)) < 0)
+		goto out;
+	dep_sorted_keys(&keys, used);
+	for (i = 0; i < keys.nr; i++) {
+		json_t *def = json_object_get(top, keys.v[i]);
+		char hash[13], *name, *b64, *idkey;
+		struct dep_item *it;
+		size_t b64len;
+
+		if (def == NULL) {
+			error = cs_err_set(CS_EINVAL, "%s '%s' is used but not defined", kind,
+					   keys.v[i]);
+			goto out;
+		}
+		if (json_is_true(json_object_get(def, "external"))) {
+			const char *en = dep_str(def, "name") ? dep_str(def, "name") : keys.v[i];
+			json_t *obj = NULL;
+
+			cs_buf_reset(&path);
+			cs_buf_addf(&path, "/%ss/%s", kind, en);
+			if ((error = dep_call(ctx, "GET", path.buf, NULL, 0, &obj)) < 0) {
+				if (error == CS_ENOTFOUND)
+					error = cs_err_set(CS_EINVAL, "external %s '%s' not found",
+							   kind, en);
+				goto out;
+			}
+			idkey = cs_xasprintf("%s:%s", kind, en);
+			json_object_set_new(sw->ids, idkey, json_string(dep_str(obj, "ID")));
+			free(idkey);
+			json_object_set_new(names, keys.v[i], json_string(en));
+			json_decref(obj);
+			continue;
+		}
+		if (!dep_str(def, "file")) {
+			error = cs_err_set(CS_EINVAL, "%s '%s' has no file", kind, keys.v[i]);
+			goto out;
+		}
+		cs_buf_release(&data);
+		if ((error = dep_read_file(&data, dep_str(def, "file"), SECRET_MAX)) < 0)
+			goto out;
+		dep_short_hash(hash, data.buf, data.len);
+		name = cs_xasprintf("%s_%s-%s", ctx->opts->app, keys.v[i], hash);
+		json_object_set_new(names, keys.v[i], json_string(name));
+		found = find_by_name(list, name, 1);
+		it = dep_plan_add(&ctx->plan, secret ? DEP_KIND_SECRET : DEP_KIND_CONFIG,
+				  found ? DEP_ACT_UNCHANGED : DEP_ACT_CREATE, name, keys.v[i]);
+		idkey = cs_xasprintf("%s:%s", kind, name);
+		if (found) {
+			it->id = cs_xstrdup(dep_str(found, "ID"));
+			json_object_set_new(sw->ids, idkey, json_string(it->id));
+		}
+		free(idkey);
+		b64len = 4 * ((data.len + 2) / 3) + 1;
+		b64 = cs_xmalloc(b64len);
+		EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)data.buf,
+				(int)data.len);
+		it->desired =
+		    json_pack("{s:s, s:o, s:s}", "Name", name, "Labels",
+			      labels(json_object_get(def, "labels"), ctx->opts->app), "Data", b64);
+		if (secret)
+			explicit_bzero(b64, b64len);
+		free(b64);
+		free(name);
+	}
+out:
+	cs_buf_wipe(&data);
+	cs_buf_release(&path);
+	cs_strvec_clear(&keys);
+	json_decref(list);
+	return error;
+}
+
+/* Replace the model names of secret/config references in spec by their engine names. */
+static void
+rename_refs(json_t *cs, const char *field, const char *namefield, json_t *names)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(cs, field), i, r)
+	{
+		json_t *n =
+		    json_object_get(names, dep_str(r, namefield) ? dep_str(r, namefield) : "");
+
+		if (n)
+			json_object_set(r, namefield, n);
+	}
+}
+
+/*
+ * --prune: the app's networks, secrets and configs that the plan does not
+ * use (old secret versions included) are removed once the rest converged.
+ */
+static int
+plan_prune(struct dep_ctx *ctx, const char *what, enum dep_kind kind)
+{
+	json_t *list = NULL, *v;
+	size_t i, j;
+	int error;
+
+	if ((error = list_app(ctx, what, &list)) < 0)
+		return error;
+	json_array_foreach(list, i, v)
+	{
+		const char *name = kind == DEP_KIND_NETWORK
+				       ? dep_str(v, "Name")
+				       : dep_str(json_object_get(v, "Spec"), "Name");
+		const char *id = kind == DEP_KIND_NETWORK ? dep_str(v, "Id") : dep_str(v, "ID");
+		int used = 0;
+
+		for (j = 0; name && j < ctx->plan.nr; j++)
+			used |=
+			    ctx->plan.v[j].kind == kind && strcmp(ctx->plan.v[j].name, name) == 0;
+		if (name == NULL || id == NULL || used)
+			continue;
+		dep_plan_add(&ctx->plan, kind, DEP_ACT_REMOVE, name, NULL)->id = cs_xstrdup(id);
+	}
+	json_decref(list);
+	return 0;
+}
+
+static int
+swarm_plan(struct dep_ctx *ctx)
+{
+	struct swarm *sw = ctx->priv;
+	json_t *services = json_object_get(ctx->model, "services"), *nets = NULL, *current = NULL;
+	json_t *used_nets = json_object(), *used_secrets = json_object(),
+	       *used_configs = json_object();
+	json_t *secret_names = json_object(), *config_names = json_object(), *svc, *v;
+	struct cs_strvec order = CS_STRVEC_INIT, keys = CS_STRVEC_INIT;
+	const char *k, *nk;
+	size_t i, j;
+	int error;
+
+	if ((error = dep_service_order(&order, ctx->model)) < 0)
+		goto out;
+	json_object_foreach(services, k, svc)
+	{
+		if (json_object_size(json_object_get(svc, "networks")) == 0)
+			json_object_set_new(used_nets, "default", json_true());
+		json_object_foreach(json_object_get(svc, "networks"), nk, v)
+		{
+			json_object_set_new(used_nets, nk, json_true());
+		}
+		json_array_foreach(json_object_get(svc, "secrets"), j, v)
+		{
+			const char *s =
+			    json_is_string(v) ? json_string_value(v) : dep_str(v, "source");
+
+			if (s)
+				json_object_set_new(used_secrets, s, json_true());
+		}
+		json_array_foreach(json_object_get(svc, "configs"), j, v)
+		{
+			const char *s =
+			    json_is_string(v) ? json_string_value(v) : dep_str(v, "source");
+
+			if (s)
+				json_object_set_new(used_configs, s, json_true());
+		}
+	}
+
+	/* networks */
+	if ((error = dep_call(ctx, "GET", "/networks", NULL, 0, &nets)) < 0)
+		goto out;
+	json_array_foreach(nets, i, v)
+	{
+		if (dep_str(v, "Id") && dep_str(v, "Name"))
+			json_object_set_new(sw->net_name, dep_str(v, "Id"),
+					    json_string(dep_str(v, "Name")));
+	}
+	dep_sorted_keys(&keys, used_nets);
+	for (i = 0; i < keys.nr; i++) {
+		json_t *def = json_object_get(json_object_get(ctx->model, "networks"), keys.v[i]);
+		char *name = network_name(ctx, keys.v[i]),
+		     *idkey = cs_xasprintf("network:%s", name);
+		json_t *found = find_by_name(nets, name, 0);
+
+		/* a network removed from the cluster can linger in the node's list */
+		if (found && dep_str(found, "Id") && dep_str(found, "Scope") &&
+		    strcmp(dep_str(found, "Scope"), "swarm") == 0) {
+			char *np = cs_xasprintf("/networks/%s", dep_str(found, "Id"));
+
+			if (dep_call(ctx, "GET", np, NULL, 0, NULL) == CS_ENOTFOUND)
+				found = NULL;
+			free(np);
+		}
+		const char *driver = dep_str(def, "driver") ? dep_str(def, "driver") : "overlay";
+		struct dep_item *it;
+
+		if (def == NULL && strcmp(keys.v[i], "default") != 0) {
+			error = cs_err_set(CS_EINVAL, "network '%s' is used but not defined",
+					   keys.v[i]);
+			free(name);
+			free(idkey);
+			goto out;
+		}
+		if (json_is_true(json_object_get(def, "external"))) {
+			if (found == NULL)
+				error =
+				    cs_err_set(CS_EINVAL, "external network '%s' not found", name);
+			else
+				json_object_set_new(sw->ids, idkey,
+						    json_string(dep_str(found, "Id")));
+			free(name);
+			free(idkey);
+			if (error < 0)
+				goto out;
+			continue;
+		}
+		if (strcmp(driver, "bridge") == 0) {
+			cs_log(CS_LOG_WARN,
+			       "network '%s': driver bridge cannot span a swarm, using "
+			       "overlay",
+			       keys.v[i]);
+			driver = "overlay";
+		}
+		it = dep_plan_add(&ctx->plan, DEP_KIND_NETWORK,
+				  found ? DEP_ACT_UNCHANGED : DEP_ACT_CREATE, name, keys.v[i]);
+		if (found) {
+			it->id = cs_xstrdup(dep_str(found, "Id"));
+			json_object_set_new(sw->ids, idkey, json_string(it->id));
+			if (dep_str(found, "Driver") &&
+			    strcmp(dep_str(found, "Driver"), driver) != 0)
+				cs_log(CS_LOG_WARN,
+				       "network '%s' exists with driver '%s', not '%s': left as is",
+				       name, dep_str(found, "Driver"), driver);
+		}
+		it->desired = json_pack("{s:s, s:b, s:s, s:b, s:o}", "Name", name, "CheckDuplicate",
+					1, "Driver", driver, "Attachable",
+					json_is_true(json_object_get(def, "attachable")), "Labels",
+					labels(json_object_get(def, "labels"), ctx->opts->app));
+		if (json_object_size(json_object_get(def, "driver_opts")))
+			json_object_set(it->desired, "Options",
+					json_object_get(def, "driver_opts"));
+		free(name);
+		free(idkey);
+	}
+
+	if ((error = plan_files(ctx, "secret", used_secrets, secret_names)) < 0)
+		goto out;
+	if ((error = plan_files(ctx, "config", used_configs, config_names)) < 0)
+		goto out;
+
+	/* services */
+	if ((error = list_app(ctx, "/services", &current)) < 0)
+		goto out;
+	for (i = 0; i < order.nr; i++) {
+		json_t *spec = service_spec(ctx, order.v[i], json_object_get(services, order.v[i]));
+		json_t *cs =
+		    json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
+		json_t *deploy = json_object_get(json_object_get(services, order.v[i]), "deploy");
+		const char *name = dep_str(spec, "Name"), *cond;
+		json_t *found = find_by_name(current, name, 1);
+		struct svc_priv *p = cs_xcalloc(1, sizeof(*p));
+		struct dep_item *it;
+
+		rename_refs(cs, "Secrets", "SecretName", secret_names);
+		rename_refs(cs, "Configs", "ConfigName", config_names);
+		it = dep_plan_add(&ctx->plan, DEP_KIND_SERVICE, DEP_ACT_CREATE, name, order.v[i]);
+		it->desired = spec;
+		if (cs_log_get_level() >= CS_LOG_DEBUG) {
+			char *d = json_dumps(spec, JSON_COMPACT);
+
+			cs_log(CS_LOG_DEBUG, "service %s: spec %s", name, d ? d : "?");
+			free(d);
+		}
+		it->priv = p;
+		p->global = json_object_get(json_object_get(spec, "Mode"), "Global") != NULL;
+		p->replicas = dep_num(json_object_get(json_object_get(spec, "Mode"), "Replicated"),
+				      "Replicas");
+		cond = restart_condition(json_object_get(deploy, "restart_policy"));
+		p->one_shot = cond && strcmp(cond, "any") != 0;
+		if (found) {
+			json_t *a = normalize_spec(sw, spec);
+			json_t *b = normalize_spec(sw, json_object_get(found, "Spec"));
+
+			it->id = cs_xstrdup(dep_str(found, "ID"));
+			it->version = dep_num(json_object_get(found, "Version"), "Index");
+			it->current = json_incref(json_object_get(found, "Spec"));
+			it->action = json_equal(a, b) ? DEP_ACT_UNCHANGED : DEP_ACT_UPDATE;
+			p->host_ports_changed =
+			    it->action == DEP_ACT_UPDATE &&
+			    host_ports_changed(json_object_get(a, "EndpointSpec"),
+					       json_object_get(b, "EndpointSpec"));
+			if (it->action == DEP_ACT_UPDATE && cs_log_get_level() >= CS_LOG_DEBUG) {
+				char *sa = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
+				char *sb = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+
+				cs_log(CS_LOG_DEBUG, "service %s: desired %s", name, sa);
+				cs_log(CS_LOG_DEBUG, "service %s: current %s", name, sb);
+				free(sa);
+				free(sb);
+			}
+			json_decref(a);
+			json_decref(b);
+		}
+	}
+	if (ctx->opts->prune) {
+		json_array_foreach(current, i, v)
+		{
+			const char *name = dep_str(json_object_get(v, "Spec"), "Name");
+			struct dep_item *it;
+			int keep = 0;
+
+			for (j = 0; name && j < order.nr; j++) {
+				char *n = cs_xasprintf("%s_%s", ctx->opts->app, order.v[j]);
+
+				keep |= strcmp(n, name) == 0;
+				free(n);
+			}
+			if (name == NULL || keep)
+				continue;
+			it = dep_plan_add(&ctx->plan, DEP_KIND_SERVICE, DEP_ACT_REMOVE, name, NULL);
+			it->id = cs_xstrdup(dep_str(v, "ID"));
+		}
+		if ((error = plan_prune(ctx, "/networks", DEP_KIND_NETWORK)) < 0 ||
+		    (error = plan_prune(ctx, "/secrets", DEP_KIND_SECRET)) < 0 ||
+		    (error = plan_prune(ctx, "/configs", DEP_KIND_CONFIG)) < 0)
+			goto out;
+	}
+out:
+	cs_strvec_clear(&order);
+	cs_strvec_clear(&keys);
+	json_decref(nets);
+	json_decref(current);
+	json_decref(used_nets);
+	json_decref(used_secrets);
+	json_decref(used_configs);
+	json_decref(secret_names);
+	json_decref(config_names);
+	return error;
+}
+
+/* Apply. */
+
+/* Fill SecretID / ConfigID / network IDs from what plan found and apply created. */
+static void
+resolve_ids(struct swarm *sw, json_t *spec)
+{
+	json_t *tt = json_object_get(spec, "TaskTemplate");
+	json_t *cs = json_object_get(tt, "ContainerSpec"), *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(cs, "Secrets"), i, r)
+	{
+		char *k = cs_xasprintf("secret:%s",
+				       dep_str(r, "SecretName") ? dep_str(r, "SecretName") : "");
+		json_t *id = json_object_get(sw->ids, k);
+
+		if (id)
+			json_object_set(r, "SecretID", id);
+		free(k);
+	}
+	json_array_foreach(json_object_get(cs, "Configs"), i, r)
+	{
+		char *k = cs_xasprintf("config:%s",
+				       dep_str(r, "ConfigName") ? dep_str(r, "ConfigName") : "");
+		json_t *id = json_object_get(sw->ids, k);
+
+		if (id)
+			json_object_set(r, "ConfigID", id);
+		free(k);
+	}
+}
+
+/* Remember the engine's version and the time of our change for converge. */
+static int
+refresh_service(struct dep_ctx *ctx, struct dep_item *it)
+{
+	struct svc_priv *p = it->priv;
+	json_t *svc = NULL;
+	char *path = cs_xasprintf("/services/%s", it->id);
+	const char *t;
+	int error;
+
+	if ((error = dep_call(ctx, "GET", path, NULL, 0, &svc)) < 0)
+		goto out;
+	it->version = dep_num(json_object_get(svc, "Version"), "Index");
+	t = dep_str(svc, "UpdatedAt") ? dep_str(svc, "UpdatedAt") : dep_str(svc, "CreatedAt");
+	if (p && (t == NULL || dep_parse_time(&p->since, t) < 0))
+		p->since = 0;
+	it->done = 0;
+out:
+	free(path);
+	json_decref(svc);
+	return error;
+}
+
+/* 1 while GET /networks still lists network id (the node's view lags the cluster's). */
+static int
+network_listed(struct dep_ctx *ctx, const char *id)
+{
+	json_t *f = json_pack("{s:[s]}", "id", id), *list = NULL;
+	char *path = dep_filter_path("/networks", f);
+	int listed = 1;
+
+	if (dep_call(ctx, "GET", path, NULL, 0, &list) == 0)
+		listed = json_array_size(list) > 0;
+	json_decref(list);
+	json_decref(f);
+	free(path);
+	return listed;
+}
+
+/* 1 while containers on this node are attached to network id (load balancer endpoints aside). */
+static int
+network_busy(struct dep_ctx *ctx, const char *id)
+{
+	char *path = cs_xasprintf("/networks/%s", id);
+	json_t *net = NULL, *v;
+	const char *k;
+	int busy = 0;
+
+	if (dep_call(ctx, "GET", path, NULL, 0, &net) == 0) {
+		json_object_foreach(json_object_get(net, "Containers"), k, v)
+		{
+			busy |= strncmp(k, "lb-", 3) != 0;
+		}
+	}
+	json_decref(net);
+	free(path);
+	return busy;
+}
+
+static int
+remove_object(struct dep_ctx *ctx, struct dep_item *it)
+{
+	char *path = cs_xasprintf("/%ss/%s", dep_kind_name(it->kind), it->id);
+	double until = dep_now() + 30;
+	int error;
+
+	/*
+	 * Removed from the cluster while this node still has containers on it,
+	 * an overlay network lingers on the node for a while (listed, and
+	 * refusing a new network of its name): let the tasks go first.
+	 */
+	while (it->kind == DEP_KIND_NETWORK && dep_now() < until && network_busy(ctx, it->id))
+		dep_sleep_ms(250);
+	/* a network stays in use until the removed service's tasks are gone */
+	while ((error = dep_call(ctx, "DELETE", path, NULL, 0, NULL)) == CS_EHTTP &&
+	       dep_now() < until)
+		dep_sleep_ms(500);
+	if (error == CS_ENOTFOUND)
+		error = 0;
+	/*
+	 * The node keeps showing a removed overlay network until its tasks are
+	 * gone, and a new deployment would then take it for existing: wait.
+	 */
+	while (error == 0 && it->kind == DEP_KIND_NETWORK && dep_now() < until &&
+	       network_listed(ctx, it->id))
+		dep_sleep_ms(250);
+	free(path);
+	return error;
+}
+
+/* POST /{networks,secrets,configs}/create for it. */
+static int
+create_object(struct dep_ctx *ctx, struct dep_item *it)
+{
+	struct swarm *sw = ctx->priv;
+	const char *kind = dep_kind_name(it->kind);
+	char *path = cs_xasprintf("/%ss/create", kind), *idkey;
+	double until = dep_now() + 20;
+	json_t *resp = NULL;
+	int error;
+
+	/*
+	 * An overlay network removed a moment ago (our own rollback) can linger
+	 * in the engine for a few seconds after it left the cluster and the
+	 * node's list, and a new one with its name is refused with 409.
+	 */
+	while ((error = dep_call(ctx, "POST", path, it->desired, 0, &resp)) == CS_EHTTP &&
+	       it->kind == DEP_KIND_NETWORK && strstr(cs_err_msg(), "HTTP 409") &&
+	       dep_now() < until)
+		dep_sleep_ms(250);
+	if (error < 0)
+		goto out;
+	if (!dep_str(resp, "Id") && !dep_str(resp, "ID")) {
+		error = cs_err_set(CS_EHTTP, "POST %s: no ID in the answer", path);
+		goto out;
+	}
+	free(it->id);
+	it->id = cs_xstrdup(dep_str(resp, "Id") ? dep_str(resp, "Id") : dep_str(resp, "ID"));
+	it->applied = 1;
+	idkey = cs_xasprintf("%s:%s", kind, it->name);
+	json_object_set_new(sw->ids, idkey, json_string(it->id));
+	free(idkey);
+	cs_out("created %s %s", kind, it->name);
+out:
+	free(path);
+	json_decref(resp);
+	return error;
+}
+
+/*
+ * The engine says a network that plan found does not exist (the node listed
+ * one that was being removed): create the planned networks named in msg.
+ * 1 when one was created, 0 when none applies, or an error.
+ */
+static int
+create_vanished_networks(struct dep_ctx *ctx, const char *msg)
+{
+	size_t i;
+	int error, created = 0;
+
+	for (i = 0; i < ctx->plan.nr; i++) {
+		struct dep_item *n = &ctx->plan.v[i];
+
+		if (n->kind != DEP_KIND_NETWORK || n->action != DEP_ACT_UNCHANGED ||
+		    strstr(msg, n->name) == NULL)
+			continue;
+		cs_log(CS_LOG_INFO, "network %s vanished since the plan: creating it", n->name);
+		n->action = DEP_ACT_CREATE;
+		if ((error = create_object(ctx, n)) < 0)
+			return error;
+		created = 1;
+	}
+	return created;
+}
+
+static int
+apply_service(struct dep_ctx *ctx, struct dep_item *it, json_t **resp)
+{
+	char *path = NULL;
+	int error;
+
+	resolve_ids(ctx->priv, it->desired);
+	if (it->action == DEP_ACT_CREATE) {
+		error = dep_call(ctx, "POST", "/services/create", it->desired, 1, resp);
+	} else {
+		path = cs_xasprintf("/services/%s/update?version=%lld", it->id, it->version);
+		error = dep_call(ctx, "POST", path, it->desired, 1, resp);
+	}
+	free(path);
+	return error;
+}
+
+static int
+swarm_apply(struct dep_ctx *ctx, struct dep_item *it)
+{
+	json_t *resp = NULL;
+	const char *kind = dep_kind_name(it->kind);
+	char *msg;
+	int error = 0;
+
+	if (it->action == DEP_ACT_REMOVE) {
+		if ((error = remove_object(ctx, it)) == 0) {
+			it->applied = 1;
+			cs_out("removed %s %s", kind, it->name);
+		}
+		return error;
+	}
+	if (it->kind != DEP_KIND_SERVICE)
+		return create_object(ctx, it);
+
+	error = apply_service(ctx, it, &resp);
+	if (error < 0 && strstr(cs_err_msg(), "network") && strstr(cs_err_msg(), "not found")) {
+		msg = cs_xstrdup(cs_err_msg());
+		error = create_vanished_networks(ctx, msg);
+		if (error > 0)
+			error = apply_service(ctx, it, &resp);
+		else if (error == 0)
+			error = cs_err_set(CS_EHTTP, "%s", msg);
+		free(msg);
+	}
+	if (error < 0)
+		goto out;
+	if (it->action == DEP_ACT_CREATE)
+		it->id = cs_xstrdup(dep_str(resp, "ID") ? dep_str(resp, "ID") : "");
+	it->applied = 1;
+	it->wait = 1;
+	if (json_array_size(json_object_get(resp, "Warnings")))
+		cs_log(CS_LOG_WARN, "service %s: %s", it->name,
+		       json_string_value(json_array_get(json_object_get(resp, "Warnings"), 0)));
+	if ((error = refresh_service(ctx, it)) < 0)
+		goto out;
+	cs_out("%s service %s", it->action == DEP_ACT_CREATE ? "created" : "updated", it->name);
+out:
+	json_decref(resp);
+	return error;
+}
+
+/* Converge. */
+
+static const char *
+task_state(json_t *t)
+{
+	const char *s = dep_str(json_object_get(t, "Status"), "State");
+
+	return s ? s : "unknown";
+}
+
+static void
+task_logs(struct dep_ctx *ctx, struct cs_buf *out, const char *task_id)
+{
+	char *path = cs_xasprintf("/tasks/%s/logs?stdout=1&stderr=1&tail=%d", task_id, LOG_TAIL);
+
+	dep_fetch_logs(ctx, out, path, LOG_TAIL);
+	free(path);
+}
+
+static void
+set_diag(struct dep_item *it, char *diag)
+{
+	free(it->diag);
+	it->diag = diag;
+}
+
+static const char *
+created_at(json_t *t)
+{
+	const char *s = dep_str(json_object_get(t, "Meta"), "CreatedAt");
+
+	return s ? s : dep_str(t, "CreatedAt");
+}
+
+static int
+state_is(json_t *t, const char *s)
+{
+	return strcmp(task_state(t), s) == 0;
+}
+
+static char *
+task_diag(struct dep_ctx *ctx, json_t *t, int with_logs)
+{
+	json_t *st = json_object_get(t, "Status");
+	json_t *cst = json_object_get(st, "ContainerStatus");
+	struct cs_buf b = CS_BUF_INIT, logs = CS_BUF_INIT;
+	const char *id = dep_str(t, "ID") ? dep_str(t, "ID") : "?";
+
+	cs_buf_addf(&b, "task %.12s (slot %" JSON_INTEGER_FORMAT ") state %s", id,
+		    dep_num(t, "Slot"), task_state(t));
+	if (dep_str(st, "Err"))
+		cs_buf_addf(&b, ", error \"%s\"", dep_str(st, "Err"));
+	else if (dep_str(st, "Message"))
+		cs_buf_addf(&b, " (%s)", dep_str(st, "Message"));
+	if (json_is_integer(json_object_get(cst, "ExitCode")) &&
+	    (state_is(t, "failed") || state_is(t, "complete") || state_is(t, "shutdown")))
+		cs_buf_addf(&b, ", exit code %" JSON_INTEGER_FORMAT, dep_num(cst, "ExitCode"));
+	if (with_logs && dep_str(t, "ID")) {
+		task_logs(ctx, &logs, dep_str(t, "ID"));
+		if (logs.len)
+			cs_buf_addf(&b, "; last log lines:\n%s", logs.buf);
+		else
+			cs_buf_adds(&b, "; no log output");
+	}
+	cs_buf_release(&logs);
+	return cs_buf_detach(&b, NULL);
+}
+
+/* Judge one service from this poll's service and task lists; 1 done, 0 not yet, -1 failed. */
+static int
+judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks)
+{
+	struct swarm *sw = ctx->priv;
+	struct svc_priv *p = it->priv;
+	json_t *us = json_object_get(svc, "UpdateStatus"), *want, *t, *pending = NULL;
+	const char *ust = dep_str(us, "State");
+	long long running = 0, completed = 0, desired_running = 0;
+	int updating = 0, fresh_status = 0, ret;
+	size_t i;
+
+	if (ust) {
+		double when = 0;
+
+		dep_parse_time(&when, dep_str(us, "StartedAt"));
+		fresh_status = when + 0.001 >= p->since;
+		if (fresh_status) {
+			if (strcmp(ust, "updating") == 0) {
+				updating = 1;
+			} else if (strcmp(ust, "paused") == 0) {
+				set_diag(it, cs_xasprintf("update paused: %s",
+							  dep_str(us, "Message")
+							      ? dep_str(us, "Message")
+							      : "no reason given"));
+				ret = -1;
+				goto failed_task;
+			} else if (strncmp(ust, "rollback_", 9) == 0) {
+				set_diag(it,
+					 cs_xasprintf(
+					     "the swarm rolled the update back (%s): %s", ust,
+					     dep_str(us, "Message") ? dep_str(us, "Message") : ""));
+				ret = -1;
+				goto failed_task;
+			}
+		}
+	}
+	want = normalize_task(sw, json_object_get(json_object_get(svc, "Spec"), "TaskTemplate"));
+	json_array_foreach(tasks, i, t)
+	{
+		json_t *norm;
+		double created = 0;
+		int match, fresh;
+
+		if (!dep_str(t, "ServiceID") || strcmp(dep_str(t, "ServiceID"), it->id) != 0)
+			continue;
+		norm = normalize_task(sw, json_object_get(t, "Spec"));
+		match = json_equal(norm, want);
+		json_decref(norm);
+		if (!match)
+			continue;
+		dep_parse_time(&created, created_at(t));
+		fresh = created + 0.001 >= p->since;
+		if (dep_str(t, "DesiredState") &&
+		    strcmp(dep_str(t, "DesiredState"), "running") == 0) {
+			desired_running++;
+			if (state_is(t, "running")) {
+				running++;
+				continue;
+			}
+		}
+		if (!fresh)
+			continue;
+		if (state_is(t, "complete") && p->one_shot) {
+			completed++;
+		} else if (state_is(t, "failed") || state_is(t, "rejected") ||
+			   (state_is(t, "complete") && !p->one_shot &&
+			    strcmp(dep_str(t, "DesiredState") ? dep_str(t, "DesiredState") : "",
+				   "running") == 0)) {
+			set_diag(it, task_diag(ctx, t, 1));
+			json_decref(want);
+			return -1;
+		} else if (!state_is(t, "shutdown") && !state_is(t, "complete") &&
+			   !state_is(t, "orphaned") && !state_is(t, "remove")) {
+			pending = t;
+		}
+	}
+	if (pending)
+		set_diag(it, task_diag(ctx, pending, 0));
+	json_decref(want);
+	if (updating)
+		return 0;
+	if (p->host_ports_changed && !(ust && fresh_status && strcmp(ust, "completed") == 0))
+		return 0;
+	if (p->global)
+		return running >= 1 && running == desired_running;
+	return running + completed >= p->replicas;
+
+failed_task:
+	/* name the newest failed task too, with its logs */
+	{
+		json_t *worst = NULL;
+		double best = 0;
+
+		json_array_foreach(tasks, i, t)
+		{
+			double c = 0;
+
+			if (!dep_str(t, "ServiceID") ||
+			    strcmp(dep_str(t, "ServiceID"), it->id) != 0 ||
+			    !(state_is(t, "failed") || state_is(t, "rejected")))
+				continue;
+			dep_parse_time(&c, created_at(t));
+			/* history from earlier deployments says nothing about this one */
+			if (c + 0.001 >= p->since && c >= best) {
+				best = c;
+				worst = t;
+			}
+		}
+		if (worst) {
+			char *td = task_diag(ctx, worst, 1),
+			     *d = cs_xasprintf("%s; %s", it->diag, td);
+
+			free(td);
+			set_diag(it, d);
+		}
+	}
+	return ret;
+}
+
+static int
+swarm_wait(struct dep_ctx *ctx)
+{
+	json_t *services = NULL, *tasks = NULL, *f = NULL, *ids;
+	int error = 0, poll_ms = ctx->opts->poll_ms > 0 ? ctx->opts->poll_ms : 250;
+	size_t i, j;
+
+	for (;;) {
+		int waiting = 0, failed = 0;
+		char *path;
+		json_t *svc, *v;
+
+		ids = json_array();
+		for (i = 0; i < ctx->plan.nr; i++) {
+			struct dep_item *it = &ctx->plan.v[i];
+			struct svc_priv *p = it->priv;
+
+			if (it->wait && it->kind == DEP_KIND_SERVICE && p && !it->done)
+				json_array_append_new(ids, json_string(it->id));
+		}
+		if (json_array_size(ids) == 0) {
+			json_decref(ids);
+			break;
+		}
+		f = json_pack("{s:o}", "service", ids);
+		path = dep_filter_path("/tasks", f);
+		error = dep_call(ctx, "GET", path, NULL, 0, &tasks);
+		free(path);
+		json_decref(f);
+		f = NULL;
+		if (error < 0 || (error = list_app(ctx, "/services", &services)) < 0)
+			goto out;
+		for (i = 0; i < ctx->plan.nr; i++) {
+			struct dep_item *it = &ctx->plan.v[i];
+			struct svc_priv *p = it->priv;
+			int r;
+
+			if (!it->wait || it->kind != DEP_KIND_SERVICE || p == NULL || it->done)
+				continue;
+			svc = NULL;
+			json_array_foreach(services, j, v)
+			{
+				if (dep_str(v, "ID") && strcmp(dep_str(v, "ID"), it->id) == 0)
+					svc = v;
+			}
+			if (svc == NULL) {
+				set_diag(it, cs_xstrdup("the service disappeared"));
+				r = -1;
+			} else {
+				r = judge(ctx, it, svc, tasks);
+			}
+			if (r > 0) {
+				it->done = 1;
+				CS_FREE_AND_NULL(it->diag);
+				cs_out("%s %s", ctx->rolling_back ? "rolled back" : "converged",
+				       it->name);
+			} else if (r < 0) {
+				it->failed = 1;
+				failed = 1;
+			} else {
+				waiting = 1;
+			}
+		}
+		json_decref(tasks);
+		json_decref(services);
+		tasks = services = NULL;
+		if (failed) {
+			error = CS_ERROR;
+			goto out;
+		}
+		if (!waiting)
+			break;
+		if (dep_now() >= ctx->deadline) {
+			error = cs_err_set(CS_ETIMEOUT, "the deployment did not converge in time");
+			goto out;
+		}
+		dep_sleep_ms(poll_ms);
+	}
+out:
+	json_decref(tasks);
+	json_decref(services);
+	json_decref(f);
+	return error;
+}
+
+/* Rollback. */
+
+static int
+swarm_rollback(struct dep_ctx *ctx, struct dep_item *it)
+{
+	json_t *svc = NULL, *resp = NULL;
+	char *path = NULL;
+	int error = 0;
+
+	it->wait = 0;
+	if (it->action == DEP_ACT_REMOVE)
+		return 0; /* NEEDSWORK: a pruned service is not brought back */
+	if (it->action == DEP_ACT_CREATE) {
+		if (ctx->opts->keep_on_failure) {
+			cs_log(CS_LOG_WARN, "keeping %s %s (--keep-on-failure)",
+			       dep_kind_name(it->kind), it->name);
+			return 0;
+		}
+		if ((error = remove_object(ctx, it)) == 0)
+			cs_out("removed %s %s", dep_kind_name(it->kind), it->name);
+		return error;
+	}
+	if (it->kind != DEP_KIND_SERVICE || it->current == NULL)
+		return 0;
+	/* back to the spec we found, through a new update on the current version */
+	path = cs_xasprintf("/services/%s", it->id);
+	if ((error = dep_call(ctx, "GET", path, NULL, 0, &svc)) < 0)
+		goto out;
+	free(path);
+	path = cs_xasprintf("/services/%s/update?version=%" JSON_INTEGER_FORMAT, it->id,
+			    dep_num(json_object_get(svc, "Version"), "Index"));
+	if ((error = dep_call(ctx, "POST", path, it->current, 1, &resp)) < 0)
+		goto out;
+	if ((error = refresh_service(ctx, it)) < 0)
+		goto out;
+	it->wait = 1;
+	it->failed = 0;
+out:
+	free(path);
+	json_decref(svc);
+	json_decref(resp);
+	return error;
+}
+
+/* Report. */
+
+static int
+swarm_report(struct dep_ctx *ctx)
+{
+	struct swarm *sw = ctx->priv;
+	json_t *services = NULL, *v, *p;
+	struct cs_buf host = CS_BUF_INIT;
+	size_t i, j;
+	int error;
+
+	if ((error = list_app(ctx, "/services", &services)) < 0)
+		goto out;
+	/* a local socket: the node's own address (host-mode ports listen there) */
+	if (sw->node_addr && strncmp(cs_docker_host(ctx->docker), "tcp://", 6) != 0)
+		cs_buf_adds(&host, sw->node_addr);
+	else
+		dep_bay_host(&host, cs_docker_host(ctx->docker));
+	for (i = 0; i < ctx->plan.nr; i++) {
+		struct dep_item *it = &ctx->plan.v[i];
+
+		if (it->kind != DEP_KIND_SERVICE || it->action == DEP_ACT_REMOVE)
+			continue;
+		json_array_foreach(services, j, v)
+		{
+			size_t k;
+
+			if (!dep_str(json_object_get(v, "Spec"), "Name") ||
+			    strcmp(dep_str(json_object_get(v, "Spec"), "Name"), it->name) != 0)
+				continue;
+			json_array_foreach(json_object_get(json_object_get(v, "Endpoint"), "Ports"),
+					   k, p)
+			{
+				char *url;
+
+				if (dep_num(p, "PublishedPort") == 0 ||
+				    (dep_str(p, "Protocol") &&
+				     strcmp(dep_str(p, "Protocol"), "tcp") != 0))
+					continue;
+				url = cs_xasprintf("http://%s:%" JSON_INTEGER_FORMAT, host.buf,
+						   dep_num(p, "PublishedPort"));
+				if (!cs_strvec_has(&ctx->result->endpoints, url))
+					cs_strvec_push(&ctx->result->endpoints, url);
+				free(url);
+			}
+		}
+	}
+out:
+	cs_buf_release(&host);
+	json_decref(services);
+	return error;
+}
+
+static void
+swarm_close(struct dep_ctx *ctx)
+{
+	struct swarm *sw = ctx->priv;
+
+	if (sw) {
+		free(sw->node_addr);
+		json_decref(sw->ids);
+		json_decref(sw->net_name);
+		free(sw);
+		ctx->priv = NULL;
+	}
+	cs_docker_free(ctx->docker);
+	ctx->docker = NULL;
+}
+
+static void
+swarm_item_release(struct dep_item *it)
+{
+	CS_FREE_AND_NULL(it->priv);
+}
+
+const struct dep_backend dep_backend_swarm = {
+    .coe = "swarm",
+    .open = swarm_open,
+    .plan = swarm_plan,
+    .apply = swarm_apply,
+    .wait = swarm_wait,
+    .rollback = swarm_rollback,
+    .report = swarm_report,
+    .close = swarm_close,
+    .item_release = swarm_item_release,
+};
