@@ -8,10 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "args.h"
 #include "compose.h"
+#include "deploy.h"
+#include "dockerauth.h"
 #include "err.h"
+#include "imageref.h"
 #include "log.h"
+#include "xalloc.h"
 
 static const char usage_text[] =
     "usage: caas-deployer --coe swarm|compose|kubernetes --bay URL --app NAME -f FILE [-f "
@@ -176,12 +182,76 @@ print_errors(const struct cs_strvec *errors)
 		cs_log(CS_LOG_ERROR, "%s", errors->v[i]);
 }
 
+/* The registry host of the first service image that names one (caller frees), or NULL. */
+static char *
+first_registry(json_t *model)
+{
+	const char *name;
+	json_t *svc;
+
+	json_object_foreach(json_object_get(model, "services"), name, svc) {
+		const char *image = json_string_value(json_object_get(svc, "image"));
+		struct cs_imageref ref;
+		char *host = NULL;
+
+		if (image == NULL || cs_imageref_parse(&ref, image) < 0)
+			continue;
+		if (ref.registry)
+			host = cs_xstrdup(ref.registry);
+		cs_imageref_release(&ref);
+		if (host)
+			return host;
+	}
+	return NULL;
+}
+
+/*
+ * The X-Registry-Auth the swarm needs to pull: from --registry-user and
+ * --registry-password-file, else docker's config.json for the registry of the
+ * first image (as `docker stack deploy --with-registry-auth`). 0 or an exit code.
+ */
+static int
+load_registry_auth(struct cs_buf *out, const struct dep_args *a, json_t *model)
+{
+	struct cs_dockerauth auth = CS_DOCKERAUTH_INIT;
+	char *host = first_registry(model);
+	int error, rc = 0;
+
+	if (a->registry_user)
+		error = cs_dockerauth_from_file(&auth, a->registry_user, a->registry_password_file);
+	else if (host)
+		error = cs_dockerauth_lookup(&auth, host);
+	else
+		error = CS_ENOTFOUND;
+	if (error == CS_ENOTFOUND && a->registry_user == NULL) {
+		error = 0; /* anonymous pulls */
+	} else if (error < 0) {
+		cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
+		rc = DEP_EXIT_INVALID;
+		goto out;
+	} else {
+		if (auth.server == NULL && host)
+			auth.server = cs_xstrdup(host);
+		if (cs_dockerauth_header(out, &auth) < 0) {
+			cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
+			rc = DEP_EXIT_INVALID;
+		}
+	}
+out:
+	free(host);
+	cs_dockerauth_release(&auth);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct dep_args a = {.files = CS_STRVEC_INIT, .sets = CS_STRVEC_INIT};
 	struct cs_strvec errors = CS_STRVEC_INIT;
 	struct dep_compose_opts o = {0};
+	struct dep_deploy_opts d = {0};
+	struct dep_result res = DEP_RESULT_INIT;
+	struct cs_buf auth_header = CS_BUF_INIT;
 	json_t *model = NULL;
 	int rc;
 
@@ -216,9 +286,39 @@ main(int argc, char **argv)
 		rc = DEP_EXIT_INVALID;
 		goto out;
 	}
-	/* NEEDSWORK: the deploy flow (deploy.c) goes here. */
-	rc = DEP_EXIT_OK;
+	if (strcmp(a.coe, "kubernetes") == 0) {
+		cs_log(CS_LOG_ERROR, "--coe kubernetes: the Kubernetes backend is not available yet "
+				     "(nothing was changed)");
+		rc = DEP_EXIT_INVALID;
+		goto out;
+	}
+	if ((rc = load_registry_auth(&auth_header, &a, model)) != 0)
+		goto out;
+	d.coe = a.coe;
+	d.bay = a.bay;
+	d.app = a.app;
+	d.timeout_s = (int)a.timeout;
+	d.prune = a.prune;
+	d.dry_run = a.dry_run;
+	d.keep_on_failure = a.keep_on_failure;
+	d.publish_mode = a.publish_mode == NULL		     ? DEP_PUBLISH_AS_FILE
+			 : strcmp(a.publish_mode, "host") == 0 ? DEP_PUBLISH_HOST
+							       : DEP_PUBLISH_INGRESS;
+	d.registry_auth = auth_header.len ? auth_header.buf : NULL;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = dep_deploy_run(&res, model, &d);
+	for (size_t i = 0; rc == DEP_EXIT_OK && !a.dry_run && i < res.endpoints.nr; i++)
+		cs_out("endpoint %s", res.endpoints.v[i]);
+	if (a.json_file && dep_result_write_json(&res, a.json_file) < 0) {
+		cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
+		if (rc == DEP_EXIT_OK)
+			rc = DEP_EXIT_INVALID;
+	}
+	dep_result_release(&res);
+	curl_global_cleanup();
 out:
+	cs_buf_wipe(&auth_header);
+	cs_log_secret_clear();
 	json_decref(model);
 	cs_strvec_clear(&errors);
 	cs_strvec_clear(&a.files);
