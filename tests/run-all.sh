@@ -41,7 +41,7 @@ count integration "${PIPESTATUS[0]}"
 echo "== shell lint"
 shopt -s globstar nullglob
 lint_passed=0 lint_failed=0
-for f in tests/**/*.sh bench/*.sh .ci/run; do
+for f in tests/**/*.sh bench/*.sh samples/*.sh .ci/run; do
 	[ -f "$f" ] || continue
 	if shellcheck "$f"; then
 		lint_passed=$((lint_passed + 1))
