@@ -66,13 +66,14 @@ test_expect_success 'an unreachable engine: exit 6 and a clear message' '
 
 test_expect_success 'SIGTERM during a build: exit 143 and no container left behind' '
 	mkdir slow && printf "FROM busybox:latest\nRUN echo started && sleep 60\n" >slow/Dockerfile &&
-	before=$(docker ps -aq | sort) &&
 	{ caas-build-runner --context slow --image $img --tag slow --no-cache >out 2>&1 & pid=$!; } &&
 	for i in $(seq 100); do grep -q "started" out && break; sleep 0.1; done &&
 	grep -q started out &&
+	cid=$(sed -n "s/^ ---> Running in \([0-9a-f]*\)$/\1/p" out) && test -n "$cid" &&
+	docker container inspect "$cid" >/dev/null &&
 	kill -TERM $pid && { wait $pid; rc=$?; } ; test "$rc" = 143 &&
-	for i in $(seq 50); do test "$(docker ps -aq | sort)" = "$before" && break; sleep 0.2; done &&
-	test "$(docker ps -aq | sort)" = "$before" &&
+	for i in $(seq 50); do docker container inspect "$cid" >/dev/null 2>&1 || break; sleep 0.2; done &&
+	! docker container inspect "$cid" >/dev/null 2>&1 &&
 	! docker image inspect $img:slow >/dev/null 2>&1
 '
 
