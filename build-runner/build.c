@@ -229,9 +229,7 @@ br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build
 out:
 	json_decref(args);
 	cs_context_free(ctx);
-	for (i = 0; i < hdrs.nr; i++)
-		explicit_bzero(hdrs.v[i], strlen(hdrs.v[i]));
-	cs_strvec_clear(&hdrs);
+	cs_strvec_wipe(&hdrs);
 	cs_buf_release(&path);
 	cs_buf_release(&st.line);
 	cs_buf_release(&st.step);

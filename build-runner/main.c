@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 #include <git2.h>
 
+#include "clock.h"
 #include "br.h"
 #include "buf.h"
 #include "dockerauth.h"
@@ -324,15 +325,6 @@ parse_options(struct options *o, int argc, char **argv)
 	return 0;
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int
 rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -517,7 +509,7 @@ main(int argc, char **argv)
 	}
 	cs_http_set_cancel(cs_docker_http(engine), &br_interrupted);
 
-	t0 = now();
+	t0 = cs_clock_now();
 	if (o.repo) {
 		struct cs_gitsrc_opts gopts = {.url = o.repo, .ref = o.ref,
 					       .token_file = o.git_token_file,
@@ -550,7 +542,7 @@ main(int argc, char **argv)
 		if (getenv("SOURCE_DATE_EPOCH"))
 			created = (time_t)strtoll(getenv("SOURCE_DATE_EPOCH"), NULL, 10);
 	}
-	tm.source = now() - t0;
+	tm.source = cs_clock_now() - t0;
 	if (br_interrupted) {
 		rc = exit_for(CS_EINTR);
 		goto out;
@@ -619,7 +611,7 @@ main(int argc, char **argv)
 		free(k);
 	}
 
-	t0 = now();
+	t0 = cs_clock_now();
 	{
 		struct br_build_opts bopts = {.context_dir = context, .dockerfile = dockerfile,
 					      .mtime = created, .tags = &names,
@@ -630,7 +622,7 @@ main(int argc, char **argv)
 
 		error = br_build(&built, engine, &bopts);
 	}
-	tm.build = now() - t0;
+	tm.build = cs_clock_now() - t0;
 	if (error < 0) {
 		rc = exit_for(error);
 		goto fail;
@@ -639,11 +631,11 @@ main(int argc, char **argv)
 	for (i = 0; i < names.nr; i++)
 		cs_out("tagged %s", names.v[i]);
 
-	t0 = now();
+	t0 = cs_clock_now();
 	if (policy) {
 		error = br_validate(&validation, engine, built.image_id, names.v[0], policy,
 				    &o.validate);
-		tm.validate = now() - t0;
+		tm.validate = cs_clock_now() - t0;
 		if (error == 1) {
 			/* the report still goes out: Jenkins archives the violations */
 			rc = BR_EXIT_INVALID;
@@ -669,7 +661,7 @@ main(int argc, char **argv)
 		}
 	}
 
-	t0 = now();
+	t0 = cs_clock_now();
 	for (i = 0; i < names.nr; i++) {
 		json_t *entry = json_pack("{s:s}", "name", names.v[i]);
 		char *digest = NULL;
@@ -694,7 +686,7 @@ main(int argc, char **argv)
 		}
 		json_array_append_new(tag_list, entry);
 	}
-	tm.push = now() - t0;
+	tm.push = cs_clock_now() - t0;
 
 	result = json_pack("{s:s, s:O, s:o, s:{s:I, s:I}, s:{s:f, s:f, s:f, s:f}, s:O?}",
 			   "image_id", built.image_id, "tags", tag_list, "commit",

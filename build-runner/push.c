@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "br.h"
 #include "buf.h"
+#include "clock.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
@@ -104,7 +104,6 @@ push_once(struct push_state *st, struct cs_docker *d, const char *repo_full, con
 	struct cs_strvec hdrs = CS_STRVEC_INIT;
 	struct cs_buf path = CS_BUF_INIT;
 	long status = 0;
-	size_t i;
 	int error;
 
 	cs_buf_adds(&path, "/images/");
@@ -121,9 +120,7 @@ push_once(struct push_state *st, struct cs_docker *d, const char *repo_full, con
 	else if (error == 0 && st->digest == NULL)
 		error = cs_err_set(CS_EHTTP, "push %s:%s: the engine reported no digest", repo_full,
 				   tag);
-	for (i = 0; i < hdrs.nr; i++)
-		explicit_bzero(hdrs.v[i], strlen(hdrs.v[i]));
-	cs_strvec_clear(&hdrs);
+	cs_strvec_wipe(&hdrs);
 	cs_buf_release(&path);
 	return error;
 }
@@ -151,11 +148,7 @@ br_push(char **digest, struct cs_docker *d, const char *name, const struct br_pu
 			break;
 		cs_log(CS_LOG_WARN, "%s; retrying in %u s (%d/%d)", cs_err_msg(), delay, attempt,
 		       PUSH_ATTEMPTS - 1);
-		{
-			struct timespec ts = {delay, 0};
-
-			nanosleep(&ts, NULL);
-		}
+		cs_clock_sleep_ms(delay * 1000L);
 		delay *= 2;
 	}
 	if (error < 0)

@@ -11,19 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "procwatch.h"
 #include "xalloc.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int
 stop_requested(volatile sig_atomic_t *interrupted)
@@ -35,10 +27,10 @@ stop_requested(volatile sig_atomic_t *interrupted)
 static void
 nap(double seconds, volatile sig_atomic_t *interrupted)
 {
-	double end = now() + seconds;
+	double end = cs_clock_now() + seconds;
 
-	while (!stop_requested(interrupted) && now() < end) {
-		double left = end - now();
+	while (!stop_requested(interrupted) && cs_clock_now() < end) {
+		double left = end - cs_clock_now();
 		struct timespec ts;
 
 		if (left > 0.05)
@@ -58,7 +50,7 @@ random_name(char *buf, size_t size)
 	size_t i;
 
 	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-		unsigned long x = (unsigned long)now() ^ (unsigned long)getpid() << 16;
+		unsigned long x = (unsigned long)cs_clock_now() ^ (unsigned long)getpid() << 16;
 
 		memcpy(r, &x, sizeof(r) < sizeof(x) ? sizeof(r) : sizeof(x));
 	}
@@ -158,7 +150,7 @@ check_exited(struct cs_procwatch *pw, struct cs_docker *d, const char *name, dou
 	if (!json_is_true(json_object_get(state, "Running"))) {
 		pw->exited = 1;
 		pw->exit_code = (int)json_integer_value(json_object_get(state, "ExitCode"));
-		pw->exited_after = now() - started;
+		pw->exited_after = cs_clock_now() - started;
 	}
 out:
 	json_decref(resp);
@@ -171,7 +163,7 @@ observe(struct cs_procwatch *pw, struct cs_docker *d, const char *name, double s
 	volatile sig_atomic_t *interrupted)
 {
 	struct cs_buf path = CS_BUF_INIT;
-	double started = now(), interval = seconds / 10;
+	double started = cs_clock_now(), interval = seconds / 10;
 	json_t *resp = NULL;
 	long status;
 	int error = 0;
@@ -200,7 +192,7 @@ observe(struct cs_procwatch *pw, struct cs_docker *d, const char *name, double s
 			error = engine_error("cannot list the container's processes", status, resp);
 			goto out;
 		}
-		if (now() - started >= seconds)
+		if (cs_clock_now() - started >= seconds)
 			break;
 		nap(interval, interrupted);
 	}

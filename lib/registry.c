@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base64.h"
+#include "clock.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
@@ -206,9 +207,7 @@ out:
 		json_decref(v);
 	cs_http_resp_release(&resp);
 	cs_http_free(th);
-	for (size_t i = 0; i < hdrs.nr; i++)
-		explicit_bzero(hdrs.v[i], strlen(hdrs.v[i]));
-	cs_strvec_clear(&hdrs);
+	cs_strvec_wipe(&hdrs);
 	cs_buf_release(&path);
 	free(realm);
 	free(service);
@@ -238,9 +237,7 @@ request(struct cs_registry *r, const char *method, const char *path, const char 
 		if (r->auth_header)
 			cs_strvec_push(&hdrs, r->auth_header);
 		error = cs_http_do(r->http, &req, resp);
-		for (size_t i = 0; i < hdrs.nr; i++)
-			explicit_bzero(hdrs.v[i], strlen(hdrs.v[i]));
-		cs_strvec_clear(&hdrs);
+			cs_strvec_wipe(&hdrs);
 		if (error == 0 && resp->status == 401 && !answered) {
 			answered = 1;
 			ch = cs_http_resp_header(resp, "WWW-Authenticate");
@@ -268,12 +265,10 @@ request(struct cs_registry *r, const char *method, const char *path, const char 
 		if ((error == CS_ENET || error == CS_ETIMEOUT ||
 		     (error == 0 && cs_registry_status_is_transient(resp->status))) &&
 		    attempt < r->max_attempts) {
-			struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
-
 			cs_log(CS_LOG_WARN, "registry %s: %s %s: %s; retrying (%d/%d)", r->host, method,
 			       path, error ? cs_err_msg() : "transient HTTP error", attempt,
 			       r->max_attempts - 1);
-			nanosleep(&ts, NULL);
+			cs_clock_sleep_ms((long)delay_ms);
 			delay_ms *= 2;
 			continue;
 		}

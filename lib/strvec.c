@@ -60,3 +60,13 @@ cs_strvec_clear(struct cs_strvec *sv)
 	sv->v = NULL;
 	sv->nr = sv->alloc = 0;
 }
+
+void
+cs_strvec_wipe(struct cs_strvec *sv)
+{
+	size_t i;
+
+	for (i = 0; i < sv->nr; i++)
+		explicit_bzero(sv->v[i], strlen(sv->v[i]));
+	cs_strvec_clear(sv);
+}

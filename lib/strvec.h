@@ -26,5 +26,7 @@ void cs_strvec_pushf(struct cs_strvec *sv, const char *fmt, ...)
 int cs_strvec_has(const struct cs_strvec *sv, const char *s);
 /* Free all strings and the array; back to INIT. */
 void cs_strvec_clear(struct cs_strvec *sv);
+/* explicit_bzero every string, then clear: for lists that held secrets (auth headers). */
+void cs_strvec_wipe(struct cs_strvec *sv);
 
 #endif

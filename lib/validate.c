@@ -13,21 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "err.h"
 #include "imagefs.h"
 #include "log.h"
 #include "procwatch.h"
 #include "validate.h"
 #include "xalloc.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void
 cs_validation_release(struct cs_validation *val)
@@ -358,7 +350,7 @@ cs_validate_image(struct cs_validation *out, struct cs_docker *engine, const cha
 	struct cs_imagefs *fs = NULL;
 	struct proc_job job = {.pw = CS_PROCWATCH_INIT};
 	int error, procs = 0;
-	double t0 = now();
+	double t0 = cs_clock_now();
 	pthread_t tid;
 
 	if (opts == NULL)
@@ -381,7 +373,7 @@ cs_validate_image(struct cs_validation *out, struct cs_docker *engine, const cha
 		error = read_from_engine(&fs, engine, image, opts->interrupted);
 	if (error == 0) {
 		check_static(out, fs, policy);
-		out->static_seconds = now() - t0;
+		out->static_seconds = cs_clock_now() - t0;
 		cs_log(CS_LOG_INFO, "read %zu layers of '%s': %zu files, %zu packages in %.2f s",
 		       out->layers, image, out->files, out->packages, out->static_seconds);
 	}
@@ -394,7 +386,7 @@ cs_validate_image(struct cs_validation *out, struct cs_docker *engine, const cha
 		snprintf(msg, sizeof(msg), "%s", cs_err_msg());
 		finish_processes(&job, tid, static_error < 0, opts->interrupted);
 		procs = 0;
-		out->process_seconds = now() - t0;
+		out->process_seconds = cs_clock_now() - t0;
 		if (static_error < 0) {
 			error = cs_err_set(static_error, "%s", msg); /* the first failure */
 			goto out;
