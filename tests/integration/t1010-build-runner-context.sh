@@ -28,6 +28,15 @@ test_expect_success 'symlinks are sent as symlinks; nothing outside the context 
 	! docker run --rm $img:ln grep -r top-secret /c
 '
 
+test_expect_success '--build-arg (K=V and K from the environment) and --target' '
+	test_when_finished "docker rmi -f $img:args >/dev/null 2>&1" &&
+	mkdir args &&
+	printf "FROM busybox:latest AS base\nARG A\nARG B\nRUN echo \"\$A-\$B\" >/ab\nFROM base AS other\nRUN echo other >/ab\n" >args/Dockerfile &&
+	B=from-env caas-build-runner --context args --image $img --tag args --build-arg A=one --build-arg B \
+		--target base >out 2>&1 &&
+	test "$(docker run --rm $img:args cat /ab)" = one-from-env
+'
+
 test_expect_success 'a failing step: exit 1, the step and the engine message printed' '
 	mkdir bad && printf "FROM busybox:latest\nRUN echo about to fail\nRUN exit 3\n" >bad/Dockerfile &&
 	test_expect_code 1 caas-build-runner --context bad --image $img --tag bad >out 2>&1 &&

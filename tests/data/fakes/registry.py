@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""A canned registry for what the real one will not do on demand: 503 and 429
+bursts and a bearer-token challenge. Plain HTTP on 127.0.0.1, a free port,
+printed on stdout once listening. Used by tests/unit/test_registry.c.
+
+  /v2/                         401 Basic until "u:p" is sent
+  HEAD /v2/flaky/manifests/t   503, 503, then 200 with a digest
+  HEAD /v2/busy/manifests/t    always 429
+  HEAD /v2/bearer/manifests/t  401 Bearer (realm /token); 200 with "Bearer tok-123"
+  GET /token                   {"token": "tok-123"} for Basic u:p, else 401
+"""
+import base64
+import http.server
+import sys
+
+COUNTS = {}
+BASIC = "Basic " + base64.b64encode(b"u:p").decode()
+DIGEST = "sha256:" + "ab" * 32
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, code, headers=(), body=b""):
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def route(self):
+        auth = self.headers.get("Authorization", "")
+        COUNTS[self.path] = COUNTS.get(self.path, 0) + 1
+        n = COUNTS[self.path]
+        port = self.server.server_address[1]
+        if self.path == "/v2/":
+            if auth != BASIC:
+                return self.reply(401, [("WWW-Authenticate", 'Basic realm="fake"')])
+            return self.reply(200, body=b"{}")
+        if self.path == "/v2/flaky/manifests/t":
+            if n <= 2:
+                return self.reply(503)
+            return self.reply(200, [("Docker-Content-Digest", DIGEST)])
+        if self.path == "/v2/busy/manifests/t":
+            return self.reply(429)
+        if self.path == "/v2/bearer/manifests/t":
+            if auth != "Bearer tok-123":
+                ch = ('Bearer realm="http://127.0.0.1:%d/token",service="fake",'
+                      'scope="repository:bearer:pull"' % port)
+                return self.reply(401, [("WWW-Authenticate", ch)])
+            return self.reply(200, [("Docker-Content-Digest", DIGEST)])
+        if self.path.startswith("/token?"):
+            if auth != BASIC or "scope=repository%3Abearer%3Apull" not in self.path:
+                return self.reply(401)
+            return self.reply(200, [("Content-Type", "application/json")],
+                              b'{"token": "tok-123"}')
+        return self.reply(404)
+
+    do_GET = route
+    do_HEAD = route
+
+
+def main():
+    # threads: the client keeps connections alive while it asks the token realm
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    print(srv.server_address[1], flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+/*
+ * lib/registry against a canned registry (tests/data/fakes/registry.py) for
+ * what the real one will not do on demand: 5xx and 429 bursts, and the bearer
+ * token flow. The real registry (TLS + htpasswd) is exercised by the
+ * integration tests.
+ */
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+#include "registry.h"
+#include "tests/unit/test.h"
+
+extern char **environ;
+
+static pid_t server_pid;
+static char server_host[64];
+
+static int
+start_server(void)
+{
+	char a0[] = "python3", a1[] = "tests/data/fakes/registry.py";
+	char *argv[] = {a0, a1, NULL};
+	posix_spawn_file_actions_t fa;
+	int fds[2];
+	char port[16] = "";
+	ssize_t n;
+
+	if (pipe(fds) < 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	if (posix_spawnp(&server_pid, "python3", &fa, NULL, argv, environ) != 0)
+		return -1;
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	n = read(fds[0], port, sizeof(port) - 1);
+	close(fds[0]);
+	if (n <= 0)
+		return -1;
+	port[strcspn(port, "\n")] = '\0';
+	snprintf(server_host, sizeof(server_host), "127.0.0.1:%s", port);
+	return 0;
+}
+
+static struct cs_registry *
+open_fake(const char *user, const char *password)
+{
+	struct cs_registry_opts o = {.host = server_host, .username = user, .password = password,
+				     .plain_http = 1};
+	struct cs_registry *r = NULL;
+
+	if (cs_registry_open(&r, &o) < 0)
+		return NULL;
+	return r;
+}
+
+static void
+test_registry__check_answers_basic_challenge(void)
+{
+	struct cs_registry *r = open_fake("u", "p");
+
+	T_ASSERT(r != NULL);
+	T_ASSERT_INT(cs_registry_check(r), 0);
+	cs_registry_free(r);
+}
+
+static void
+test_registry__wrong_password_is_an_auth_error_at_once(void)
+{
+	struct cs_registry *r = open_fake("u", "wrong-password");
+
+	T_ASSERT_INT(cs_registry_check(r), CS_EAUTH);
+	T_ASSERT(strstr(cs_err_msg(), "authentication failed for user 'u'") != NULL);
+	T_ASSERT(strstr(cs_err_msg(), "wrong-password") == NULL);
+	cs_registry_free(r);
+}
+
+static void
+test_registry__503_burst_is_retried(void)
+{
+	struct cs_registry *r = open_fake(NULL, NULL);
+	char *digest = NULL;
+
+	T_ASSERT_INT(cs_registry_manifest_digest(&digest, r, "flaky", "t"), 0);
+	T_ASSERT(digest != NULL && strncmp(digest, "sha256:abab", 11) == 0);
+	free(digest);
+	cs_registry_free(r);
+}
+
+static void
+test_registry__429_forever_gives_up(void)
+{
+	struct cs_registry_opts o = {.host = server_host, .plain_http = 1, .max_attempts = 3};
+	struct cs_registry *r = NULL;
+	char *digest = NULL;
+
+	T_ASSERT_INT(cs_registry_open(&r, &o), 0);
+	T_ASSERT_INT(cs_registry_manifest_digest(&digest, r, "busy", "t"), CS_EHTTP);
+	T_ASSERT(strstr(cs_err_msg(), "HTTP 429") != NULL);
+	T_ASSERT(digest == NULL);
+	cs_registry_free(r);
+}
+
+static void
+test_registry__bearer_token_flow(void)
+{
+	struct cs_registry *r = open_fake("u", "p");
+	char *digest = NULL;
+
+	T_ASSERT_INT(cs_registry_manifest_digest(&digest, r, "bearer", "t"), 0);
+	T_ASSERT(digest != NULL);
+	free(digest);
+	cs_registry_free(r);
+}
+
+static void
+test_registry__missing_manifest_is_not_found(void)
+{
+	struct cs_registry *r = open_fake(NULL, NULL);
+	char *digest = NULL;
+
+	T_ASSERT_INT(cs_registry_manifest_digest(&digest, r, "nope", "t"), CS_ENOTFOUND);
+	cs_registry_free(r);
+}
+
+static void
+test_registry__unreachable_is_a_network_error(void)
+{
+	struct cs_registry_opts o = {.host = "127.0.0.1:1", .plain_http = 1, .max_attempts = 2};
+	struct cs_registry *r = NULL;
+
+	T_ASSERT_INT(cs_registry_open(&r, &o), 0);
+	T_ASSERT_INT(cs_registry_check(r), CS_ENET);
+	T_ASSERT(strstr(cs_err_msg(), "127.0.0.1:1") != NULL);
+	cs_registry_free(r);
+}
+
+static void
+test_registry__bad_host_is_invalid(void)
+{
+	struct cs_registry_opts o = {.host = "user@host/x"};
+	struct cs_registry *r = NULL;
+
+	T_ASSERT_INT(cs_registry_open(&r, &o), CS_EINVAL);
+	T_ASSERT(r == NULL);
+}
+
+int
+main(void)
+{
+	int rc;
+
+	cs_log_set_level(CS_LOG_ERROR);
+	if (start_server() < 0) {
+		fprintf(stderr, "cannot start tests/data/fakes/registry.py\n");
+		return 1;
+	}
+	T_RUN(test_registry__check_answers_basic_challenge);
+	T_RUN(test_registry__wrong_password_is_an_auth_error_at_once);
+	T_RUN(test_registry__503_burst_is_retried);
+	T_RUN(test_registry__429_forever_gives_up);
+	T_RUN(test_registry__bearer_token_flow);
+	T_RUN(test_registry__missing_manifest_is_not_found);
+	T_RUN(test_registry__unreachable_is_a_network_error);
+	T_RUN(test_registry__bad_host_is_invalid);
+	rc = T_REPORT();
+	kill(server_pid, SIGTERM);
+	waitpid(server_pid, NULL, 0);
+	return rc;
+}
