@@ -4,7 +4,11 @@
  * token flow. The real registry (TLS + htpasswd) is exercised by the
  * integration tests.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +24,28 @@
 extern char **environ;
 
 static pid_t server_pid;
+static int server_out = -1;
 static char server_host[64];
+
+/* Wait (up to 10 s) until the server accepts connections. */
+static int
+wait_listening(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+		ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		close(fd);
+		if (ok)
+			return i;
+		usleep(50000);
+	}
+	return -1;
+}
 
 static int
 start_server(void)
@@ -41,13 +66,14 @@ start_server(void)
 		return -1;
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[1]);
+	/* keep our end open: the server may still be writing when we have the port */
+	server_out = fds[0];
 	n = read(fds[0], port, sizeof(port) - 1);
-	close(fds[0]);
 	if (n <= 0)
 		return -1;
 	port[strcspn(port, "\n")] = '\0';
 	snprintf(server_host, sizeof(server_host), "127.0.0.1:%s", port);
-	return 0;
+	return wait_listening(atoi(port));
 }
 
 static struct cs_registry *
@@ -159,10 +185,12 @@ main(void)
 	int rc;
 
 	cs_log_set_level(CS_LOG_ERROR);
-	if (start_server() < 0) {
+	if ((rc = start_server()) < 0) {
 		fprintf(stderr, "cannot start tests/data/fakes/registry.py\n");
 		return 1;
 	}
+	if (rc > 0)
+		fprintf(stderr, "registry.py listened after %d polls\n", rc);
 	T_RUN(test_registry__check_answers_basic_challenge);
 	T_RUN(test_registry__wrong_password_is_an_auth_error_at_once);
 	T_RUN(test_registry__503_burst_is_retried);
@@ -174,5 +202,6 @@ main(void)
 	rc = T_REPORT();
 	kill(server_pid, SIGTERM);
 	waitpid(server_pid, NULL, 0);
+	close(server_out);
 	return rc;
 }
