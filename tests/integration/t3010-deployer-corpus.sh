@@ -119,6 +119,16 @@ test_expect_success 'the seed samples (version 2, overlay, container_name, links
 	test "$n" -eq 2
 '
 
+test_expect_success 'the seed samples without --set: the empty image reference is exit 2, before the bay' '
+	f=$corpus/seed-samples/petclinic/swarm-petclinic.yml &&
+	test_expect_code 2 caas-deployer --dry-run --coe swarm --bay unix:///nonexistent.sock --app cs-x \
+		-f "$f" >out 2>err &&
+	grep "variable .PRIVATE_REGISTRY. is not set" err &&
+	grep "swarm-petclinic.yml:12: service .web. cannot be deployed: invalid image reference .:5000/petclinic:." err &&
+	! grep "error: .*service .mysql." err &&
+	! grep "plan:" out
+'
+
 test_expect_success 'the seed samples: --dry-run --coe swarm plans them and changes nothing' '
 	f=$corpus/seed-samples/petclinic/swarm-petclinic.yml &&
 	app=$CS_TEST_PREFIX-seed &&
