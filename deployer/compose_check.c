@@ -11,6 +11,7 @@
 #include "compose.h"
 #include "compose_int.h"
 #include "err.h"
+#include "imageref.h"
 #include "xalloc.h"
 #include "yamldoc.h"
 
@@ -307,17 +308,27 @@ dep_compose_deployable(const json_t *model, struct cs_strvec *errors)
 
 	json_object_foreach((json_t *)json_object_get(model, "services"), name, svc)
 	{
+		const char *image = json_string_value(json_object_get(svc, "image"));
+		struct cs_imageref ref = CS_IMAGEREF_INIT;
+		int bad_ref = 0;
 		size_t start;
 
-		if (json_is_string(json_object_get(svc, "image")))
-			continue;
+		if (image) {
+			/* e.g. "$PRIVATE_REGISTRY:5000/app:$TAG" with the variables unset */
+			bad_ref = cs_imageref_parse(&ref, image) < 0;
+			cs_imageref_release(&ref);
+			if (!bad_ref)
+				continue;
+		}
 		if (msg.len)
 			cs_buf_adds(&msg, "; ");
 		start = msg.len;
 		cs_buf_addf(&msg, "%s:%d: service '%s' ",
 			    json_string_value(json_object_get(svc, "file")),
 			    (int)json_integer_value(json_object_get(svc, "line")), name);
-		if (json_is_true(json_object_get(svc, "build")))
+		if (bad_ref)
+			cs_buf_addf(&msg, "cannot be deployed: %s", cs_err_msg());
+		else if (json_is_true(json_object_get(svc, "build")))
 			cs_buf_adds(&msg, "has build: but no image: it cannot be deployed (build "
 					  "and push the image first, then name it in image:)");
 		else

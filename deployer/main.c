@@ -286,6 +286,8 @@ main(int argc, char **argv)
 		rc = DEP_EXIT_INVALID;
 		goto out;
 	}
+	if (a.print_model)
+		goto out; /* a look at the model only: never contact the bay */
 	if (strcmp(a.coe, "kubernetes") == 0) {
 		cs_log(CS_LOG_ERROR, "--coe kubernetes: the Kubernetes backend is not available yet "
 				     "(nothing was changed)");

@@ -676,6 +676,19 @@ test_compose__build_without_image_is_refused(void)
 	T_ASSERT_INT(dep_compose_deployable(l.model, NULL), 0);
 	T_ASSERT(has_warning(&l, "bi.yml:3: service 'a': key 'build' is ignored by swarm"));
 	load_release(&l);
+
+	/* an image that is no reference, e.g. the seed's "$PRIVATE_REGISTRY:5000/app:$TAG"
+	 * with the variables unset: refused before the bay sees it */
+	cs_strvec_push(&l.files, tmp_write("badref.yml", "services:\n  a:\n    image: b\n"
+							 "  web:\n    image: $R:5000/app:$T\n"));
+	T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
+	T_ASSERT_INT(dep_compose_deployable(l.model, &errors), CS_EINVAL);
+	T_ASSERT_INT(errors.nr, 1);
+	T_ASSERT(strstr(errors.v[0],
+			"badref.yml:4: service 'web' cannot be deployed: invalid image "
+			"reference ':5000/app:'") != NULL);
+	cs_strvec_clear(&errors);
+	load_release(&l);
 	tmp_cleanup();
 }
 
