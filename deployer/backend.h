@@ -123,11 +123,6 @@ void dep_plan_release(struct dep_plan *plan, const struct dep_backend *be);
 
 const char *dep_kind_name(enum dep_kind kind);
 
-/* Monotonic clock in seconds. */
-double dep_now(void);
-/* Sleep ms milliseconds. */
-void dep_sleep_ms(int ms);
-
 /*
  * The model's service names in creation order: depends_on and links first, otherwise
  * by name. Errors: CS_EINVAL for a cycle or a dependency on an unknown service.

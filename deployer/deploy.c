@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "backend.h"
 #include "deploy.h"
 #include "docker.h"
@@ -106,24 +107,6 @@ dep_plan_release(struct dep_plan *plan, const struct dep_backend *be)
 	}
 	CS_FREE_AND_NULL(plan->v);
 	plan->nr = plan->alloc = 0;
-}
-
-double
-dep_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void
-dep_sleep_ms(int ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 /* Depth-first visit for dep_service_order(); state: 0 new, 1 visiting, 2 done. */
@@ -615,7 +598,7 @@ roll_back(struct dep_ctx *ctx)
 		}
 	}
 	timeout_s = ctx->opts->timeout_s > 0 ? ctx->opts->timeout_s : DEP_DEFAULT_TIMEOUT_S;
-	ctx->deadline = dep_now() + timeout_s;
+	ctx->deadline = cs_clock_now() + timeout_s;
 	ctx->rolling_back = 1;
 	error = ctx->be->wait(ctx);
 	ctx->rolling_back = 0;
@@ -780,7 +763,7 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 	}
 
 	timeout_s = opts->timeout_s > 0 ? opts->timeout_s : DEP_DEFAULT_TIMEOUT_S;
-	ctx.deadline = dep_now() + timeout_s;
+	ctx.deadline = cs_clock_now() + timeout_s;
 	error = ctx.be->wait(&ctx);
 	if (error == 0) {
 		out->status = "converged";

@@ -217,3 +217,49 @@ dep_fetch_logs(struct dep_ctx *ctx, struct cs_buf *out, const char *path, int ma
 		dep_logs_demux(out, raw.buf, raw.len, max_lines);
 	cs_buf_release(&raw);
 }
+
+char *
+dep_network_name(struct dep_ctx *ctx, const char *key)
+{
+	json_t *net = json_object_get(json_object_get(ctx->model, "networks"), key);
+
+	if (dep_str(net, "name"))
+		return cs_xstrdup(dep_str(net, "name"));
+	if (json_is_true(json_object_get(net, "external")))
+		return cs_xstrdup(key);
+	return cs_xasprintf("%s_%s", ctx->opts->app, key);
+}
+
+json_t *
+dep_network_attachments(struct dep_ctx *ctx, json_t *svc, const char *key,
+			const char *name_field, const char *aliases_field)
+{
+	struct cs_strvec keys = CS_STRVEC_INIT;
+	json_t *nets = json_array(), *v = json_object_get(svc, "networks");
+	size_t i;
+
+	if (json_object_size(v) == 0) {
+		char *nn = dep_network_name(ctx, "default");
+
+		json_array_append_new(nets, json_pack("{s:s, s:[s]}", name_field, nn,
+						      aliases_field, key));
+		free(nn);
+		return nets;
+	}
+	dep_sorted_keys(&keys, v);
+	for (i = 0; i < keys.nr; i++) {
+		json_t *al = json_pack("[s]", key), *x;
+		char *nn = dep_network_name(ctx, keys.v[i]);
+		size_t j;
+
+		json_array_foreach(json_object_get(json_object_get(v, keys.v[i]), "aliases"), j, x)
+		{
+			if (json_is_string(x) && strcmp(json_string_value(x), key) != 0)
+				json_array_append(al, x);
+		}
+		json_array_append_new(nets, json_pack("{s:s, s:o}", name_field, nn, aliases_field, al));
+		free(nn);
+	}
+	cs_strvec_clear(&keys);
+	return nets;
+}

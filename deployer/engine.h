@@ -51,4 +51,16 @@ void dep_fetch_logs(struct dep_ctx *ctx, struct cs_buf *out, const char *path, i
 /* Read a (small) file: CS_EINVAL naming the path when it cannot be read or is over max bytes. */
 int dep_read_file(struct cs_buf *out, const char *path, size_t max);
 
+/* The engine name of model network key: its name:, the key itself when external, else APP_KEY. */
+char *dep_network_name(struct dep_ctx *ctx, const char *key);
+
+/*
+ * The network attachments of model service svc (named key) as a new array of
+ * {name_field: network, aliases_field: [key, aliases...]}; a service without
+ * networks is on "default". Swarm wants Target/Aliases, the compose target
+ * name/aliases.
+ */
+json_t *dep_network_attachments(struct dep_ctx *ctx, json_t *svc, const char *key,
+				const char *name_field, const char *aliases_field);
+
 #endif

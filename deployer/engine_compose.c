@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "backend.h"
 #include "docker.h"
 #include "engine.h"
@@ -54,18 +55,6 @@ list_containers(struct dep_ctx *ctx, json_t **out)
 	return error;
 }
 
-static char *
-network_name(struct dep_ctx *ctx, const char *key)
-{
-	json_t *net = json_object_get(json_object_get(ctx->model, "networks"), key);
-
-	if (dep_str(net, "name"))
-		return cs_xstrdup(dep_str(net, "name"));
-	if (json_is_true(json_object_get(net, "external")))
-		return cs_xstrdup(key);
-	return cs_xasprintf("%s_%s", ctx->opts->app, key);
-}
-
 static json_t *
 str_labels(json_t *src)
 {
@@ -102,7 +91,6 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 	const char *app = ctx->opts->app;
 	json_t *body = json_object(), *hc = json_object(), *labels, *v, *a, *ports, *bind, *mounts;
 	json_t *deploy = json_object_get(svc, "deploy"), *lim;
-	struct cs_strvec keys = CS_STRVEC_INIT;
 	const char *cond;
 	size_t i;
 
@@ -282,31 +270,9 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 			    dep_num(json_object_get(deploy, "restart_policy"), "max_attempts"));
 
 	/* networks: the first at create, the others connected before start */
-	a = json_object_get(svc, "networks");
-	if (json_object_size(a) == 0) {
-		char *nn = network_name(ctx, "default");
-
-		json_array_append_new(nets, json_pack("{s:s, s:[s]}", "name", nn, "aliases", key));
-		free(nn);
-	} else {
-		dep_sorted_keys(&keys, a);
-		for (i = 0; i < keys.nr; i++) {
-			json_t *al = json_pack("[s]", key), *x;
-			char *nn = network_name(ctx, keys.v[i]);
-			size_t j;
-
-			json_array_foreach(
-			    json_object_get(json_object_get(a, keys.v[i]), "aliases"), j, x)
-			{
-				if (json_is_string(x) && strcmp(json_string_value(x), key) != 0)
-					json_array_append(al, x);
-			}
-			json_array_append_new(nets,
-					      json_pack("{s:s, s:o}", "name", nn, "aliases", al));
-			free(nn);
-		}
-		cs_strvec_clear(&keys);
-	}
+	a = dep_network_attachments(ctx, svc, key, "name", "aliases");
+	json_array_extend(nets, a); /* the caller's array: it keeps the attachments */
+	json_decref(a);
 	json_object_set_new(v, "NetworkMode",
 			    json_string(dep_str(json_array_get(nets, 0), "name")));
 	json_object_set_new(body, "HostConfig", v);
@@ -391,7 +357,7 @@ compose_plan(struct dep_ctx *ctx)
 	dep_sorted_keys(&keys, used);
 	for (i = 0; i < keys.nr; i++) {
 		json_t *def = json_object_get(json_object_get(ctx->model, "networks"), keys.v[i]);
-		char *name = network_name(ctx, keys.v[i]),
+		char *name = dep_network_name(ctx, keys.v[i]),
 		     *idkey = cs_xasprintf("network:%s", name);
 		const char *driver = dep_str(def, "driver") ? dep_str(def, "driver") : "bridge";
 		json_t *found = NULL, *labels;
@@ -903,11 +869,11 @@ compose_wait(struct dep_ctx *ctx)
 		}
 		if (!waiting)
 			break;
-		if (dep_now() >= ctx->deadline) {
+		if (cs_clock_now() >= ctx->deadline) {
 			error = cs_err_set(CS_ETIMEOUT, "the deployment did not converge in time");
 			goto out;
 		}
-		dep_sleep_ms(poll_ms);
+		cs_clock_sleep_ms(poll_ms);
 	}
 out:
 	json_decref(list);

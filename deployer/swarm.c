@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "backend.h"
 #include "docker.h"
 #include "engine.h"
@@ -74,19 +75,6 @@ labels(json_t *src, const char *app)
 	if (app)
 		json_object_set_new(res, NS_LABEL, json_string(app));
 	return res;
-}
-
-/* The engine name of model network key. */
-static char *
-network_name(struct dep_ctx *ctx, const char *key)
-{
-	json_t *net = json_object_get(json_object_get(ctx->model, "networks"), key);
-
-	if (dep_str(net, "name"))
-		return cs_xstrdup(dep_str(net, "name"));
-	if (json_is_true(json_object_get(net, "external")))
-		return cs_xstrdup(key);
-	return cs_xasprintf("%s_%s", ctx->opts->app, key);
 }
 
 static const char *
@@ -184,7 +172,6 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 	const char *app = ctx->opts->app;
 	json_t *spec = json_object(), *tt = json_object(), *cs = json_object();
 	json_t *deploy = json_object_get(svc, "deploy"), *v, *a, *e;
-	struct cs_strvec keys = CS_STRVEC_INIT;
 	const char *image = dep_str(svc, "image"), *mode;
 	size_t i;
 	char *name = cs_xasprintf("%s_%s", app, key);
@@ -311,32 +298,7 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 		json_object_set_new(tt, "Placement",
 				    json_pack("{s:o}", "Constraints", dep_string_array(v)));
 
-	a = json_array();
-	v = json_object_get(svc, "networks");
-	if (json_object_size(v) == 0) {
-		char *nn = network_name(ctx, "default");
-
-		json_array_append_new(a, json_pack("{s:s, s:[s]}", "Target", nn, "Aliases", key));
-		free(nn);
-	} else {
-		dep_sorted_keys(&keys, v);
-		for (i = 0; i < keys.nr; i++) {
-			json_t *al = json_pack("[s]", key), *x;
-			char *nn = network_name(ctx, keys.v[i]);
-			size_t j;
-
-			json_array_foreach(
-			    json_object_get(json_object_get(v, keys.v[i]), "aliases"), j, x)
-			{
-				if (json_is_string(x) && strcmp(json_string_value(x), key) != 0)
-					json_array_append(al, x);
-			}
-			json_array_append_new(a,
-					      json_pack("{s:s, s:o}", "Target", nn, "Aliases", al));
-			free(nn);
-		}
-		cs_strvec_clear(&keys);
-	}
+	a = dep_network_attachments(ctx, svc, key, "Target", "Aliases");
 	json_object_set_new(tt, "Networks", a);
 	json_object_set_new(spec, "TaskTemplate", tt);
 
@@ -695,7 +657,7 @@ swarm_plan(struct dep_ctx *ctx)
 	dep_sorted_keys(&keys, used_nets);
 	for (i = 0; i < keys.nr; i++) {
 		json_t *def = json_object_get(json_object_get(ctx->model, "networks"), keys.v[i]);
-		char *name = network_name(ctx, keys.v[i]),
+		char *name = dep_network_name(ctx, keys.v[i]),
 		     *idkey = cs_xasprintf("network:%s", name);
 		json_t *found = find_by_name(nets, name, 0);
 
@@ -950,7 +912,7 @@ static int
 remove_object(struct dep_ctx *ctx, struct dep_item *it)
 {
 	char *path = cs_xasprintf("/%ss/%s", dep_kind_name(it->kind), it->id);
-	double until = dep_now() + 30;
+	double until = cs_clock_now() + 30;
 	int error;
 
 	/*
@@ -958,21 +920,21 @@ remove_object(struct dep_ctx *ctx, struct dep_item *it)
 	 * an overlay network lingers on the node for a while (listed, and
 	 * refusing a new network of its name): let the tasks go first.
 	 */
-	while (it->kind == DEP_KIND_NETWORK && dep_now() < until && network_busy(ctx, it->id))
-		dep_sleep_ms(250);
+	while (it->kind == DEP_KIND_NETWORK && cs_clock_now() < until && network_busy(ctx, it->id))
+		cs_clock_sleep_ms(250);
 	/* a network stays in use until the removed service's tasks are gone */
 	while ((error = dep_call(ctx, "DELETE", path, NULL, 0, NULL)) == CS_EHTTP &&
-	       dep_now() < until)
-		dep_sleep_ms(500);
+	       cs_clock_now() < until)
+		cs_clock_sleep_ms(500);
 	if (error == CS_ENOTFOUND)
 		error = 0;
 	/*
 	 * The node keeps showing a removed overlay network until its tasks are
 	 * gone, and a new deployment would then take it for existing: wait.
 	 */
-	while (error == 0 && it->kind == DEP_KIND_NETWORK && dep_now() < until &&
+	while (error == 0 && it->kind == DEP_KIND_NETWORK && cs_clock_now() < until &&
 	       network_listed(ctx, it->id))
-		dep_sleep_ms(250);
+		cs_clock_sleep_ms(250);
 	free(path);
 	return error;
 }
@@ -984,7 +946,7 @@ create_object(struct dep_ctx *ctx, struct dep_item *it)
 	struct swarm *sw = ctx->priv;
 	const char *kind = dep_kind_name(it->kind);
 	char *path = cs_xasprintf("/%ss/create", kind), *idkey;
-	double until = dep_now() + 20;
+	double until = cs_clock_now() + 20;
 	json_t *resp = NULL;
 	int error;
 
@@ -995,8 +957,8 @@ create_object(struct dep_ctx *ctx, struct dep_item *it)
 	 */
 	while ((error = dep_call(ctx, "POST", path, it->desired, 0, &resp)) == CS_EHTTP &&
 	       it->kind == DEP_KIND_NETWORK && strstr(cs_err_msg(), "HTTP 409") &&
-	       dep_now() < until)
-		dep_sleep_ms(250);
+	       cs_clock_now() < until)
+		cs_clock_sleep_ms(250);
 	if (error < 0)
 		goto out;
 	if (!dep_str(resp, "Id") && !dep_str(resp, "ID")) {
@@ -1364,11 +1326,11 @@ swarm_wait(struct dep_ctx *ctx)
 		}
 		if (!waiting)
 			break;
-		if (dep_now() >= ctx->deadline) {
+		if (cs_clock_now() >= ctx->deadline) {
 			error = cs_err_set(CS_ETIMEOUT, "the deployment did not converge in time");
 			goto out;
 		}
-		dep_sleep_ms(poll_ms);
+		cs_clock_sleep_ms(poll_ms);
 	}
 out:
 	json_decref(tasks);
