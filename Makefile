@@ -103,7 +103,10 @@ asan:
 	$(MAKE) clean
 	$(MAKE) SANITIZE=address,undefined test
 
-demo: test-env all
+# Recursive make: on a fresh machine the -dev packages (and pkg-config) come with test-env,
+# after this Makefile's pkg-config calls were evaluated.
+demo: test-env
+	@$(MAKE) --no-print-directory all
 	@samples/demo.sh
 
 style:

@@ -263,3 +263,15 @@ dep_network_attachments(struct dep_ctx *ctx, json_t *svc, const char *key,
 	cs_strvec_clear(&keys);
 	return nets;
 }
+
+char *
+dep_volume_name(struct dep_ctx *ctx, const char *key)
+{
+	json_t *top = json_object_get(json_object_get(ctx->model, "volumes"), key);
+
+	if (dep_str(top, "name"))
+		return cs_xstrdup(dep_str(top, "name"));
+	if (json_is_true(json_object_get(top, "external")))
+		return cs_xstrdup(key);
+	return cs_xasprintf("%s_%s", ctx->opts->app, key);
+}

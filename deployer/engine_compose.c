@@ -174,14 +174,8 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 
 		if (strcmp(type, "volume") == 0 && src) {
 			json_t *top = json_object_get(json_object_get(ctx->model, "volumes"), src);
-			char *vn;
+			char *vn = dep_volume_name(ctx, src);
 
-			if (dep_str(top, "name"))
-				vn = cs_xstrdup(dep_str(top, "name"));
-			else if (json_is_true(json_object_get(top, "external")))
-				vn = cs_xstrdup(src);
-			else
-				vn = cs_xasprintf("%s_%s", app, src);
 			if (!json_is_true(json_object_get(top, "external"))) {
 				json_t *vl = str_labels(json_object_get(top, "labels"));
 
