@@ -113,7 +113,8 @@ style:
 	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|gmtime|localtime|system)\(' \
 		lib/*.c build-runner/*.c validator/*.c deployer/*.c 2>/dev/null | grep -v '^\s*/\*' \
 		|| { echo 'banned function used (see STYLE.md section 4)'; exit 1; }
-	@clang-format --dry-run -Werror lib/*.[ch] build-runner/*.[ch] validator/*.[ch] deployer/*.[ch] 2>/dev/null || true
+	@clang-format --dry-run -Werror lib/*.[ch] build-runner/*.[ch] validator/*.[ch] deployer/*.[ch] \
+		tests/unit/*.[ch]
 
 install: all
 	install -d '$(DESTDIR)$(bindir)' '$(DESTDIR)$(datadir)/policies'

@@ -32,13 +32,13 @@ extern volatile int br_interrupted;
 void br_install_signals(void);
 
 struct br_build_opts {
-	const char *context_dir;     /* absolute path of the build context */
-	const char *dockerfile;	     /* absolute path of the Dockerfile */
-	time_t mtime;		     /* every tar entry gets it when non-zero */
-	int exclude_git_dir;	     /* a checkout of ours: .git is not sent */
-	const struct cs_strvec *tags; /* full names: HOST:PORT/NAME:TAG */
+	const char *context_dir;	    /* absolute path of the build context */
+	const char *dockerfile;		    /* absolute path of the Dockerfile */
+	time_t mtime;			    /* every tar entry gets it when non-zero */
+	int exclude_git_dir;		    /* a checkout of ours: .git is not sent */
+	const struct cs_strvec *tags;	    /* full names: HOST:PORT/NAME:TAG */
 	const struct cs_strvec *build_args; /* K=V */
-	json_t *labels;		     /* {K: V}, borrowed */
+	json_t *labels;			    /* {K: V}, borrowed */
 	const char *target;
 	int no_cache, pull;
 	const char *registry_config; /* X-Registry-Config value for --pull, or NULL */
@@ -59,9 +59,9 @@ int br_build(struct br_build_result *out, struct cs_docker *d, const struct br_b
 void br_build_result_release(struct br_build_result *r);
 
 struct br_push_opts {
-	const char *auth_header;  /* X-Registry-Auth value (base64url JSON); a secret */
-	const char *registry;	  /* host[:port] */
-	const char *username;	  /* for the verification HEAD; NULL = anonymous */
+	const char *auth_header; /* X-Registry-Auth value (base64url JSON); a secret */
+	const char *registry;	 /* host[:port] */
+	const char *username;	 /* for the verification HEAD; NULL = anonymous */
 	const char *password;
 	const char *ca_file;
 };
@@ -75,9 +75,9 @@ int br_push(char **digest, struct cs_docker *d, const char *name, const struct b
 
 /* How the validation was asked for (options; NULL fields fall back to the environment). */
 struct br_validate_choice {
-	const char *policy;	/* --validate FILE */
-	const char *level;	/* --validate-level production|non-production */
-	const char *activate;	/* --activate_DockerImageFactory, else $activate_DockerImageFactory */
+	const char *policy;   /* --validate FILE */
+	const char *level;    /* --validate-level production|non-production */
+	const char *activate; /* --activate_DockerImageFactory, else $activate_DockerImageFactory */
 	const char *prod_ready; /* --DockerImageFactory_ProdReady, else the variable of that name */
 	int no_processes;	/* --validate-no-processes */
 	double observe_seconds; /* --validate-observe; 0 = the validator's default */

@@ -140,7 +140,8 @@ add_json_param(struct cs_buf *q, const char *key, json_t *v)
 int
 br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build_opts *o)
 {
-	struct cs_context_opts copts = {.dir = o->context_dir, .dockerfile = o->dockerfile,
+	struct cs_context_opts copts = {.dir = o->context_dir,
+					.dockerfile = o->dockerfile,
 					.mtime = o->mtime,
 					.exclude_git_dir = o->exclude_git_dir};
 	struct build_state st = {.line = CS_BUF_INIT, .step = CS_BUF_INIT, .error = CS_BUF_INIT};
@@ -205,8 +206,8 @@ br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build
 	if (o->registry_config)
 		cs_strvec_pushf(&hdrs, "X-Registry-Config: %s", o->registry_config);
 
-	error = cs_docker_stream(d, "POST", path.buf, &hdrs, cs_context_read_cb, ctx,
-				 on_message, &st, &status);
+	error = cs_docker_stream(d, "POST", path.buf, &hdrs, cs_context_read_cb, ctx, on_message,
+				 &st, &status);
 	flush_lines(&st, 1);
 	if (error < 0)
 		goto out;

@@ -48,7 +48,8 @@ struct timings {
 };
 
 static const char usage_text[] =
-    "usage: caas-build-runner (--repo URL|PATH [--ref REF] | --context DIR) --image NAME [options]\n"
+    "usage: caas-build-runner (--repo URL|PATH [--ref REF] | --context DIR) --image NAME "
+    "[options]\n"
     "\n"
     "Build a Docker image from a git commit or a directory through the Docker Engine API,\n"
     "tag it, push it to a private registry and verify the pushed digest.\n"
@@ -175,7 +176,9 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int __attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
 usage_error(const char *fmt, ...)
 {
 	struct cs_buf m = CS_BUF_INIT;
@@ -265,7 +268,8 @@ parse_options(struct options *o, int argc, char **argv)
 			o->validate.policy = optarg;
 			break;
 		case OPT_VALIDATE_LEVEL:
-			if (strcmp(optarg, "production") != 0 && strcmp(optarg, "non-production") != 0)
+			if (strcmp(optarg, "production") != 0 &&
+			    strcmp(optarg, "non-production") != 0)
 				return usage_error("--validate-level '%s': want production or "
 						   "non-production",
 						   optarg);
@@ -316,7 +320,8 @@ parse_options(struct options *o, int argc, char **argv)
 	if (o->validate.policy && o->validate.level)
 		return usage_error("--validate and --validate-level exclude each other");
 	if (o->registry_password_file && o->password_stdin)
-		return usage_error("--registry-password-file and --password-stdin exclude each other");
+		return usage_error(
+		    "--registry-password-file and --password-stdin exclude each other");
 	if ((o->registry_password_file || o->password_stdin) && o->registry_user == NULL)
 		return usage_error("a registry password needs --registry-user");
 	if (o->registry_user && !o->registry_password_file && !o->password_stdin)
@@ -366,7 +371,8 @@ resolve_inside(char **out, const char *root, const char *rel, const char *what)
 
 	*out = NULL;
 	if (real == NULL || real_root == NULL) {
-		error = cs_err_set(CS_EINVAL, "%s '%s': %s", what, rel ? rel : ".", strerror(errno));
+		error =
+		    cs_err_set(CS_EINVAL, "%s '%s': %s", what, rel ? rel : ".", strerror(errno));
 		goto out;
 	}
 	n = strlen(real_root);
@@ -448,8 +454,8 @@ load_credentials(struct cs_dockerauth *auth, const struct options *o)
 int
 main(int argc, char **argv)
 {
-	struct options o = {.tags = CS_STRVEC_INIT, .build_args = CS_STRVEC_INIT,
-			    .labels = CS_STRVEC_INIT};
+	struct options o = {
+	    .tags = CS_STRVEC_INIT, .build_args = CS_STRVEC_INIT, .labels = CS_STRVEC_INIT};
 	struct cs_gitsrc_result src = {0};
 	struct cs_dockerauth auth = CS_DOCKERAUTH_INIT;
 	struct br_build_result built = {0};
@@ -511,9 +517,11 @@ main(int argc, char **argv)
 
 	t0 = cs_clock_now();
 	if (o.repo) {
-		struct cs_gitsrc_opts gopts = {.url = o.repo, .ref = o.ref,
+		struct cs_gitsrc_opts gopts = {.url = o.repo,
+					       .ref = o.ref,
 					       .token_file = o.git_token_file,
-					       .ssh_key = o.ssh_key, .cancel = &br_interrupted};
+					       .ssh_key = o.ssh_key,
+					       .cancel = &br_interrupted};
 		const char *tmp = getenv("TMPDIR");
 
 		workdir = cs_xasprintf("%s/caas-build-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -535,7 +543,8 @@ main(int argc, char **argv)
 	} else {
 		root = realpath(o.context, NULL);
 		if (root == NULL) {
-			error = cs_err_set(CS_EINVAL, "context '%s': %s", o.context, strerror(errno));
+			error =
+			    cs_err_set(CS_EINVAL, "context '%s': %s", o.context, strerror(errno));
 			rc = BR_EXIT_USAGE;
 			goto fail;
 		}
@@ -569,7 +578,9 @@ main(int argc, char **argv)
 	if (o.tags.nr == 0) {
 		const char *bn = getenv("BUILD_NUMBER");
 
-		cs_strvec_push(&o.tags, bn && *bn ? bn : src.short_commit[0] ? src.short_commit : "latest");
+		cs_strvec_push(&o.tags, bn && *bn	      ? bn
+					: src.short_commit[0] ? src.short_commit
+							      : "latest");
 	}
 	for (i = 0; i < o.tags.nr; i++) {
 		struct cs_imageref ref;
@@ -604,8 +615,8 @@ main(int argc, char **argv)
 		json_object_set_new(labels, "io.jenkins.build-number",
 				    json_string(getenv("BUILD_NUMBER")));
 	for (i = 0; i < o.labels.nr; i++) {
-		char *k = cs_xstrndup(o.labels.v[i], (size_t)(strchr(o.labels.v[i], '=') -
-							      o.labels.v[i]));
+		char *k = cs_xstrndup(o.labels.v[i],
+				      (size_t)(strchr(o.labels.v[i], '=') - o.labels.v[i]));
 
 		json_object_set_new(labels, k, json_string(strchr(o.labels.v[i], '=') + 1));
 		free(k);
@@ -613,11 +624,15 @@ main(int argc, char **argv)
 
 	t0 = cs_clock_now();
 	{
-		struct br_build_opts bopts = {.context_dir = context, .dockerfile = dockerfile,
-					      .mtime = created, .tags = &names,
+		struct br_build_opts bopts = {.context_dir = context,
+					      .dockerfile = dockerfile,
+					      .mtime = created,
+					      .tags = &names,
 					      .exclude_git_dir = o.repo != NULL,
-					      .build_args = &o.build_args, .labels = labels,
-					      .target = o.target, .no_cache = o.no_cache,
+					      .build_args = &o.build_args,
+					      .labels = labels,
+					      .target = o.target,
+					      .no_cache = o.no_cache,
 					      .pull = o.pull};
 
 		error = br_build(&built, engine, &bopts);
@@ -640,11 +655,10 @@ main(int argc, char **argv)
 			/* the report still goes out: Jenkins archives the violations */
 			rc = BR_EXIT_INVALID;
 			if (o.json_path) {
-				json_t *r = json_pack("{s:s, s:o, s:O}", "image_id", built.image_id,
-						      "commit",
-						      src.commit[0] ? json_string(src.commit)
-								    : json_null(),
-						      "validation", validation);
+				json_t *r = json_pack(
+				    "{s:s, s:o, s:O}", "image_id", built.image_id, "commit",
+				    src.commit[0] ? json_string(src.commit) : json_null(),
+				    "validation", validation);
 
 				write_json(o.json_path, r);
 				json_decref(r);
@@ -653,10 +667,9 @@ main(int argc, char **argv)
 		}
 		if (error < 0) {
 			rc = br_interrupted ? exit_for(error)
-					    : error == CS_ENET || error == CS_EHTTP ||
-							  error == CS_ETIMEOUT
-						  ? BR_EXIT_ENGINE
-						  : BR_EXIT_USAGE;
+			     : error == CS_ENET || error == CS_EHTTP || error == CS_ETIMEOUT
+				 ? BR_EXIT_ENGINE
+				 : BR_EXIT_USAGE;
 			goto fail;
 		}
 	}
@@ -667,8 +680,8 @@ main(int argc, char **argv)
 		char *digest = NULL;
 
 		if (o.push) {
-			struct br_push_opts popts = {.auth_header = auth_header.len ? auth_header.buf
-										    : NULL,
+			struct br_push_opts popts = {.auth_header =
+							 auth_header.len ? auth_header.buf : NULL,
 						     .registry = o.registry,
 						     .username = auth.username,
 						     .password = auth.password,
@@ -690,10 +703,10 @@ main(int argc, char **argv)
 
 	result = json_pack("{s:s, s:O, s:o, s:{s:I, s:I}, s:{s:f, s:f, s:f, s:f}, s:O?}",
 			   "image_id", built.image_id, "tags", tag_list, "commit",
-			   src.commit[0] ? json_string(src.commit) : json_null(), "context", "files",
-			   (json_int_t)built.files, "bytes", (json_int_t)built.bytes, "timings",
-			   "source", tm.source, "build", tm.build, "validate", tm.validate, "push",
-			   tm.push, "validation", validation);
+			   src.commit[0] ? json_string(src.commit) : json_null(), "context",
+			   "files", (json_int_t)built.files, "bytes", (json_int_t)built.bytes,
+			   "timings", "source", tm.source, "build", tm.build, "validate",
+			   tm.validate, "push", tm.push, "validation", validation);
 	if (o.json_path && (error = write_json(o.json_path, result)) < 0) {
 		rc = BR_EXIT_USAGE;
 		goto fail;

@@ -68,9 +68,18 @@ is_auth_error(const char *m)
 static int
 is_transient(const char *m)
 {
-	static const char *const marks[] = {"connection reset", "timeout", "timed out", "EOF",
-					    "503", "502", "504", "500 Internal", "429",
-					    "toomanyrequests", "connection refused", "broken pipe",
+	static const char *const marks[] = {"connection reset",
+					    "timeout",
+					    "timed out",
+					    "EOF",
+					    "503",
+					    "502",
+					    "504",
+					    "500 Internal",
+					    "429",
+					    "toomanyrequests",
+					    "connection refused",
+					    "broken pipe",
 					    NULL};
 	size_t i;
 
@@ -115,8 +124,8 @@ push_once(struct push_state *st, struct cs_docker *d, const char *repo_full, con
 	cs_buf_reset(&st->error);
 	error = cs_docker_stream(d, "POST", path.buf, &hdrs, NULL, NULL, on_message, st, &status);
 	if (error == 0 && st->error.len)
-		error = cs_err_set(is_auth_error(st->error.buf) ? CS_EAUTH : CS_EHTTP, "push %s:%s: %s",
-				   repo_full, tag, st->error.buf);
+		error = cs_err_set(is_auth_error(st->error.buf) ? CS_EAUTH : CS_EHTTP,
+				   "push %s:%s: %s", repo_full, tag, st->error.buf);
 	else if (error == 0 && st->digest == NULL)
 		error = cs_err_set(CS_EHTTP, "push %s:%s: the engine reported no digest", repo_full,
 				   tag);
@@ -129,8 +138,10 @@ int
 br_push(char **digest, struct cs_docker *d, const char *name, const struct br_push_opts *o)
 {
 	struct push_state st = {.error = CS_BUF_INIT};
-	struct cs_registry_opts ropts = {.host = o->registry, .ca_file = o->ca_file,
-					 .username = o->username, .password = o->password};
+	struct cs_registry_opts ropts = {.host = o->registry,
+					 .ca_file = o->ca_file,
+					 .username = o->username,
+					 .password = o->password};
 	struct cs_registry *reg = NULL;
 	char *repo = NULL, *tag = NULL, *repo_full = NULL, *remote = NULL;
 	unsigned delay = 1;
@@ -158,8 +169,9 @@ br_push(char **digest, struct cs_docker *d, const char *name, const struct br_pu
 	if ((error = cs_registry_manifest_digest(&remote, reg, repo, tag)) < 0)
 		goto out;
 	if (strcmp(remote, st.digest) != 0) {
-		error = cs_err_set(CS_EHTTP, "push %s: the engine reported %s but the registry has %s",
-				   name, st.digest, remote);
+		error =
+		    cs_err_set(CS_EHTTP, "push %s: the engine reported %s but the registry has %s",
+			       name, st.digest, remote);
 		goto out;
 	}
 	*digest = st.digest;

@@ -37,15 +37,15 @@ br_validate_policy(struct cs_filch **out, const struct br_validate_choice *c)
 	*out = NULL;
 	if (c->policy == NULL && level == NULL && activate && *activate) {
 		if ((on = parse_bool(activate)) < 0)
-			return cs_err_set(CS_EINVAL, "activate_DockerImageFactory='%s': want 0 or 1",
-					  activate);
+			return cs_err_set(
+			    CS_EINVAL, "activate_DockerImageFactory='%s': want 0 or 1", activate);
 		if (on) {
 			int p = prod && *prod ? parse_bool(prod) : 1;
 
 			if (p < 0)
-				return cs_err_set(CS_EINVAL,
-						  "DockerImageFactory_ProdReady='%s': want True or False",
-						  prod);
+				return cs_err_set(
+				    CS_EINVAL,
+				    "DockerImageFactory_ProdReady='%s': want True or False", prod);
 			level = p ? "production" : "non-production";
 		}
 	}
@@ -78,8 +78,10 @@ br_validate(json_t **report, struct cs_docker *d, const char *image_id, const ch
 	int error;
 
 	*report = NULL;
-	cs_out("validating %s against the %s policy", name, c->policy ? c->policy
-							 : c->level ? c->level : "filch");
+	cs_out("validating %s against the %s policy", name,
+	       c->policy  ? c->policy
+	       : c->level ? c->level
+			  : "filch");
 	error = cs_validate_image(&val, d, image_id, NULL, policy, &vopts);
 	/* the validator borrows the engine's cancel flag; give it back */
 	cs_http_set_cancel(cs_docker_http(d), &br_interrupted);
@@ -91,18 +93,18 @@ br_validate(json_t **report, struct cs_docker *d, const char *image_id, const ch
 		cs_buf_reset(&line);
 		cs_validation_describe(&line, v);
 		cs_out("%s", line.buf);
-		json_array_append_new(violations,
-				      json_pack("{s:s, s:s, s:s}", "section",
-						cs_filch_section_name(v->section), "item", v->item,
-						"rule", v->rule));
+		json_array_append_new(violations, json_pack("{s:s, s:s, s:s}", "section",
+							    cs_filch_section_name(v->section),
+							    "item", v->item, "rule", v->rule));
 	}
 	*report = json_pack("{s:s, s:O}", "status", val.nr ? "failure" : "success", "violations",
 			    violations);
 	if (val.nr) {
-		cs_err_set(CS_ERROR,
-			   "container %s is not valid (%zu violation%s), it will not be pushed to the "
-			   "private registry",
-			   name, val.nr, val.nr == 1 ? "" : "s");
+		cs_err_set(
+		    CS_ERROR,
+		    "container %s is not valid (%zu violation%s), it will not be pushed to the "
+		    "private registry",
+		    name, val.nr, val.nr == 1 ? "" : "s");
 		error = 1;
 		goto out;
 	}

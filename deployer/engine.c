@@ -231,8 +231,8 @@ dep_network_name(struct dep_ctx *ctx, const char *key)
 }
 
 json_t *
-dep_network_attachments(struct dep_ctx *ctx, json_t *svc, const char *key,
-			const char *name_field, const char *aliases_field)
+dep_network_attachments(struct dep_ctx *ctx, json_t *svc, const char *key, const char *name_field,
+			const char *aliases_field)
 {
 	struct cs_strvec keys = CS_STRVEC_INIT;
 	json_t *nets = json_array(), *v = json_object_get(svc, "networks");
@@ -241,8 +241,8 @@ dep_network_attachments(struct dep_ctx *ctx, json_t *svc, const char *key,
 	if (json_object_size(v) == 0) {
 		char *nn = dep_network_name(ctx, "default");
 
-		json_array_append_new(nets, json_pack("{s:s, s:[s]}", name_field, nn,
-						      aliases_field, key));
+		json_array_append_new(
+		    nets, json_pack("{s:s, s:[s]}", name_field, nn, aliases_field, key));
 		free(nn);
 		return nets;
 	}
@@ -257,7 +257,8 @@ dep_network_attachments(struct dep_ctx *ctx, json_t *svc, const char *key,
 			if (json_is_string(x) && strcmp(json_string_value(x), key) != 0)
 				json_array_append(al, x);
 		}
-		json_array_append_new(nets, json_pack("{s:s, s:o}", name_field, nn, aliases_field, al));
+		json_array_append_new(nets,
+				      json_pack("{s:s, s:o}", name_field, nn, aliases_field, al));
 		free(nn);
 	}
 	cs_strvec_clear(&keys);

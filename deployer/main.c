@@ -189,7 +189,8 @@ first_registry(json_t *model)
 	const char *name;
 	json_t *svc;
 
-	json_object_foreach(json_object_get(model, "services"), name, svc) {
+	json_object_foreach(json_object_get(model, "services"), name, svc)
+	{
 		const char *image = json_string_value(json_object_get(svc, "image"));
 		struct cs_imageref ref;
 		char *host = NULL;
@@ -289,8 +290,9 @@ main(int argc, char **argv)
 	if (a.print_model)
 		goto out; /* a look at the model only: never contact the bay */
 	if (strcmp(a.coe, "kubernetes") == 0) {
-		cs_log(CS_LOG_ERROR, "--coe kubernetes: the Kubernetes backend is not available yet "
-				     "(nothing was changed)");
+		cs_log(CS_LOG_ERROR,
+		       "--coe kubernetes: the Kubernetes backend is not available yet "
+		       "(nothing was changed)");
 		rc = DEP_EXIT_INVALID;
 		goto out;
 	}
@@ -303,7 +305,7 @@ main(int argc, char **argv)
 	d.prune = a.prune;
 	d.dry_run = a.dry_run;
 	d.keep_on_failure = a.keep_on_failure;
-	d.publish_mode = a.publish_mode == NULL		     ? DEP_PUBLISH_AS_FILE
+	d.publish_mode = a.publish_mode == NULL		       ? DEP_PUBLISH_AS_FILE
 			 : strcmp(a.publish_mode, "host") == 0 ? DEP_PUBLISH_HOST
 							       : DEP_PUBLISH_INGRESS;
 	d.registry_auth = auth_header.len ? auth_header.buf : NULL;

@@ -178,7 +178,8 @@ cs_docker_json(struct cs_docker *d, const char *method, const char *path, json_t
 	if (body) {
 		text = json_dumps(body, JSON_COMPACT);
 		if (text == NULL) {
-			error = cs_err_set(CS_EINVAL, "%s %s: cannot encode the request", method, path);
+			error =
+			    cs_err_set(CS_EINVAL, "%s %s: cannot encode the request", method, path);
 			goto out;
 		}
 		req.body = text;
@@ -218,9 +219,9 @@ body_error(struct cs_buf *body, const char *method, const char *path, long statu
 	int error;
 
 	cs_buf_rtrim(body);
-	error = cs_err_set(CS_EHTTP, "%s %s: %s (HTTP %ld)", method, path,
-			   cs_docker_error_message(v, body->len ? body->buf : "no message"),
-			   status);
+	error =
+	    cs_err_set(CS_EHTTP, "%s %s: %s (HTTP %ld)", method, path,
+		       cs_docker_error_message(v, body->len ? body->buf : "no message"), status);
 	json_decref(v);
 	return error;
 }
@@ -274,8 +275,8 @@ out:
 }
 
 int
-cs_docker_raw(struct cs_docker *d, const char *method, const char *path,
-	      cs_http_write_fn write_cb, void *payload)
+cs_docker_raw(struct cs_docker *d, const char *method, const char *path, cs_http_write_fn write_cb,
+	      void *payload)
 {
 	struct cs_http_req req = {.method = method, .write_cb = write_cb, .write_payload = payload};
 	struct cs_http_resp resp = CS_HTTP_RESP_INIT;

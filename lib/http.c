@@ -31,7 +31,7 @@ struct xfer {
 	const struct cs_http_req *req;
 	struct cs_http_resp *resp;
 	volatile int *cancel;
-	int cb_error;	/* error returned by a user callback */
+	int cb_error; /* error returned by a user callback */
 	int interrupted;
 };
 
@@ -62,8 +62,10 @@ cs_http_new(struct cs_http **out, const char *base_url, const struct cs_http_tls
 		h->base = cs_xstrdup(base_url);
 	} else {
 		free(h);
-		return cs_err_set(CS_EINVAL, "unsupported address '%s' (want unix://, tcp://, http:// or https://)",
-				  base_url);
+		return cs_err_set(
+		    CS_EINVAL,
+		    "unsupported address '%s' (want unix://, tcp://, http:// or https://)",
+		    base_url);
 	}
 	/* no trailing slash: paths start with one */
 	while (strlen(h->base) > 8 && h->base[strlen(h->base) - 1] == '/')
@@ -327,7 +329,8 @@ cs_http_do(struct cs_http *h, const struct cs_http_req *req, struct cs_http_resp
 	} else if (x.cb_error) {
 		error = x.cb_error; /* the callback set the message */
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
-		error = cs_err_set(CS_ETIMEOUT, "%s %s%s: timed out", method, h->display, req->path);
+		error =
+		    cs_err_set(CS_ETIMEOUT, "%s %s%s: timed out", method, h->display, req->path);
 	} else {
 		error = cs_err_set(CS_ENET, "%s %s%s: %s", method, h->display, req->path,
 				   errbuf[0] ? errbuf : curl_easy_strerror(rc));

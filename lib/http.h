@@ -44,24 +44,24 @@ typedef long (*cs_http_read_fn)(char *buf, size_t size, void *payload);
 typedef int (*cs_http_write_fn)(const char *data, size_t len, void *payload);
 
 struct cs_http_req {
-	const char *method;		   /* "GET" when NULL */
-	const char *path;		   /* path and query, e.g. "/v1.41/build?t=x" */
-	const struct cs_strvec *headers;   /* extra "Name: value" lines, or NULL */
-	const void *body;		   /* request body in memory, or NULL */
+	const char *method;		 /* "GET" when NULL */
+	const char *path;		 /* path and query, e.g. "/v1.41/build?t=x" */
+	const struct cs_strvec *headers; /* extra "Name: value" lines, or NULL */
+	const void *body;		 /* request body in memory, or NULL */
 	size_t body_len;
-	cs_http_read_fn read_cb;	   /* or a streamed body (chunked), or NULL */
+	cs_http_read_fn read_cb; /* or a streamed body (chunked), or NULL */
 	void *read_payload;
-	cs_http_write_fn write_cb;	   /* stream the response body here; NULL: into resp->body */
+	cs_http_write_fn write_cb; /* stream the response body here; NULL: into resp->body */
 	void *write_payload;
-	long timeout_ms;		   /* whole-request limit; 0 = none */
-	long connect_timeout_ms;	   /* 0 = 10 s */
-	int no_body;			   /* HEAD: no response body expected */
+	long timeout_ms;	 /* whole-request limit; 0 = none */
+	long connect_timeout_ms; /* 0 = 10 s */
+	int no_body;		 /* HEAD: no response body expected */
 };
 
 struct cs_http_resp {
 	long status;
-	struct cs_buf body;	    /* the body when no write_cb was given (capped, see buf.h) */
-	struct cs_strvec headers;   /* "Name: value" lines of the final response */
+	struct cs_buf body;	  /* the body when no write_cb was given (capped, see buf.h) */
+	struct cs_strvec headers; /* "Name: value" lines of the final response */
 };
 
 /* clang-format off */

@@ -35,9 +35,11 @@ parse_values(struct cs_jsonstream *js, const char *data, size_t len)
 			off++;
 		if (off == len)
 			break;
-		v = json_loadb(data + off, len - off, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &jerr);
+		v = json_loadb(data + off, len - off, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY,
+			       &jerr);
 		if (v == NULL)
-			return cs_err_set(CS_EPARSE, "malformed message from the engine: %s", jerr.text);
+			return cs_err_set(CS_EPARSE, "malformed message from the engine: %s",
+					  jerr.text);
 		off += (size_t)jerr.position;
 		rc = js->cb(v, js->payload);
 		json_decref(v);

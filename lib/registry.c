@@ -157,7 +157,8 @@ bearer_token(struct cs_registry *r, const char *challenge)
 	int error;
 
 	if (realm == NULL) {
-		error = cs_err_set(CS_EAUTH, "registry %s: bearer challenge without a realm", r->host);
+		error =
+		    cs_err_set(CS_EAUTH, "registry %s: bearer challenge without a realm", r->host);
 		goto out;
 	}
 	/* split realm into base URL and path */
@@ -228,8 +229,8 @@ request(struct cs_registry *r, const char *method, const char *path, const char 
 
 	for (attempt = 1;; attempt++) {
 		struct cs_strvec hdrs = CS_STRVEC_INIT;
-		struct cs_http_req req = {.method = method, .path = path, .headers = &hdrs,
-					  .timeout_ms = 60000};
+		struct cs_http_req req = {
+		    .method = method, .path = path, .headers = &hdrs, .timeout_ms = 60000};
 		const char *ch;
 
 		if (accept)
@@ -237,7 +238,7 @@ request(struct cs_registry *r, const char *method, const char *path, const char 
 		if (r->auth_header)
 			cs_strvec_push(&hdrs, r->auth_header);
 		error = cs_http_do(r->http, &req, resp);
-			cs_strvec_wipe(&hdrs);
+		cs_strvec_wipe(&hdrs);
 		if (error == 0 && resp->status == 401 && !answered) {
 			answered = 1;
 			ch = cs_http_resp_header(resp, "WWW-Authenticate");
@@ -258,15 +259,16 @@ request(struct cs_registry *r, const char *method, const char *path, const char 
 			}
 		}
 		if (error == 0 && resp->status == 401)
-			return cs_err_set(CS_EAUTH, "registry %s: authentication failed for user '%s'",
+			return cs_err_set(CS_EAUTH,
+					  "registry %s: authentication failed for user '%s'",
 					  r->host, r->username ? r->username : "(anonymous)");
 		if (error == CS_EINTR || error == CS_EINVAL)
 			return error;
 		if ((error == CS_ENET || error == CS_ETIMEOUT ||
 		     (error == 0 && cs_registry_status_is_transient(resp->status))) &&
 		    attempt < r->max_attempts) {
-			cs_log(CS_LOG_WARN, "registry %s: %s %s: %s; retrying (%d/%d)", r->host, method,
-			       path, error ? cs_err_msg() : "transient HTTP error", attempt,
+			cs_log(CS_LOG_WARN, "registry %s: %s %s: %s; retrying (%d/%d)", r->host,
+			       method, path, error ? cs_err_msg() : "transient HTTP error", attempt,
 			       r->max_attempts - 1);
 			cs_clock_sleep_ms((long)delay_ms);
 			delay_ms *= 2;
@@ -285,7 +287,8 @@ cs_registry_check(struct cs_registry *r)
 	if ((error = request(r, "GET", "/v2/", NULL, &resp)) < 0)
 		goto out;
 	if (resp.status != 200)
-		error = cs_err_set(CS_EHTTP, "registry %s: GET /v2/: HTTP %ld", r->host, resp.status);
+		error =
+		    cs_err_set(CS_EHTTP, "registry %s: GET /v2/: HTTP %ld", r->host, resp.status);
 out:
 	cs_http_resp_release(&resp);
 	return error;

@@ -21,7 +21,7 @@ char *cs_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define CS_ALLOC_GROW(v, n, alloc)                                                                 \
 	do {                                                                                       \
 		if ((n) > (alloc)) {                                                               \
-			size_t cs_ag_new_ = (alloc) < 8 ? 8 : (alloc) * 2;                         \
+			size_t cs_ag_new_ = (alloc) < 8 ? 8 : (alloc)*2;                           \
 			if (cs_ag_new_ < (n))                                                      \
 				cs_ag_new_ = (n);                                                  \
 			(v) = cs_xreallocarray((v), cs_ag_new_, sizeof(*(v)));                     \

@@ -31,7 +31,8 @@ static char server_host[64];
 static int
 wait_listening(int port)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int i;
 
@@ -79,8 +80,8 @@ start_server(void)
 static struct cs_registry *
 open_fake(const char *user, const char *password)
 {
-	struct cs_registry_opts o = {.host = server_host, .username = user, .password = password,
-				     .plain_http = 1};
+	struct cs_registry_opts o = {
+	    .host = server_host, .username = user, .password = password, .plain_http = 1};
 	struct cs_registry *r = NULL;
 
 	if (cs_registry_open(&r, &o) < 0)
