@@ -53,5 +53,14 @@ done
 echo "lint: $lint_passed passed, $lint_failed failed"
 passed=$((passed + lint_passed)) failed=$((failed + lint_failed))
 
+echo "== C style (clang-format, banned functions)"
+if make --no-print-directory style; then
+	echo "style: 1 passed, 0 failed"
+	passed=$((passed + 1))
+else
+	echo "style: 0 passed, 1 failed"
+	failed=$((failed + 1))
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
