@@ -50,7 +50,7 @@ PROGRAMS += deployer/caas-deployer
 endif
 
 # Real-world inputs (compose files, manifests, .dockerignore files) live in shared/, beside the clone.
-CORPUS_DIR ?= $(abspath $(CURDIR)/../shared/corpus)
+CORPUS_DIR ?= $(or $(realpath $(CURDIR)/../shared/corpus),$(abspath $(CURDIR)/../shared/corpus))
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:.c=)
