@@ -94,6 +94,9 @@ export PATH
 # Under SANITIZE=address: leaks inside Debian's libgit2/pcre2 are not ours.
 LSAN_OPTIONS=suppressions=$TOP/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}
 export LSAN_OPTIONS
+# Full stacks for allocations, so those suppressions can name libgit2's functions.
+ASAN_OPTIONS=fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}
+export ASAN_OPTIONS
 unset CDPATH
 
 # A deterministic environment: no user or CI settings leak into the tests.
