@@ -276,3 +276,21 @@ dep_volume_name(struct dep_ctx *ctx, const char *key)
 		return cs_xstrdup(key);
 	return cs_xasprintf("%s_%s", ctx->opts->app, key);
 }
+
+json_t *
+dep_used_networks(json_t *model)
+{
+	json_t *used = json_object(), *svc, *x;
+	const char *k, *nk;
+
+	json_object_foreach(json_object_get(model, "services"), k, svc)
+	{
+		if (json_object_size(json_object_get(svc, "networks")) == 0)
+			json_object_set_new(used, "default", json_true());
+		json_object_foreach(json_object_get(svc, "networks"), nk, x)
+		{
+			json_object_set_new(used, nk, json_true());
+		}
+	}
+	return used;
+}

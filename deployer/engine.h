@@ -54,6 +54,9 @@ int dep_read_file(struct cs_buf *out, const char *path, size_t max);
 /* The engine name of model network key: its name:, the key itself when external, else APP_KEY. */
 char *dep_network_name(struct dep_ctx *ctx, const char *key);
 
+/* The model's network keys some service is on, as a new object {KEY: true} ("default" included). */
+json_t *dep_used_networks(json_t *model);
+
 /* The engine name of model volume key, by the same rule as networks. */
 char *dep_volume_name(struct dep_ctx *ctx, const char *key);
 

@@ -329,23 +329,13 @@ compose_plan(struct dep_ctx *ctx)
 {
 	struct compose *c = ctx->priv;
 	json_t *services = json_object_get(ctx->model, "services"), *current = NULL, *nets = NULL;
-	json_t *used = json_object(), *svc, *v, *x;
+	json_t *used = dep_used_networks(ctx->model), *v;
 	struct cs_strvec order = CS_STRVEC_INIT, keys = CS_STRVEC_INIT;
-	const char *k, *nk;
 	size_t i, j;
 	int error;
 
 	if ((error = dep_service_order(&order, ctx->model)) < 0)
 		goto out;
-	json_object_foreach(services, k, svc)
-	{
-		if (json_object_size(json_object_get(svc, "networks")) == 0)
-			json_object_set_new(used, "default", json_true());
-		json_object_foreach(json_object_get(svc, "networks"), nk, x)
-		{
-			json_object_set_new(used, nk, json_true());
-		}
-	}
 	if ((error = dep_call(ctx, "GET", "/networks", NULL, 0, &nets)) < 0)
 		goto out;
 	dep_sorted_keys(&keys, used);

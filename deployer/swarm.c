@@ -603,11 +603,11 @@ swarm_plan(struct dep_ctx *ctx)
 {
 	struct swarm *sw = ctx->priv;
 	json_t *services = json_object_get(ctx->model, "services"), *nets = NULL, *current = NULL;
-	json_t *used_nets = json_object(), *used_secrets = json_object(),
+	json_t *used_nets = dep_used_networks(ctx->model), *used_secrets = json_object(),
 	       *used_configs = json_object();
 	json_t *secret_names = json_object(), *config_names = json_object(), *svc, *v;
 	struct cs_strvec order = CS_STRVEC_INIT, keys = CS_STRVEC_INIT;
-	const char *k, *nk;
+	const char *k;
 	size_t i, j;
 	int error;
 
@@ -615,12 +615,6 @@ swarm_plan(struct dep_ctx *ctx)
 		goto out;
 	json_object_foreach(services, k, svc)
 	{
-		if (json_object_size(json_object_get(svc, "networks")) == 0)
-			json_object_set_new(used_nets, "default", json_true());
-		json_object_foreach(json_object_get(svc, "networks"), nk, v)
-		{
-			json_object_set_new(used_nets, nk, json_true());
-		}
 		json_array_foreach(json_object_get(svc, "secrets"), j, v)
 		{
 			const char *s =

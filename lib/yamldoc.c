@@ -637,6 +637,9 @@ load(json_t **out, struct cs_yamlpos **posp, const char *text, size_t len, const
 			anchors_clear(&l);
 			break;
 		case YAML_MAPPING_START_EVENT:
+		case YAML_SEQUENCE_START_EVENT: {
+			int is_map = ev.type == YAML_MAPPING_START_EVENT;
+
 			if ((error = count_node(&l, line, col)) < 0)
 				break;
 			f = l.nr ? &l.stack[l.nr - 1] : NULL;
@@ -645,21 +648,13 @@ load(json_t **out, struct cs_yamlpos **posp, const char *text, size_t len, const
 						"only scalar mapping keys are supported");
 				break;
 			}
-			error = push_frame(&l, json_object(), ev.data.mapping_start.anchor,
-					   ev.data.mapping_start.tag, line, col);
+			error = push_frame(
+			    &l, is_map ? json_object() : json_array(),
+			    is_map ? ev.data.mapping_start.anchor : ev.data.sequence_start.anchor,
+			    is_map ? ev.data.mapping_start.tag : ev.data.sequence_start.tag, line,
+			    col);
 			break;
-		case YAML_SEQUENCE_START_EVENT:
-			if ((error = count_node(&l, line, col)) < 0)
-				break;
-			f = l.nr ? &l.stack[l.nr - 1] : NULL;
-			if (f && json_is_object(f->node) && f->key == NULL) {
-				error = fail_at(&l, CS_EPARSE, line, col,
-						"only scalar mapping keys are supported");
-				break;
-			}
-			error = push_frame(&l, json_array(), ev.data.sequence_start.anchor,
-					   ev.data.sequence_start.tag, line, col);
-			break;
+		}
 		case YAML_MAPPING_END_EVENT:
 		case YAML_SEQUENCE_END_EVENT:
 			error = pop_frame(&l, &doc);
