@@ -29,6 +29,7 @@
 #include "gitsrc.h"
 #include "imageref.h"
 #include "log.h"
+#include "outfile.h"
 #include "registry.h"
 #include "strvec.h"
 #include "xalloc.h"
@@ -410,28 +411,6 @@ exit_for(int error)
 	}
 }
 
-static int
-write_json(const char *path, json_t *result)
-{
-	char *text = json_dumps(result, JSON_INDENT(2) | JSON_SORT_KEYS);
-	FILE *f;
-	int error = 0;
-
-	if (text == NULL)
-		return cs_err_set(CS_ERROR, "cannot encode the result");
-	if (strcmp(path, "-") == 0) {
-		cs_out("%s", text);
-	} else if ((f = fopen(path, "w")) == NULL) {
-		error = cs_err_set(CS_EIO, "cannot write '%s': %s", path, strerror(errno));
-	} else {
-		fprintf(f, "%s\n", text);
-		if (fclose(f) != 0)
-			error = cs_err_set(CS_EIO, "cannot write '%s': %s", path, strerror(errno));
-	}
-	free(text);
-	return error;
-}
-
 /* Registry credentials for --push: from the options, else docker's config.json. */
 static int
 load_credentials(struct cs_dockerauth *auth, const struct options *o)
@@ -660,7 +639,7 @@ main(int argc, char **argv)
 				    src.commit[0] ? json_string(src.commit) : json_null(),
 				    "validation", validation);
 
-				write_json(o.json_path, r);
+				cs_outfile_write_json(o.json_path, r, JSON_SORT_KEYS);
 				json_decref(r);
 			}
 			goto fail;
@@ -707,7 +686,7 @@ main(int argc, char **argv)
 			   "files", (json_int_t)built.files, "bytes", (json_int_t)built.bytes,
 			   "timings", "source", tm.source, "build", tm.build, "validate",
 			   tm.validate, "push", tm.push, "validation", validation);
-	if (o.json_path && (error = write_json(o.json_path, result)) < 0) {
+	if (o.json_path && (error = cs_outfile_write_json(o.json_path, result, JSON_SORT_KEYS)) < 0) {
 		rc = BR_EXIT_USAGE;
 		goto fail;
 	}

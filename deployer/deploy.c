@@ -16,6 +16,7 @@
 #include "docker.h"
 #include "err.h"
 #include "log.h"
+#include "outfile.h"
 #include "xalloc.h"
 
 #define DEP_DEFAULT_TIMEOUT_S 300
@@ -441,31 +442,12 @@ dep_result_json(const struct dep_result *res)
 }
 
 int
-dep_result_write_json_fp(const struct dep_result *res, FILE *fp)
-{
-	json_t *root = dep_result_json(res);
-	int error = 0;
-
-	if (json_dumpf(root, fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 || fputc('\n', fp) < 0 ||
-	    fflush(fp) != 0)
-		error = cs_err_set(CS_EIO, "cannot write the json report: %s", strerror(errno));
-	json_decref(root);
-	return error;
-}
-
-int
 dep_result_write_json(const struct dep_result *res, const char *path)
 {
-	FILE *fp;
-	int error;
+	json_t *root = dep_result_json(res);
+	int error = cs_outfile_write_json(path, root, JSON_PRESERVE_ORDER);
 
-	if (strcmp(path, "-") == 0)
-		return dep_result_write_json_fp(res, stdout);
-	if ((fp = fopen(path, "w")) == NULL)
-		return cs_err_set(CS_EIO, "cannot open '%s': %s", path, strerror(errno));
-	error = dep_result_write_json_fp(res, fp);
-	if (fclose(fp) != 0 && error == 0)
-		error = cs_err_set(CS_EIO, "cannot write '%s': %s", path, strerror(errno));
+	json_decref(root);
 	return error;
 }
 

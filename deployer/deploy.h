@@ -88,8 +88,6 @@ json_t *dep_result_json(const struct dep_result *res);
  * names the path).
  */
 int dep_result_write_json(const struct dep_result *res, const char *path);
-/* The same to an open stream. Errors: CS_EIO. */
-int dep_result_write_json_fp(const struct dep_result *res, FILE *fp);
 
 /* Free the contents; back to DEP_RESULT_INIT. Accepts INIT. */
 void dep_result_release(struct dep_result *res);

@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "outfile.h"
 #include "validator.h"
 #include "xalloc.h"
 
@@ -284,22 +285,6 @@ val_format_junit(struct cs_buf *out, const struct cs_validation *val, const char
 	cs_buf_adds(out, "</testsuites>\n");
 }
 
-static int
-write_file(const char *path, const struct cs_buf *data)
-{
-	FILE *f = fopen(path, "w");
-	int ok;
-
-	if (f == NULL)
-		return cs_err_set(CS_EIO, "cannot write report '%s': %m", path);
-	ok = fwrite(data->buf, 1, data->len, f) == data->len;
-	if (fclose(f) != 0)
-		ok = 0;
-	if (!ok)
-		return cs_err_set(CS_EIO, "cannot write report '%s': %m", path);
-	return 0;
-}
-
 int
 val_report_json(const char *path, const struct cs_validation *val, const char *image,
 		const struct cs_filch *policy)
@@ -312,7 +297,7 @@ val_report_json(const char *path, const struct cs_validation *val, const char *i
 	uuid_generate_random(u);
 	uuid_unparse_lower(u, uuid);
 	if ((error = val_format_json(&doc, val, image, policy, uuid)) == 0)
-		error = write_file(path, &doc);
+		error = cs_outfile_write(path, doc.buf, doc.len);
 	cs_buf_release(&doc);
 	return error;
 }
@@ -325,7 +310,7 @@ val_report_junit(const char *path, const struct cs_validation *val, const char *
 	int error;
 
 	val_format_junit(&doc, val, image, policy, processes_skipped);
-	error = write_file(path, &doc);
+	error = cs_outfile_write(path, doc.buf, doc.len);
 	cs_buf_release(&doc);
 	return error;
 }
