@@ -686,7 +686,8 @@ main(int argc, char **argv)
 			   "files", (json_int_t)built.files, "bytes", (json_int_t)built.bytes,
 			   "timings", "source", tm.source, "build", tm.build, "validate",
 			   tm.validate, "push", tm.push, "validation", validation);
-	if (o.json_path && (error = cs_outfile_write_json(o.json_path, result, JSON_SORT_KEYS)) < 0) {
+	if (o.json_path &&
+	    (error = cs_outfile_write_json(o.json_path, result, JSON_SORT_KEYS)) < 0) {
 		rc = BR_EXIT_USAGE;
 		goto fail;
 	}

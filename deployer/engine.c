@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "docker.h"
 #include "engine.h"
 #include "err.h"
@@ -293,4 +294,17 @@ dep_used_networks(json_t *model)
 		}
 	}
 	return used;
+}
+
+int
+dep_poll_next(struct dep_ctx *ctx, int failed, int waiting)
+{
+	if (failed)
+		return CS_ERROR;
+	if (!waiting)
+		return 1;
+	if (cs_clock_now() >= ctx->deadline)
+		return cs_err_set(CS_ETIMEOUT, "the deployment did not converge in time");
+	cs_clock_sleep_ms(ctx->opts->poll_ms > 0 ? ctx->opts->poll_ms : 250);
+	return 0;
 }

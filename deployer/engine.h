@@ -54,6 +54,13 @@ int dep_read_file(struct cs_buf *out, const char *path, size_t max);
 /* The engine name of model network key: its name:, the key itself when external, else APP_KEY. */
 char *dep_network_name(struct dep_ctx *ctx, const char *key);
 
+/*
+ * The end of one pass of a converge loop: CS_ERROR when an item failed, 1
+ * when nothing is waiting any more, CS_ETIMEOUT past ctx->deadline, else 0
+ * after sleeping one poll interval (opts->poll_ms, default 250 ms).
+ */
+int dep_poll_next(struct dep_ctx *ctx, int failed, int waiting);
+
 /* The model's network keys some service is on, as a new object {KEY: true} ("default" included). */
 json_t *dep_used_networks(json_t *model);
 

@@ -785,7 +785,7 @@ static int
 compose_wait(struct dep_ctx *ctx)
 {
 	json_t *list = NULL, *c;
-	int error = 0, poll_ms = ctx->opts->poll_ms > 0 ? ctx->opts->poll_ms : 250;
+	int error = 0;
 	size_t i, j;
 
 	for (;;) {
@@ -847,18 +847,11 @@ compose_wait(struct dep_ctx *ctx)
 		}
 		json_decref(list);
 		list = NULL;
-		if (failed) {
-			error = CS_ERROR;
-			goto out;
-		}
-		if (!waiting)
+		if ((error = dep_poll_next(ctx, failed, waiting)) != 0)
 			break;
-		if (cs_clock_now() >= ctx->deadline) {
-			error = cs_err_set(CS_ETIMEOUT, "the deployment did not converge in time");
-			goto out;
-		}
-		cs_clock_sleep_ms(poll_ms);
 	}
+	if (error > 0)
+		error = 0;
 out:
 	json_decref(list);
 	return error;

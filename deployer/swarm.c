@@ -807,34 +807,34 @@ out:
 
 /* Apply. */
 
-/* Fill SecretID / ConfigID / network IDs from what plan found and apply created. */
+/* Set id_field of each reference in refs from the ids we created ("kind:name"). */
+static void
+resolve_refs(struct swarm *sw, json_t *refs, const char *kind, const char *name_field,
+	     const char *id_field)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(refs, i, r)
+	{
+		char *k = cs_xasprintf("%s:%s", kind,
+				       dep_str(r, name_field) ? dep_str(r, name_field) : "");
+		json_t *id = json_object_get(sw->ids, k);
+
+		if (id)
+			json_object_set(r, id_field, id);
+		free(k);
+	}
+}
+
+/* Fill SecretID / ConfigID from what plan found and apply created. */
 static void
 resolve_ids(struct swarm *sw, json_t *spec)
 {
-	json_t *tt = json_object_get(spec, "TaskTemplate");
-	json_t *cs = json_object_get(tt, "ContainerSpec"), *r;
-	size_t i;
+	json_t *cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
 
-	json_array_foreach(json_object_get(cs, "Secrets"), i, r)
-	{
-		char *k = cs_xasprintf("secret:%s",
-				       dep_str(r, "SecretName") ? dep_str(r, "SecretName") : "");
-		json_t *id = json_object_get(sw->ids, k);
-
-		if (id)
-			json_object_set(r, "SecretID", id);
-		free(k);
-	}
-	json_array_foreach(json_object_get(cs, "Configs"), i, r)
-	{
-		char *k = cs_xasprintf("config:%s",
-				       dep_str(r, "ConfigName") ? dep_str(r, "ConfigName") : "");
-		json_t *id = json_object_get(sw->ids, k);
-
-		if (id)
-			json_object_set(r, "ConfigID", id);
-		free(k);
-	}
+	resolve_refs(sw, json_object_get(cs, "Secrets"), "secret", "SecretName", "SecretID");
+	resolve_refs(sw, json_object_get(cs, "Configs"), "config", "ConfigName", "ConfigID");
 }
 
 /* Remember the engine's version and the time of our change for converge. */
@@ -1246,7 +1246,7 @@ static int
 swarm_wait(struct dep_ctx *ctx)
 {
 	json_t *services = NULL, *tasks = NULL, *f = NULL, *ids;
-	int error = 0, poll_ms = ctx->opts->poll_ms > 0 ? ctx->opts->poll_ms : 250;
+	int error = 0;
 	size_t i, j;
 
 	for (;;) {
@@ -1308,18 +1308,11 @@ swarm_wait(struct dep_ctx *ctx)
 		json_decref(tasks);
 		json_decref(services);
 		tasks = services = NULL;
-		if (failed) {
-			error = CS_ERROR;
-			goto out;
-		}
-		if (!waiting)
+		if ((error = dep_poll_next(ctx, failed, waiting)) != 0)
 			break;
-		if (cs_clock_now() >= ctx->deadline) {
-			error = cs_err_set(CS_ETIMEOUT, "the deployment did not converge in time");
-			goto out;
-		}
-		cs_clock_sleep_ms(poll_ms);
 	}
+	if (error > 0)
+		error = 0;
 out:
 	json_decref(tasks);
 	json_decref(services);
