@@ -58,12 +58,12 @@ struct br_build_result {
 int br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build_opts *o);
 void br_build_result_release(struct br_build_result *r);
 
+struct cs_registry;
+
 struct br_push_opts {
-	const char *auth_header; /* X-Registry-Auth value (base64url JSON); a secret */
-	const char *registry;	 /* host[:port] */
-	const char *username;	 /* for the verification HEAD; NULL = anonymous */
-	const char *password;
-	const char *ca_file;
+	const char *auth_header;    /* X-Registry-Auth value (base64url JSON); a secret */
+	const char *registry;	    /* host[:port] */
+	struct cs_registry *client; /* logged-in client of that registry, for the HEAD */
 };
 
 /*

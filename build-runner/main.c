@@ -442,6 +442,7 @@ main(int argc, char **argv)
 	struct cs_buf auth_header = CS_BUF_INIT;
 	struct timings tm = {0};
 	struct cs_docker *engine = NULL;
+	struct cs_registry *reg = NULL;
 	char *workdir = NULL, *root = NULL, *context = NULL, *dockerfile = NULL;
 	const char *first_tag;
 	json_t *labels = json_object(), *result = NULL, *tag_list = json_array();
@@ -469,7 +470,6 @@ main(int argc, char **argv)
 
 	if (o.push) {
 		struct cs_registry_opts ropts = {.host = o.registry, .ca_file = o.registry_ca};
-		struct cs_registry *reg = NULL;
 
 		if ((error = load_credentials(&auth, &o)) < 0) {
 			rc = error == CS_EINVAL || error == CS_EIO ? BR_EXIT_USAGE : BR_EXIT_PUSH;
@@ -477,9 +477,9 @@ main(int argc, char **argv)
 		}
 		ropts.username = auth.username;
 		ropts.password = auth.password;
+		/* one client (and one login) for this check and every digest verification */
 		if ((error = cs_registry_open(&reg, &ropts)) == 0)
 			error = cs_registry_check(reg);
-		cs_registry_free(reg);
 		if (error < 0) {
 			rc = BR_EXIT_PUSH;
 			goto fail;
@@ -662,9 +662,7 @@ main(int argc, char **argv)
 			struct br_push_opts popts = {.auth_header =
 							 auth_header.len ? auth_header.buf : NULL,
 						     .registry = o.registry,
-						     .username = auth.username,
-						     .password = auth.password,
-						     .ca_file = o.registry_ca};
+						     .client = reg};
 
 			cs_out("pushing %s", names.v[i]);
 			if ((error = br_push(&digest, engine, names.v[i], &popts)) < 0) {
@@ -707,6 +705,7 @@ out:
 	json_decref(labels);
 	br_build_result_release(&built);
 	cs_docker_free(engine);
+	cs_registry_free(reg);
 	cs_gitsrc_result_release(&src);
 	cs_dockerauth_release(&auth);
 	cs_buf_wipe(&auth_header);

@@ -138,11 +138,6 @@ int
 br_push(char **digest, struct cs_docker *d, const char *name, const struct br_push_opts *o)
 {
 	struct push_state st = {.error = CS_BUF_INIT};
-	struct cs_registry_opts ropts = {.host = o->registry,
-					 .ca_file = o->ca_file,
-					 .username = o->username,
-					 .password = o->password};
-	struct cs_registry *reg = NULL;
 	char *repo = NULL, *tag = NULL, *repo_full = NULL, *remote = NULL;
 	unsigned delay = 1;
 	int attempt, error;
@@ -164,9 +159,7 @@ br_push(char **digest, struct cs_docker *d, const char *name, const struct br_pu
 	}
 	if (error < 0)
 		goto out;
-	if ((error = cs_registry_open(&reg, &ropts)) < 0)
-		goto out;
-	if ((error = cs_registry_manifest_digest(&remote, reg, repo, tag)) < 0)
+	if ((error = cs_registry_manifest_digest(&remote, o->client, repo, tag)) < 0)
 		goto out;
 	if (strcmp(remote, st.digest) != 0) {
 		error =
@@ -177,7 +170,6 @@ br_push(char **digest, struct cs_docker *d, const char *name, const struct br_pu
 	*digest = st.digest;
 	st.digest = NULL;
 out:
-	cs_registry_free(reg);
 	free(remote);
 	free(repo);
 	free(tag);

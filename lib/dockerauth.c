@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "base64.h"
 #include "dockerauth.h"
 #include "err.h"
@@ -160,15 +161,6 @@ find_key(json_t *obj, const char *exact, const char *host)
 	return NULL;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 close_fd(int *fd)
 {
@@ -193,7 +185,7 @@ run_helper(struct cs_buf *out, struct cs_buf *err, int *status, const char *prog
 	posix_spawnattr_t attr;
 	sigset_t none, defs;
 	struct pollfd pfd[2];
-	long deadline = now_ms() + helper_timeout_ms;
+	long deadline = (long)(cs_clock_now() * 1000) + helper_timeout_ms;
 	pid_t pid = -1;
 	int error = 0, rc, timed_out = 0;
 	char chunk[4096];
@@ -239,7 +231,7 @@ run_helper(struct cs_buf *out, struct cs_buf *err, int *status, const char *prog
 	close_fd(&in[0]);
 
 	while (po[0] >= 0 || pe[0] >= 0) {
-		long left = deadline - now_ms();
+		long left = deadline - (long)(cs_clock_now() * 1000);
 		int i;
 
 		if (left <= 0) {
@@ -279,7 +271,7 @@ run_helper(struct cs_buf *out, struct cs_buf *err, int *status, const char *prog
 		}
 	}
 	while (!timed_out && (rc = waitpid(pid, status, WNOHANG)) == 0) {
-		if (now_ms() >= deadline) {
+		if ((long)(cs_clock_now() * 1000) >= deadline) {
 			timed_out = 1;
 			break;
 		}
