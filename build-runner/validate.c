@@ -83,8 +83,6 @@ br_validate(json_t **report, struct cs_docker *d, const char *image_id, const ch
 	       : c->level ? c->level
 			  : "filch");
 	error = cs_validate_image(&val, d, image_id, NULL, policy, &vopts);
-	/* the validator borrows the engine's cancel flag; give it back */
-	cs_http_set_cancel(cs_docker_http(d), &br_interrupted);
 	if (error < 0)
 		goto out;
 	for (i = 0; i < val.nr; i++) {

@@ -108,10 +108,13 @@ cs_http_base(const struct cs_http *h)
 	return h->base;
 }
 
-void
+volatile int *
 cs_http_set_cancel(struct cs_http *h, volatile int *flag)
 {
+	volatile int *prev = h->cancel;
+
 	h->cancel = flag;
+	return prev;
 }
 
 static size_t

@@ -84,8 +84,9 @@ void cs_http_resp_release(struct cs_http_resp *resp);
 /*
  * Abort transfers of this client when *flag becomes non-zero (a signal
  * handler sets it): cs_http_do then returns CS_EINTR. flag may be NULL.
+ * Returns the flag set before, so a borrower can put it back.
  */
-void cs_http_set_cancel(struct cs_http *h, volatile int *flag);
+volatile int *cs_http_set_cancel(struct cs_http *h, volatile int *flag);
 
 /* Percent-encode s for a query string, appending to out. */
 int cs_http_urlencode(struct cs_buf *out, const char *s);

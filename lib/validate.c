@@ -201,6 +201,8 @@ read_from_engine(struct cs_imagefs **fs, struct cs_docker *engine, const char *i
 		 volatile sig_atomic_t *interrupted)
 {
 	struct export_job job = {.engine = engine, .fd = -1, .interrupted = interrupted};
+	volatile int *prev_cancel = NULL;
+	int borrowed = 0;
 	struct cs_buf enc = CS_BUF_INIT;
 	int sv[2] = {-1, -1}, error, bufsize = 4 << 20;
 	char drain[65536];
@@ -218,7 +220,8 @@ read_from_engine(struct cs_imagefs **fs, struct cs_docker *engine, const char *i
 	job.fd = sv[1];
 	/* a signal aborts the transfer even while the engine prepares the stream */
 	if (interrupted != NULL)
-		cs_http_set_cancel(cs_docker_http(engine), (volatile int *)interrupted);
+		prev_cancel =
+		    cs_http_set_cancel(cs_docker_http(engine), (volatile int *)interrupted);
 	if ((error = pthread_create(&tid, NULL, export_thread, &job)) != 0) {
 		error = cs_err_set(CS_EIO, "cannot start the export thread: %s", strerror(error));
 		goto out;
@@ -239,8 +242,8 @@ read_from_engine(struct cs_imagefs **fs, struct cs_docker *engine, const char *i
 		error = cs_err_set(job.error, "%s", job.msg);
 	}
 out:
-	if (interrupted != NULL)
-		cs_http_set_cancel(cs_docker_http(engine), NULL);
+	if (borrowed)
+		cs_http_set_cancel(cs_docker_http(engine), prev_cancel);
 	if (sv[0] >= 0)
 		close(sv[0]);
 	if (sv[1] >= 0)
