@@ -77,7 +77,7 @@ deployer/caas-deployer: $(DEP_OBJ) $(LIB)
 
 # Unit tests may use a tool's internal modules: link the tool objects but not its main.o.
 TOOL_OBJ_NOMAIN := $(filter-out %/main.o,$(BR_OBJ) $(VAL_OBJ) $(DEP_OBJ))
-tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h $(TOOL_OBJ_NOMAIN) $(LIB)
+tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h tests/unit/deploy_helpers.h $(TOOL_OBJ_NOMAIN) $(LIB)
 	$(QUIET_LINK)$(CC) $(CPPFLAGS) -I. -DCORPUS_DIR='"$(CORPUS_DIR)"' $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_OBJ_NOMAIN) $(LIB) $(LDLIBS)
 
 .PHONY: all test check-unit check-integration test-env check-valgrind style install clean asan demo bench

@@ -16,6 +16,7 @@
 #include "err.h"
 #include "http.h"
 #include "log.h"
+#include "tests/unit/deploy_helpers.h"
 #include "tests/unit/test.h"
 
 static char app[64];
@@ -78,40 +79,7 @@ deploy_keep(struct dep_result *r, json_t *m)
 static int
 http_get(struct cs_buf *out)
 {
-	struct cs_http *h = NULL;
-	char base[64];
-	int i, error = -1;
-
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-	if (cs_http_new(&h, base, NULL) < 0)
-		return -1;
-	for (i = 0; i < 20 && error < 0; i++) {
-		struct cs_http_req req = {.path = "/", .timeout_ms = 2000};
-		struct cs_http_resp resp = CS_HTTP_RESP_INIT;
-
-		if (cs_http_do(h, &req, &resp) == 0 && resp.status == 200) {
-			cs_buf_reset(out);
-			cs_buf_add(out, resp.body.buf, resp.body.len);
-			cs_buf_rtrim(out);
-			error = 0;
-		} else {
-			usleep(250000);
-		}
-		cs_http_resp_release(&resp);
-	}
-	cs_http_free(h);
-	return error;
-}
-
-static const char *
-action_of(struct dep_result *r, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < r->objects_nr; i++)
-		if (strcmp(r->objects[i].name, name) == 0)
-			return r->objects[i].action;
-	return NULL;
+	return http_get_port(port, out);
 }
 
 /* The labels of container name, or NULL when it does not exist. */
