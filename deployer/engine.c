@@ -308,3 +308,23 @@ dep_poll_next(struct dep_ctx *ctx, int failed, int waiting)
 	cs_clock_sleep_ms(ctx->opts->poll_ms > 0 ? ctx->opts->poll_ms : 250);
 	return 0;
 }
+
+void
+dep_mount_options(json_t *m, json_t *vol, const char *type)
+{
+	if (json_is_true(json_object_get(vol, "read_only")))
+		json_object_set_new(m, "ReadOnly", json_true());
+	if (dep_str(vol, "bind_propagation") && strcmp(type, "bind") == 0)
+		json_object_set_new(
+		    m, "BindOptions",
+		    json_pack("{s:s}", "Propagation", dep_str(vol, "bind_propagation")));
+	if (dep_num(vol, "tmpfs_size_bytes") && strcmp(type, "tmpfs") == 0)
+		json_object_set_new(
+		    m, "TmpfsOptions",
+		    json_pack("{s:I}", "SizeBytes", dep_num(vol, "tmpfs_size_bytes")));
+	if (json_is_true(json_object_get(vol, "nocopy")) && strcmp(type, "volume") == 0) {
+		if (json_object_get(m, "VolumeOptions") == NULL)
+			json_object_set_new(m, "VolumeOptions", json_object());
+		json_object_set_new(json_object_get(m, "VolumeOptions"), "NoCopy", json_true());
+	}
+}

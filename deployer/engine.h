@@ -64,6 +64,13 @@ int dep_poll_next(struct dep_ctx *ctx, int failed, int waiting);
 /* The model's network keys some service is on, as a new object {KEY: true} ("default" included). */
 json_t *dep_used_networks(json_t *model);
 
+/*
+ * Add to the engine mount m the options of model volume vol for a mount of
+ * type: ReadOnly, BindOptions.Propagation, TmpfsOptions.SizeBytes and
+ * VolumeOptions.NoCopy (merged into VolumeOptions m may already have).
+ */
+void dep_mount_options(json_t *m, json_t *vol, const char *type);
+
 /* The engine name of model volume key, by the same rule as networks. */
 char *dep_volume_name(struct dep_ctx *ctx, const char *key);
 

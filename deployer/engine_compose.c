@@ -195,18 +195,7 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 		} else if (src) {
 			json_object_set_new(m, "Source", json_string(src));
 		}
-		if (json_is_true(json_object_get(a, "read_only")))
-			json_object_set_new(m, "ReadOnly", json_true());
-		if (dep_str(a, "bind_propagation") && strcmp(type, "bind") == 0)
-			json_object_set_new(
-			    m, "BindOptions",
-			    json_pack("{s:s}", "Propagation", dep_str(a, "bind_propagation")));
-		if (dep_num(a, "tmpfs_size_bytes") && strcmp(type, "tmpfs") == 0)
-			json_object_set_new(
-			    m, "TmpfsOptions",
-			    json_pack("{s:I}", "SizeBytes", dep_num(a, "tmpfs_size_bytes")));
-		if (json_is_true(json_object_get(a, "nocopy")) && strcmp(type, "volume") == 0)
-			json_object_set_new(m, "VolumeOptions", json_pack("{s:b}", "NoCopy", 1));
+		dep_mount_options(m, a, type);
 		json_array_append_new(mounts, m);
 	}
 	/* file secrets and configs are bind-mounted, as compose does on a plain engine */

@@ -237,22 +237,7 @@ service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 		} else if (src) {
 			json_object_set_new(m, "Source", json_string(src));
 		}
-		if (json_is_true(json_object_get(v, "read_only")))
-			json_object_set_new(m, "ReadOnly", json_true());
-		if (dep_str(v, "bind_propagation") && strcmp(type, "bind") == 0)
-			json_object_set_new(
-			    m, "BindOptions",
-			    json_pack("{s:s}", "Propagation", dep_str(v, "bind_propagation")));
-		if (dep_num(v, "tmpfs_size_bytes") && strcmp(type, "tmpfs") == 0)
-			json_object_set_new(
-			    m, "TmpfsOptions",
-			    json_pack("{s:I}", "SizeBytes", dep_num(v, "tmpfs_size_bytes")));
-		if (json_is_true(json_object_get(v, "nocopy")) && strcmp(type, "volume") == 0) {
-			if (json_object_get(m, "VolumeOptions") == NULL)
-				json_object_set_new(m, "VolumeOptions", json_object());
-			json_object_set_new(json_object_get(m, "VolumeOptions"), "NoCopy",
-					    json_true());
-		}
+		dep_mount_options(m, v, type);
 		json_array_append_new(a, m);
 	}
 	dep_set_obj(cs, "Mounts", a);
