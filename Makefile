@@ -68,6 +68,14 @@ endif
 %.o: %.c $(wildcard lib/*.h) $(wildcard */*.h) Makefile
 	$(QUIET_CC)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
+# The data directory is compiled into lib/filch.o: a change of PREFIX or datadir (as in
+# `make && make install PREFIX=/usr`) rebuilds it. The stamp only changes when the value does.
+DATADIR_STAMP = lib/.datadir
+$(DATADIR_STAMP): FORCE
+	@echo '$(datadir)' | cmp -s - $@ || echo '$(datadir)' >$@
+lib/filch.o: $(DATADIR_STAMP)
+FORCE:
+
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
@@ -125,5 +133,5 @@ install: all
 	if [ -d validator/policies ]; then install -m 644 validator/policies/*.json '$(DESTDIR)$(datadir)/policies'; fi
 
 clean:
-	rm -f lib/*.o $(LIB) build-runner/*.o validator/*.o deployer/*.o \
+	rm -f lib/*.o $(LIB) $(DATADIR_STAMP) build-runner/*.o validator/*.o deployer/*.o \
 		build-runner/caas-build-runner validator/caas-validator deployer/caas-deployer $(UNIT_BIN)
