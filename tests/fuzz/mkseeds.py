@@ -8,6 +8,7 @@ docker save streams, rpm headers and an rpm sqlite database) are built here.
 Regression inputs (crash-*, slow-*) found by fuzzing are kept as they are:
 this script never removes a file.
 """
+import gzip
 import io
 import os
 import sqlite3
@@ -163,7 +164,7 @@ def imagefs():
         put("imagefs", "layer-" + name, b"\0" + tar(ents))
     put("imagefs", "layer-gnu-longnames", b"\2" + tar(layers["longnames"], tarfile.GNU_FORMAT))
     put("imagefs", "layer-ustar", b"\4" + tar(layers["whiteouts"], tarfile.USTAR_FORMAT))
-    put("imagefs", "layer-gzip", b"\6" + tar(layers["dpkg"], mode="w:gz"))
+    put("imagefs", "layer-gzip", b"\6" + gzip.compress(tar(layers["dpkg"]), mtime=0))
     put("imagefs", "layer-empty", b"\0")
     # a header claiming a huge size, and one with a broken checksum
     h = bytearray(tar([("big", "f", "x")], tarfile.USTAR_FORMAT)[:512])
@@ -210,6 +211,25 @@ def pkgdb():
         db.close()
         with open(p, "rb") as f:
             put("pkgdb", "rpm-sqlite", b"\4" + f.read())
+    # hostile schemas (regressions: the validator looped forever on the views)
+    hdr = rpm_header("evil").hex()
+    hostile = {
+        "regress-rpm-endless-view": "CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 "
+        "UNION ALL SELECT x+1 FROM c) SELECT X'%s' AS blob FROM c" % hdr,
+        "regress-rpm-empty-endless-view": "CREATE VIEW Packages AS WITH RECURSIVE c(x) AS "
+        "(SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT 1 AS blob FROM c WHERE x < 0",
+        "regress-rpm-computed-blob": "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob "
+        "BLOB AS (zeroblob(1000000000))); INSERT INTO Packages (hnum) VALUES (1)",
+    }
+    for name, sql in hostile.items():
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "rpmdb.sqlite")
+            db = sqlite3.connect(p)
+            db.executescript(sql)
+            db.commit()
+            db.close()
+            with open(p, "rb") as f:
+                put("pkgdb", name, b"\4" + f.read())
 
 
 # ---- yamldoc
