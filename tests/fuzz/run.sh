@@ -79,7 +79,8 @@ for name in "$@"; do
 		echo "fuzz $name: FAILED (exit $rc) after ${secs}s; libFuzzer's report:"
 		grep -E '^(==[0-9]+==|SUMMARY|.*runtime error|.*check failed|artifact_prefix|Test unit written)' \
 			"$out" | head -n 20
-		tail -n 40 "$out" | grep -E '^ *#[0-9]+ ' | head -n 15
+		grep -E '^ *#[0-9]+ ' "$out" | grep -vE 'fuzzer::|__sanitizer|libc\.so|__libc_start|in _start' |
+			head -n 12
 		failed=$((failed + 1))
 	fi
 done
