@@ -5,7 +5,8 @@
 #   tests/fuzz/run.sh --smoke [NAME...]          the seed corpus, then FUZZ_SMOKE_TIME
 #                                                (default 8) seconds each (make test)
 #
-# Each target starts from its seed corpus, tests/fuzz/corpus/NAME (read only).
+# Each target starts from its seed corpus, tests/fuzz/corpus/NAME (read only),
+# with the dictionary tests/fuzz/NAME.dict when there is one.
 # A long run keeps what it finds in build/fuzz/corpus/NAME (reused by the next
 # run) and writes crashing inputs to build/fuzz/crashes/NAME-*; a smoke run
 # works in a temporary directory and keeps only crashes. Inputs are capped at
@@ -64,9 +65,11 @@ for name in "$@"; do
 	fi
 	mkdir -p "$work" build/fuzz/crashes
 	out=$tmp/$name.log
+	dict=()
+	[ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
 	start=$(date +%s)
 	"$bin" -max_total_time="$time" -timeout=10 -rss_limit_mb=2048 -max_len="$(max_len "$name")" \
-		-print_final_stats=1 -artifact_prefix="build/fuzz/crashes/$name-" \
+		"${dict[@]}" -print_final_stats=1 -artifact_prefix="build/fuzz/crashes/$name-" \
 		"$work" "$seeds" </dev/null >"$out" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out" | tail -n 1)
