@@ -158,7 +158,7 @@ style:
 		lib/*.c build-runner/*.c validator/*.c deployer/*.c 2>/dev/null | grep -v '^\s*/\*' \
 		|| { echo 'banned function used (see STYLE.md section 4)'; exit 1; }
 	@clang-format --dry-run -Werror lib/*.[ch] build-runner/*.[ch] validator/*.[ch] deployer/*.[ch] \
-		tests/unit/*.[ch]
+		tests/unit/*.[ch] tests/fuzz/*.[ch]
 
 install: all
 	install -d '$(DESTDIR)$(bindir)' '$(DESTDIR)$(datadir)/policies'

@@ -17,8 +17,8 @@
 
 static char dir[] = "/tmp/cs-fuzz-compose-XXXXXX";
 static char file[64], envfile[64];
-static const char *const env[] = {"HOME=/home/fuzz", "USER=fuzz", "TAG=1.2", "PORT=8080",
-				  "EMPTY=", NULL};
+static const char *const env[] = {"HOME=/home/fuzz", "USER=fuzz", "TAG=1.2",
+				  "PORT=8080",	     "EMPTY=",	  NULL};
 static const char *const targets[] = {"swarm", "compose", "kubernetes"};
 
 static void

@@ -16,8 +16,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	fz_quiet();
-	vars = json_pack("{s:s, s:s, s:s, s:s}", "A", "alpha", "B", "", "NUM", "42", "NESTED",
-			 "${A}");
+	vars =
+	    json_pack("{s:s, s:s, s:s, s:s}", "A", "alpha", "B", "", "NUM", "42", "NESTED", "${A}");
 	FZ_CHECK(vars != NULL);
 	return 0;
 }

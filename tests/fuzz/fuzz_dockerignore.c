@@ -8,7 +8,7 @@
 #include "strvec.h"
 
 static const char *const default_paths[] = {
-    "a",     "a/b",	 "a/b/c",	"foo",	   "foo/bar", "Dockerfile",  ".dockerignore",
+    "a",    "a/b",	"a/b/c",    "foo",   "foo/bar", "Dockerfile", ".dockerignore",
     ".git", "src/x.go", "dir/keep", "a.tmp", "x/y/z/w", "vendor/a/b", NULL,
 };
 

@@ -85,7 +85,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc2 = run(&cut, (const char *)data + 1, size - 1, data[0] + 1u);
 	FZ_CHECK(rc1 == rc2);
 	FZ_CHECK(whole.n == cut.n);
-	FZ_CHECK(whole.log.len == cut.log.len && memcmp(whole.log.buf, cut.log.buf, whole.log.len) == 0);
+	FZ_CHECK(whole.log.len == cut.log.len &&
+		 memcmp(whole.log.buf, cut.log.buf, whole.log.len) == 0);
 	cs_buf_release(&whole.log);
 	cs_buf_release(&cut.log);
 	return 0;
