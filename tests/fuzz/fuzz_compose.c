@@ -2,9 +2,11 @@
  * Compose files through the loader `caas-deployer --print-model` uses
  * (dep_compose_load: YAML, interpolation, warnings, merge, normalisation),
  * then the model's consumers that need no bay (deployable, order).
- * Input: the compose file; a line "#--- .env" splits off the project's .env
- * file. Files are written to a private temporary directory (the project
- * directory); the environment is a fixed list, never the machine's.
+ * Input: the compose file, then optionally a line "#--- override.yml" and a
+ * second file merged over the first (-f compose.yml -f override.yml), then
+ * optionally a line "#--- .env" and the project's .env file. Files are written to a private
+ * temporary directory (the project directory); the environment is a fixed list, never the
+ * machine's.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -16,7 +18,7 @@
 #include "strvec.h"
 
 static char dir[] = "/tmp/cs-fuzz-compose-XXXXXX";
-static char file[64], envfile[64];
+static char file[64], override[64], envfile[64];
 static const char *const env[] = {"HOME=/home/fuzz", "USER=fuzz", "TAG=1.2",
 				  "PORT=8080",	     "EMPTY=",	  NULL};
 static const char *const targets[] = {"swarm", "compose", "kubernetes"};
@@ -35,6 +37,7 @@ static void
 cleanup(void)
 {
 	unlink(file);
+	unlink(override);
 	unlink(envfile);
 	rmdir(dir);
 }
@@ -47,6 +50,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fz_quiet();
 	FZ_CHECK(mkdtemp(dir) != NULL);
 	snprintf(file, sizeof(file), "%s/compose.yml", dir);
+	snprintf(override, sizeof(override), "%s/override.yml", dir);
 	snprintf(envfile, sizeof(envfile), "%s/.env", dir);
 	atexit(cleanup);
 	return 0;
@@ -59,17 +63,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 errors = CS_STRVEC_INIT;
 	struct dep_compose_opts o = {0};
 	json_t *model = NULL, *order = NULL;
-	size_t head, tail;
+	size_t head, tail, first, second;
 	const uint8_t *dotenv = fz_split(data, size, "\n#--- .env\n", &head, &tail);
+	const uint8_t *over = fz_split(data, head, "\n#--- override.yml\n", &first, &second);
 	char *dump;
 	int rc;
 
-	put(file, data, head);
+	put(file, data, first);
+	cs_strvec_push(&files, file);
+	if (over != NULL) {
+		put(override, over, second);
+		cs_strvec_push(&files, override);
+	}
 	if (dotenv != NULL)
 		put(envfile, dotenv, tail);
 	else
 		unlink(envfile);
-	cs_strvec_push(&files, file);
 	cs_strvec_push(&sets, "SET=from-set");
 	o.files = &files;
 	o.sets = &sets;

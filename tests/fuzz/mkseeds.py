@@ -288,6 +288,48 @@ secrets:
   cfg: {environment: USER}
 x-anchor: &a {k: v}
 """)
+    put("compose", "override", """services:
+  web:
+    image: web:1
+    command: [echo, base]
+    environment: [A=1, B=2]
+    ports: ['8080:80', '9000:9000']
+    volumes: ['data:/data', './conf:/etc/conf:ro']
+    dns: [1.1.1.1]
+    cap_add: [A, B]
+    labels: {keep: 'yes', change: old}
+    deploy: {replicas: 2, resources: {limits: {memory: 64M}}}
+    healthcheck: {test: [CMD, true], interval: 5s}
+  db:
+    image: db:1
+    ports: ['5432:5432']
+volumes:
+  data:
+networks:
+  front: {driver: overlay}
+#--- override.yml
+services:
+  web:
+    image: web:2
+    command: echo override
+    environment: {B: 20, C: "${FROMENV}"}
+    ports: ['8080:80', '8443:443']
+    volumes: ['other:/data']
+    cap_add: !override [C]
+    labels: [change=new]
+    deploy: {replicas: 3}
+    networks: [front]
+  db:
+    ports: !reset []
+  extra:
+    image: extra
+volumes:
+  other:
+networks:
+  front: {attachable: true}
+#--- .env
+FROMENV=x
+""")
     put("compose", "cycle", "services:\n  a: {image: a, depends_on: [b]}\n  b: {image: b, links: [a]}\n")
     put("compose", "v2", "version: '2.4'\nservices:\n  s:\n    build: .\n    scale: 2\n    cpus: 1.5\n"
         "    profiles: [dev]\n  t: {image: t, extends: {service: s}}\n")
