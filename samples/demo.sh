@@ -214,7 +214,7 @@ password_file() {
 
 deploy() {
 	local args=(--coe swarm --bay unix:///var/run/docker.sock --app "$app"
-		--set PRIVATE_REGISTRY="$reg" --set TAG="$tag"
+		--set PRIVATE_REGISTRY="$reg" --set NAMESPACE="$ns" --set TAG="$tag"
 		--registry-user "$CAAS_REGISTRY_USER" --registry-password-file "$CAAS_REGISTRY_PASSWORD_FILE"
 		--timeout 600 --json "$tmp/deploy.json")
 	case $sample in
