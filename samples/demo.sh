@@ -48,6 +48,11 @@ ns=${CAAS_DEMO_NS:-caas-demo}
 work=${CAAS_DEMO_WORK:-$state/samples}
 m2=${MAVEN_REPO_LOCAL:-$state/m2/repository}
 tag=${BUILD_NUMBER:-$(date +%s)}
+case $sample in
+petclinic) port=${CAAS_DEMO_PORT:-18081} ;;
+tweet) port=${CAAS_DEMO_PORT:-18082} ;;
+hello-web) port=${CAAS_DEMO_PORT:-18080} ;;
+esac
 src=$top/samples/$sample
 repo=$work/$sample
 reg=$CAAS_REGISTRY
@@ -221,15 +226,15 @@ deploy() {
 	petclinic)
 		args+=(-f "$src/swarm/petclinic.yml" --set DB_TAG="$(base_tag db)"
 			--set FRONT_TAG="$(base_tag proxy)" --set DB_PASSWORD_SOURCE="$(password_file)"
-			--set PETCLINIC_PORT="${CAAS_DEMO_PORT:-18081}")
+			--set PETCLINIC_PORT="$port")
 		;;
 	tweet)
 		args+=(-f "$src/swarm/tweet.yml" --set STORE_TAG="$(base_tag store)"
-			--set WEB_TAG="$(base_tag web)" --set TWEET_PORT="${CAAS_DEMO_PORT:-18082}"
+			--set WEB_TAG="$(base_tag web)" --set TWEET_PORT="$port"
 			--set TWEET_ADMIN_PORT="${CAAS_DEMO_PORT2:-18083}")
 		;;
 	hello-web)
-		args+=(-f "$src/docker-compose.yml" --set DEMO_PORT="${CAAS_DEMO_PORT:-18080}")
+		args+=(-f "$src/docker-compose.yml" --set DEMO_PORT="$port")
 		;;
 	esac
 	caas-deployer "${args[@]}"
@@ -251,8 +256,10 @@ get() {
 url=
 check() {
 	local endpoint body
-	endpoint=$(jq -r '.endpoints[0] // empty' "$tmp/deploy.json")
-	[ -n "$endpoint" ] || endpoint=http://127.0.0.1:${CAAS_DEMO_PORT:-18081}
+	# the endpoint of the sample's main port (Tweet has a second one, the admin UI)
+	endpoint=$(jq -r --arg p ":$port" '[.endpoints[] | select(endswith($p))][0] // empty' \
+		"$tmp/deploy.json")
+	[ -n "$endpoint" ] || endpoint=http://127.0.0.1:$port
 	case $sample in
 	petclinic)
 		url=$endpoint/petclinic/
