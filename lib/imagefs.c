@@ -248,8 +248,7 @@ add_rec(struct cs_imagefs_layer *l, int kind, const char *path)
 }
 
 static int
-read_small(cs_imagefs_read_fn rd, void *payload, struct cs_buf *out, const char *what,
-	   size_t max)
+read_small(cs_imagefs_read_fn rd, void *payload, struct cs_buf *out, const char *what, size_t max)
 {
 	char chunk[65536], msg[512];
 	long n;
@@ -423,8 +422,8 @@ interrupted(const struct cs_imagefs *fs)
  * stream; a bad layer is recorded in l->error.
  */
 static int
-read_layer(struct cs_imagefs *fs, struct cs_imagefs_layer *l, struct archive *outer, const void *first,
-	   size_t first_len)
+read_layer(struct cs_imagefs *fs, struct cs_imagefs_layer *l, struct archive *outer,
+	   const void *first, size_t first_len)
 {
 	struct nested n = {.outer = outer, .peek = first, .peek_len = first_len, .peek_pending = 1};
 	struct archive *in = archive_read_new();
@@ -898,8 +897,8 @@ cs_imagefs_read_fd(struct cs_imagefs **out, int fd, const char *name, const char
 {
 	struct archive *a = outer_new();
 
-	return read_archive(out, a, archive_read_open_fd(a, fd, READ_BLOCK), name, ref,
-			    interrupted, 0);
+	return read_archive(out, a, archive_read_open_fd(a, fd, READ_BLOCK), name, ref, interrupted,
+			    0);
 }
 
 int
@@ -908,8 +907,8 @@ cs_imagefs_read_fd_keep(struct cs_imagefs **out, int fd, const char *name, const
 {
 	struct archive *a = outer_new();
 
-	return read_archive(out, a, archive_read_open_fd(a, fd, READ_BLOCK), name, ref,
-			    interrupted, 1);
+	return read_archive(out, a, archive_read_open_fd(a, fd, READ_BLOCK), name, ref, interrupted,
+			    1);
 }
 
 int
@@ -1184,8 +1183,7 @@ get_str(struct reader *r)
 {
 	uint64_t n = get_u64(r);
 
-	if (r->bad || n > (uint64_t)(r->end - r->p) ||
-	    (memchr(r->p, '\0', (size_t)n) != NULL)) {
+	if (r->bad || n > (uint64_t)(r->end - r->p) || (memchr(r->p, '\0', (size_t)n) != NULL)) {
 		r->bad = 1;
 		return NULL;
 	}
@@ -1202,8 +1200,8 @@ recs_valid(const char *p, size_t len)
 	while (p < end) {
 		const char *nul = memchr(p, '\0', (size_t)(end - p));
 
-		if (nul == NULL || (*p != REC_DIR && *p != REC_FILE && *p != REC_WHITEOUT &&
-				    *p != REC_OPAQUE))
+		if (nul == NULL ||
+		    (*p != REC_DIR && *p != REC_FILE && *p != REC_WHITEOUT && *p != REC_OPAQUE))
 			return 0;
 		if (strcmp(p + 1, "..") == 0 || strncmp(p + 1, "../", 3) == 0 ||
 		    strstr(p + 1, "/../") != NULL ||

@@ -88,8 +88,7 @@ cs_overlay2_dirs_free(char **dirs, size_t nr)
 }
 
 int
-cs_overlay2_layer_dirs(char ***out, const json_t *inspect, const char *const *diff_ids,
-		       size_t nr)
+cs_overlay2_layer_dirs(char ***out, const json_t *inspect, const char *const *diff_ids, size_t nr)
 {
 	const json_t *gd = json_object_get(inspect, "GraphDriver");
 	const json_t *data = json_object_get(gd, "Data");
@@ -103,8 +102,7 @@ cs_overlay2_layer_dirs(char ***out, const json_t *inspect, const char *const *di
 	int error = 0;
 
 	*out = NULL;
-	if (driver == NULL || strcmp(driver, "overlay2") != 0 || upper == NULL ||
-	    upper[0] != '/') {
+	if (driver == NULL || strcmp(driver, "overlay2") != 0 || upper == NULL || upper[0] != '/') {
 		error = cs_err_set(CS_ENOTFOUND, "the image is not stored by overlay2 (driver %s)",
 				   driver ? driver : "unknown");
 		goto out;
@@ -157,9 +155,10 @@ cs_overlay2_layer_dirs(char ***out, const json_t *inspect, const char *const *di
 				dirs[i] = cs_xstrdup(p.buf);
 				found++;
 			} else {
-				cs_log(CS_LOG_INFO,
-				       "layer %zu (%s): '%s' is not in the image's GraphDriver.Data",
-				       i + 1, diff_ids[i], p.buf);
+				cs_log(
+				    CS_LOG_INFO,
+				    "layer %zu (%s): '%s' is not in the image's GraphDriver.Data",
+				    i + 1, diff_ids[i], p.buf);
 			}
 		}
 		free(cache_id);

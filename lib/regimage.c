@@ -119,8 +119,8 @@ cs_regimage_open(struct cs_regimage *out, struct cs_registry *r, const struct cs
 	for (hops = 0;; hops++) {
 		cs_buf_reset(&body);
 		CS_FREE_AND_NULL(type);
-		if ((error = cs_registry_get_manifest(&body, &type, r, ref->repository,
-						      reference)) < 0)
+		if ((error =
+			 cs_registry_get_manifest(&body, &type, r, ref->repository, reference)) < 0)
 			goto out;
 		if (want_digest != NULL && !digest_matches(body.buf, body.len, want_digest)) {
 			error = cs_err_set(CS_EPARSE, "manifest %s does not match its digest",
@@ -147,8 +147,8 @@ cs_regimage_open(struct cs_regimage *out, struct cs_registry *r, const struct cs
 	}
 	cdigest = json_string_value(json_object_get(json_object_get(root, "config"), "digest"));
 	if (cdigest == NULL || !cs_layercache_valid_id(cdigest)) {
-		error = cs_err_set(CS_EPARSE, "manifest %s: no sha256 config digest (%s)", reference,
-				   type && *type ? type : "unknown media type");
+		error = cs_err_set(CS_EPARSE, "manifest %s: no sha256 config digest (%s)",
+				   reference, type && *type ? type : "unknown media type");
 		goto out;
 	}
 	{
@@ -183,8 +183,9 @@ cs_regimage_open(struct cs_regimage *out, struct cs_registry *r, const struct cs
 		cs_strvec_push(&out->blobs, d);
 	}
 	if (out->blobs.nr != out->diff_ids.nr) {
-		error = cs_err_set(CS_EPARSE, "manifest %s lists %zu layers, its config %zu DiffIDs",
-				   reference, out->blobs.nr, out->diff_ids.nr);
+		error =
+		    cs_err_set(CS_EPARSE, "manifest %s lists %zu layers, its config %zu DiffIDs",
+			       reference, out->blobs.nr, out->diff_ids.nr);
 		goto out;
 	}
 	out->image_id = cs_xstrdup(cdigest);
@@ -268,8 +269,8 @@ cs_regimage_read_layer(struct cs_imagefs_layer **out, struct cs_registry *r,
 	if (strcmp(got, diff_id) != 0) {
 		cs_imagefs_layer_free(*out);
 		*out = NULL;
-		error = cs_err_set(CS_EPARSE, "layer blob %s does not hold DiffID %s", blob,
-				   diff_id);
+		error =
+		    cs_err_set(CS_EPARSE, "layer blob %s does not hold DiffID %s", blob, diff_id);
 		goto out;
 	}
 	cs_log(CS_LOG_INFO, "fetched layer %zu (%s, %zu bytes) from the registry", i + 1, blob,

@@ -17,11 +17,11 @@
 #include "strvec.h"
 
 struct cs_regimage {
-	char *repository;	  /* "team/app" */
-	char *image_id;		  /* the config digest, "sha256:..." */
+	char *repository;	   /* "team/app" */
+	char *image_id;		   /* the config digest, "sha256:..." */
 	struct cs_strvec diff_ids; /* bottom first */
-	struct cs_strvec blobs;	  /* the layers' blob digests, same order */
-	size_t bytes_fetched;	  /* compressed layer bytes downloaded */
+	struct cs_strvec blobs;	   /* the layers' blob digests, same order */
+	size_t bytes_fetched;	   /* compressed layer bytes downloaded */
 };
 
 /* clang-format off */
@@ -35,8 +35,7 @@ struct cs_regimage {
  * layer count differs from its DiffIDs; a list without a linux entry for
  * this architecture).
  */
-int cs_regimage_open(struct cs_regimage *out, struct cs_registry *r,
-		     const struct cs_imageref *ref);
+int cs_regimage_open(struct cs_regimage *out, struct cs_registry *r, const struct cs_imageref *ref);
 
 /*
  * Download layer i into a temporary file in tmpdir (NULL: $TMPDIR or /tmp;
