@@ -225,6 +225,19 @@ test_expect_success 'the registry path: credentials from options, the processes 
 	xmllint --xpath "string(//testsuite[@name=\"processes\"]/testcase[1]/skipped/@message)" j.xml | grep "needs a pull"
 '
 
+test_expect_success 'caas-build-runner --validate uses the same layer cache' '
+	test_when_finished "docker rmi -f $img-br:1 >/dev/null 2>&1" &&
+	mkdir br && cp /bin/busybox br/app &&
+	printf "FROM scratch\nCOPY app /app\nCMD [\"/app\", \"true\"]\n" >br/Dockerfile &&
+	XDG_CACHE_HOME=$PWD/xdg caas-build-runner --context br --image $img-br --tag 1 \
+		--validate-level production --validate-no-processes --json b1.json >b1.out 2>&1 &&
+	jq -e ".validation.source.path == \"overlay2\" and .validation.source.layersFromCache == 0" b1.json &&
+	test "$(ls xdg/caas-devops/*.layer | wc -l)" = 1 &&
+	XDG_CACHE_HOME=$PWD/xdg caas-build-runner --context br --image $img-br --tag 1 \
+		--validate-level production --validate-no-processes --json b2.json >b2.out 2>&1 &&
+	jq -e ".validation.source.path == \"cache\" and .validation.source.layersFromCache == 1" b2.json
+'
+
 test_expect_success 'cleanup: the registry manifest and the images' '
 	d=$(registry_curl -sI -H "Accept: application/vnd.docker.distribution.manifest.v2+json" \
 		"$CAAS_REGISTRY_URL/v2/$img/rebuilt/manifests/1" | tr -d "\r" | sed -n "s/^docker-content-digest: //Ip") &&
