@@ -81,7 +81,8 @@ for img in "${images[@]}"; do
 		mkdir -p "$tmp/rb"
 		printf 'FROM %s\nRUN echo %s >/caas-bench-stamp\n' "$img" "$$-$r-$RANDOM" >"$tmp/rb/Dockerfile"
 		rebuilt=cs-test-val-bench:rebuilt-$$
-		DOCKER_BUILDKIT=0 docker build -q -t "$rebuilt" "$tmp/rb" >/dev/null
+		DOCKER_BUILDKIT=0 docker build -q -t "$rebuilt" "$tmp/rb" >/dev/null 2>"$tmp/build.err" ||
+			{ cat "$tmp/build.err" >&2; exit 1; }
 		v=$(measure val "0 3" "$validator" --no-processes --export --no-cache "$img")
 		rm -rf "$tmp/cold"
 		l=$(measure local "0 3" "$validator" --no-processes --cache-dir "$tmp/cold" "$img")

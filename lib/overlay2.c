@@ -343,7 +343,8 @@ walk_dir(struct walk *w, int dfd)
 				   strerror(errno));
 		goto out;
 	}
-	qsort(names, nr, sizeof(*names), cmp_name);
+	if (nr > 1)
+		qsort(names, nr, sizeof(*names), cmp_name);
 	for (i = 0; i < nr && error == 0; i++)
 		error = walk_entry(w, dirfd(d), names[i]);
 out:

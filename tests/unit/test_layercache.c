@@ -100,7 +100,9 @@ test_layercache__round_trip_gives_the_same_merge(void)
 	T_ASSERT_INT(cs_imagefs_packages(b)->nr, 1);
 	T_ASSERT_STR(cs_imagefs_packages(b)->v[0], "curl");
 	T_ASSERT_INT(cs_imagefs_unsafe(b), 1);
+	cs_imagefs_layer_free(got);
 	T_ASSERT_INT(cs_layercache_get(&got, c, "sha256:xyz"), CS_EINVAL);
+	T_ASSERT(got == NULL);
 	cs_imagefs_free(a);
 	cs_imagefs_free(b);
 	cs_imagefs_layer_free(l);
