@@ -225,6 +225,55 @@ test_expect_success 'the registry path: credentials from options, the processes 
 	xmllint --xpath "string(//testsuite[@name=\"processes\"]/testcase[1]/skipped/@message)" j.xml | grep "needs a pull"
 '
 
+# push_blob REPO FILE: monolithic upload; prints the digest
+push_blob() {
+	local repo=$1 file=$2 d loc
+	d=sha256:$(sha256sum "$file" | cut -d" " -f1)
+	loc=$(registry_curl -s -D - -o /dev/null -X POST "$CAAS_REGISTRY_URL/v2/$repo/blobs/uploads/" |
+		tr -d "\r" | sed -n "s/^location: //Ip")
+	case $loc in http*) ;; *) loc=$CAAS_REGISTRY_URL$loc ;; esac
+	case $loc in *\?*) loc="$loc&digest=$d" ;; *) loc="$loc?digest=$d" ;; esac
+	registry_curl -s -f -o /dev/null -X PUT -H "Content-Type: application/octet-stream" \
+		--data-binary "@$file" "$loc" && echo "$d"
+}
+
+test_expect_success 'a registry layer whose content is not its DiffID is refused and never cached' '
+	repo=$img/forged &&
+	mkdir -p forged/usr/bin && echo x >forged/usr/bin/curl &&
+	tar -C forged -cf layer.tar usr && gzip -kn layer.tar &&
+	other=sha256:$(printf "something else" | sha256sum | cut -d" " -f1) &&
+	printf "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]},\"config\":{}}" \
+		"$other" >config.json &&
+	lb=$(push_blob "$repo" layer.tar.gz) && cb=$(push_blob "$repo" config.json) &&
+	printf "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\",\"config\":{\"mediaType\":\"application/vnd.docker.container.image.v1+json\",\"size\":%d,\"digest\":\"%s\"},\"layers\":[{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar.gzip\",\"size\":%d,\"digest\":\"%s\"}]}" \
+		"$(stat -c %s config.json)" "$cb" "$(stat -c %s layer.tar.gz)" "$lb" >manifest.json &&
+	registry_curl -s -f -o /dev/null -X PUT -H "Content-Type: application/vnd.docker.distribution.manifest.v2+json" \
+		--data-binary @manifest.json "$CAAS_REGISTRY_URL/v2/$repo/manifests/1" &&
+	test_when_finished "md=\$(registry_curl -sI -H \"Accept: application/vnd.docker.distribution.manifest.v2+json\" \"$CAAS_REGISTRY_URL/v2/$repo/manifests/1\" | tr -d \"\\r\" | sed -n \"s/^docker-content-digest: //Ip\"); registry_curl -s -X DELETE \"$CAAS_REGISTRY_URL/v2/$repo/manifests/\$md\"" &&
+	rm -rf cache-forged &&
+	test_expect_code 2 caas-validator --no-processes --cache-dir cache-forged \
+		--registry-user "$CAAS_REGISTRY_USER" --registry-password-file "$CAAS_REGISTRY_PASSWORD_FILE" \
+		--registry-ca "$CAAS_REGISTRY_CA" $CAAS_REGISTRY/$repo:1 >f.out 2>f.err &&
+	grep "layer blob $lb does not hold DiffID $other" f.err &&
+	test -z "$(ls -A cache-forged)" &&
+	! grep "is valid" f.out &&
+	# with the right DiffID the same layer is read, and curl found
+	right=sha256:$(sha256sum layer.tar | cut -d" " -f1) &&
+	sed "s/$other/$right/" config.json >config2.json &&
+	cb2=$(push_blob "$repo" config2.json) &&
+	sed "s/$cb/$cb2/; s/\"size\":$(stat -c %s config.json),/\"size\":$(stat -c %s config2.json),/" manifest.json >manifest2.json &&
+	registry_curl -s -f -o /dev/null -X PUT -H "Content-Type: application/vnd.docker.distribution.manifest.v2+json" \
+		--data-binary @manifest2.json "$CAAS_REGISTRY_URL/v2/$repo/manifests/2" &&
+	test_expect_code 3 caas-validator --no-processes --cache-dir cache-forged \
+		--registry-user "$CAAS_REGISTRY_USER" --registry-password-file "$CAAS_REGISTRY_PASSWORD_FILE" \
+		--registry-ca "$CAAS_REGISTRY_CA" $CAAS_REGISTRY/$repo:2 >f2.out 2>f2.err &&
+	grep "^file /usr/bin/curl is forbidden" f2.out &&
+	test -f "cache-forged/${right#sha256:}.layer" &&
+	md2=$(registry_curl -sI -H "Accept: application/vnd.docker.distribution.manifest.v2+json" \
+		"$CAAS_REGISTRY_URL/v2/$repo/manifests/2" | tr -d "\r" | sed -n "s/^docker-content-digest: //Ip") &&
+	registry_curl -s -X DELETE "$CAAS_REGISTRY_URL/v2/$repo/manifests/$md2"
+'
+
 test_expect_success 'caas-build-runner --validate uses the same layer cache' '
 	test_when_finished "docker rmi -f $img-br:1 >/dev/null 2>&1" &&
 	mkdir br && cp /bin/busybox br/app &&
