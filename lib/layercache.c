@@ -84,11 +84,12 @@ cs_layercache_open(struct cs_layercache **out, const char *dir, uint64_t max_byt
 	*out = NULL;
 	if (dir == NULL || *dir == '\0')
 		return cs_err_set(CS_EINVAL, "empty layer cache directory");
-	if (mkdirs(dir) < 0 || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (mkdirs(dir) < 0 || stat(dir, &st) < 0)
 		return cs_err_set(CS_EIO, "cannot create layer cache directory '%s': %s", dir,
-				  errno ? strerror(errno) : "not a directory");
+				  strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return cs_err_set(CS_EIO, "layer cache '%s' is not a directory", dir);
+		return cs_err_set(CS_EIO, "cannot create layer cache directory '%s': %s", dir,
+				  strerror(ENOTDIR));
 	probe = cs_xasprintf("%s/.probe-XXXXXX", dir);
 	fd = mkstemp(probe);
 	if (fd < 0) {

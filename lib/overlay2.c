@@ -183,8 +183,15 @@ out:
 
 /* ---- reading one layer directory ---- */
 
+struct inode {
+	dev_t dev;
+	ino_t ino;
+};
+
 struct walk {
 	struct cs_imagefs_layer *l;
+	struct inode *links; /* regular files with several links seen so far */
+	size_t links_nr, links_alloc;
 	struct cs_buf path; /* relative path of the current entry */
 	const char *top;
 	volatile sig_atomic_t *interrupted;
@@ -243,6 +250,23 @@ truncate_to(struct cs_buf *b, size_t n)
 	}
 }
 
+/* 1 if this inode was visited before in the layer (then remembered); a linear scan: few files
+ * have several links */
+static int
+seen_link(struct walk *w, const struct stat *st)
+{
+	size_t i;
+
+	for (i = 0; i < w->links_nr; i++)
+		if (w->links[i].dev == st->st_dev && w->links[i].ino == st->st_ino)
+			return 1;
+	CS_ALLOC_GROW(w->links, w->links_nr + 1, w->links_alloc);
+	w->links[w->links_nr].dev = st->st_dev;
+	w->links[w->links_nr].ino = st->st_ino;
+	w->links_nr++;
+	return 0;
+}
+
 static int walk_dir(struct walk *w, int dfd);
 
 static int
@@ -289,6 +313,11 @@ walk_entry(struct walk *w, int dfd, const char *name)
 		if (w->path.len > 0)
 			cs_buf_addch(&w->path, '/');
 		cs_buf_addf(&w->path, ".wh.%s", name);
+		error = cs_imagefs_layer_add(w->l, w->path.buf, CS_IMAGEFS_OTHER, 0, NULL, NULL);
+		goto out;
+	}
+	if (S_ISREG(st.st_mode) && st.st_nlink > 1 && seen_link(w, &st)) {
+		/* the engine's tar has a hard link here, as a docker save would */
 		error = cs_imagefs_layer_add(w->l, w->path.buf, CS_IMAGEFS_OTHER, 0, NULL, NULL);
 		goto out;
 	}
@@ -382,5 +411,6 @@ cs_overlay2_read_layer(struct cs_imagefs_layer **out, const char *dir,
 	}
 	cs_imagefs_layer_free(w.l);
 	cs_buf_release(&w.path);
+	free(w.links);
 	return error;
 }
