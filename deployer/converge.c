@@ -69,8 +69,8 @@ dep_stable_check(struct dep_ctx *ctx, struct dep_item *it, struct dep_stable *st
 				whole, window);
 	}
 	free(it->diag);
-	it->diag = cs_xasprintf("%s, stable for %.1f of %g s", what ? what : "ready", elapsed,
-				window);
+	it->diag =
+	    cs_xasprintf("%s, stable for %.1f of %g s", what ? what : "ready", elapsed, window);
 	return 0;
 }
 

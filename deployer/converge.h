@@ -48,8 +48,7 @@ int dep_stable_check(struct dep_ctx *ctx, struct dep_item *it, struct dep_stable
  * Print "subject: state" on stderr when id (a task or container) is new or
  * its state differs from the last one printed for it.
  */
-void dep_stable_note(struct dep_stable *st, const char *subject, const char *id,
-		     const char *state);
+void dep_stable_note(struct dep_stable *st, const char *subject, const char *id, const char *state);
 
 /* Forget the window (a rollback starts a new wait); the printed states are kept. */
 void dep_stable_reset(struct dep_stable *st);

@@ -824,8 +824,8 @@ container_history(struct dep_ctx *ctx, struct cs_buf *out, struct dep_item *it)
 	long status = 0;
 	size_t i;
 
-	if (cs_docker_stream(ctx->docker, "GET", path, NULL, NULL, NULL, event_line, &e,
-			     &status) == 0 &&
+	if (cs_docker_stream(ctx->docker, "GET", path, NULL, NULL, NULL, event_line, &e, &status) ==
+		0 &&
 	    e.lines.nr) {
 		cs_buf_adds(out, "\nstate history (engine events):");
 		if (e.lines.nr > HISTORY_LINES)

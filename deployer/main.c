@@ -169,13 +169,15 @@ parse_args(struct dep_args *a, int argc, char **argv)
 			a->stable_for = strtod(optarg, &end);
 			if (*optarg == '\0' || *end != '\0' || !(a->stable_for >= 0) ||
 			    a->stable_for > 86400)
-				return usage_error("--stable-for wants a number of seconds (0 to 86400)");
+				return usage_error(
+				    "--stable-for wants a number of seconds (0 to 86400)");
 			break;
 		case OPT_LOCK_TIMEOUT:
 			a->lock_timeout = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || a->lock_timeout < 0 ||
 			    a->lock_timeout > 86400)
-				return usage_error("--lock-timeout wants a number of seconds (0 to 86400)");
+				return usage_error(
+				    "--lock-timeout wants a number of seconds (0 to 86400)");
 			break;
 		default:
 			return usage_error("invalid option");

@@ -1190,8 +1190,7 @@ hist_newest_first(const void *a, const void *b)
  * after the failure.
  */
 static void
-slot_history(struct cs_buf *out, struct dep_item *it, struct svc_priv *p, json_t *t,
-	     json_t *tasks)
+slot_history(struct cs_buf *out, struct dep_item *it, struct svc_priv *p, json_t *t, json_t *tasks)
 {
 	struct hist_entry *v = NULL;
 	size_t nr = 0, alloc = 0, i;
