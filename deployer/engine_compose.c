@@ -741,8 +741,9 @@ compose_apply(struct dep_ctx *ctx, struct dep_item *it)
 
 /* Converge. */
 
+/* The container's state, exit code and health, then history (may be ""), then its last logs. */
 static char *
-container_diag(struct dep_ctx *ctx, const char *id)
+container_diag(struct dep_ctx *ctx, const char *id, const char *history)
 {
 	struct cs_buf b = CS_BUF_INIT, logs = CS_BUF_INIT;
 	json_t *ins = NULL, *st, *hl;
@@ -769,12 +770,13 @@ container_diag(struct dep_ctx *ctx, const char *id)
 		cs_buf_addf(&b, "container %.12s: %s", id, cs_err_msg());
 	}
 	free(path);
+	cs_buf_adds(&b, history);
 	path = cs_xasprintf("/containers/%s/logs?stdout=1&stderr=1&tail=%d", id, LOG_TAIL);
 	dep_fetch_logs(ctx, &logs, path, LOG_TAIL);
 	if (logs.len)
-		cs_buf_addf(&b, "; last log lines:\n%s", logs.buf);
+		cs_buf_addf(&b, "%slast log lines:\n%s", *history ? "\n" : "; ", logs.buf);
 	else
-		cs_buf_adds(&b, "; no log output");
+		cs_buf_addf(&b, "%sno log output", *history ? "\n" : "; ");
 	free(path);
 	cs_buf_release(&logs);
 	json_decref(ins);
@@ -845,22 +847,13 @@ static char *
 failure_diag(struct dep_ctx *ctx, struct dep_item *it, const char *why)
 {
 	struct cs_buf b = CS_BUF_INIT, hist = CS_BUF_INIT;
-	char *d = container_diag(ctx, it->id), *semi = strstr(d, "; last log lines:");
+	char *d;
 
-	if (semi == NULL)
-		semi = strstr(d, "; no log output");
+	container_history(ctx, &hist, it);
+	d = container_diag(ctx, it->id, hist.buf);
 	if (why)
 		cs_buf_addf(&b, "%s: ", why);
-	container_history(ctx, &hist, it);
-	/* the history goes between the state and the logs */
-	if (semi) {
-		cs_buf_add(&b, d, (size_t)(semi - d));
-		cs_buf_adds(&b, hist.buf);
-		cs_buf_addf(&b, "\n%s", semi + 2);
-	} else {
-		cs_buf_adds(&b, d);
-		cs_buf_adds(&b, hist.buf);
-	}
+	cs_buf_adds(&b, d);
 	free(d);
 	cs_buf_release(&hist);
 	return cs_buf_detach(&b, NULL);

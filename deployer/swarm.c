@@ -1437,8 +1437,8 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks, stru
 		return 0;
 	if (p->global)
 		return running >= 1 && running == desired_running;
-	/* one-shot tasks that completed cannot change any more: no window for them */
-	if (p->replicas > 0 && completed >= p->replicas)
+	/* one-shot tasks that completed cannot change any more, nor can 0 replicas: no window */
+	if (completed >= p->replicas)
 		return 2;
 	return running + completed >= p->replicas;
 
