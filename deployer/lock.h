@@ -32,7 +32,8 @@ struct dep_lock {
  * PID namespace), or one past its expiry (2 x --timeout + 15 min after it
  * was taken). Returns 0 with the lock held, CS_ETIMEOUT (the message names
  * the holder) when it stayed held, or the engine error (CS_ENET, CS_EHTTP).
- * lk must be zeroed; release it with dep_lock_release() either way.
+ * lk must be zeroed; release it with dep_lock_release() either way. Only
+ * the swarm and compose targets lock (ctx->docker open); others return 0.
  */
 int dep_lock_acquire(struct dep_ctx *ctx, struct dep_lock *lk);
 
