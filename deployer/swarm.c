@@ -1431,7 +1431,13 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks, stru
 		cs_buf_addf(what, ", %lld completed", completed);
 	if (health_starting)
 		cs_buf_addf(what, ", %lld health starting", health_starting);
-	if (updating || health_starting)
+	/*
+	 * While the swarm monitors its update, a replicated service whose every
+	 * replica already runs the new spec is ready: the window runs alongside
+	 * the swarm's own monitor period, as docker's progress monitor does. A
+	 * global service has no replica count to tell that.
+	 */
+	if ((updating && (p->global || running < p->replicas)) || health_starting)
 		return 0;
 	if (p->host_ports_changed && !(ust && fresh_status && strcmp(ust, "completed") == 0))
 		return 0;
