@@ -228,6 +228,17 @@ for coe in swarm compose; do
 	'
 done
 
+test_expect_success 'compose: a --timeout shorter than the window: exit 10, the report says how far it got' '
+	app=$p-compose-short &&
+	test_when_finished "remove_app compose $app" &&
+	service ok.yml "exec sleep 3600" &&
+	test_expect_code 10 caas-deployer --coe compose --bay $bay --app $app -f ok.yml --timeout 2 \
+		--json res.json >out 2>err &&
+	grep "error: container .web. did not converge in time: running, stable for [0-9.]* of 5 s" err &&
+	jq -e ".status == \"rolled_back\" and .exit_code == 10" res.json &&
+	nothing_of $app
+'
+
 test_expect_success '--stable-for and --lock-timeout reject bad values (exit 2)' '
 	for v in -1 nan inf x 1e9 ""; do
 		test_expect_code 2 caas-deployer --coe swarm --bay $bay --app $p-x -f crash.yml \
