@@ -17,6 +17,8 @@
 #   kube-scheduler            10259 (its secure health port)
 #   kwok                      no port: simulates the two nodes and their pods
 #   lb-controller.py          no port: writes status.loadBalancer.ingress
+#   kubectl proxy             16080 (plain HTTP, no auth: the seed's "bay" URLs were
+#                             like that; it forwards as the cluster-admin test user)
 # Built binaries: $CAAS_TEST_STATE/k8s/VERSION/bin; Go caches: $CAAS_TEST_STATE/go.
 # Run state (certificates, kubeconfigs, logs, pid files, etcd data):
 # $CAAS_TEST_STATE/k8s/run, and the env file $CAAS_TEST_STATE/k8s/env.
@@ -49,6 +51,7 @@ ETCD_PEER_PORT=12380
 API_PORT=16443
 KCM_PORT=10257
 SCHED_PORT=10259
+PROXY_PORT=16080
 API_URL=https://$HOST:$API_PORT
 SERVICE_CIDR=10.96.0.0/16
 SERVICE_API_IP=10.96.0.1
@@ -59,7 +62,8 @@ NODE_IPS=(127.0.10.1 127.0.10.2)
 TOKEN_USER=caas-test
 CERT_USER=caas-cert-user
 VIEW_USER=caas-viewer
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok lb-controller)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok lb-controller kubectl-proxy)
+STOP_ORDER=(kubectl-proxy lb-controller kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/go/bin
 export LC_ALL=C
@@ -261,11 +265,13 @@ ensure_pki() {
 	# token,user,uid,"group"
 	(
 		umask 077
-		printf '%s,%s,%s,"%s"\n' "$(cat "$PKI/$TOKEN_USER.token")" "$TOKEN_USER" \
-			"uid-$TOKEN_USER" caas-testers
-		printf '%s,%s,%s,"%s"\n' "$(cat "$PKI/$VIEW_USER.token")" "$VIEW_USER" \
-			"uid-$VIEW_USER" caas-viewers
-	) >"$PKI/tokens.csv.tmp"
+		{
+			printf '%s,%s,%s,"%s"\n' "$(cat "$PKI/$TOKEN_USER.token")" "$TOKEN_USER" \
+				"uid-$TOKEN_USER" caas-testers
+			printf '%s,%s,%s,"%s"\n' "$(cat "$PKI/$VIEW_USER.token")" "$VIEW_USER" \
+				"uid-$VIEW_USER" caas-viewers
+		} >"$PKI/tokens.csv.tmp"
+	)
 	mv "$PKI/tokens.csv.tmp" "$PKI/tokens.csv"
 }
 
@@ -329,6 +335,7 @@ write_env() {
 CAAS_K8S_VERSION=$K8S_VERSION
 CAAS_K8S_API=$API_URL
 CAAS_K8S_CA=$PKI/ca.crt
+CAAS_K8S_HTTP_URL=http://$HOST:$PROXY_PORT
 CAAS_K8S_KUBECONFIG=$BASE/kubeconfig
 CAAS_K8S_TOKEN_KUBECONFIG=$BASE/token-file.kubeconfig
 CAAS_K8S_TOKEN_FILE=$PKI/$TOKEN_USER.token
@@ -346,7 +353,7 @@ CAAS_K8S_LB_IP=$LB_INGRESS_IP
 CAAS_K8S_BIN=$BIN
 CAAS_K8S_LOGS=$LOGS
 CAAS_KUBECTL=$BIN/kubectl
-export CAAS_K8S_VERSION CAAS_K8S_API CAAS_K8S_CA CAAS_K8S_KUBECONFIG CAAS_K8S_TOKEN_KUBECONFIG
+export CAAS_K8S_VERSION CAAS_K8S_API CAAS_K8S_CA CAAS_K8S_HTTP_URL CAAS_K8S_KUBECONFIG CAAS_K8S_TOKEN_KUBECONFIG
 export CAAS_K8S_TOKEN_FILE CAAS_K8S_TOKEN_USER CAAS_K8S_CERT_KUBECONFIG CAAS_K8S_CERT_DATA_KUBECONFIG
 export CAAS_K8S_CLIENT_CERT CAAS_K8S_CLIENT_KEY CAAS_K8S_CERT_USER CAAS_K8S_VIEWER_KUBECONFIG
 export CAAS_K8S_ADMIN_KUBECONFIG CAAS_K8S_NODES CAAS_K8S_NODE_IPS CAAS_K8S_LB_IP CAAS_K8S_BIN
@@ -364,12 +371,14 @@ component_pid() {
 	pid=$(cat "$PIDS/$name.pid" 2>/dev/null) || return 1
 	[ -n "$pid" ] || return 1
 	exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
-	if [ "$name" = lb-controller ]; then
+	case $name in
+	lb-controller)
 		case $exe in */python3*) ;; *) return 1 ;; esac
 		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$SRC/lb-controller.py" || return 1
-	else
-		[ "$exe" = "$BIN/$name" ] || return 1
-	fi
+		;;
+	kubectl-proxy) [ "$exe" = "$BIN/kubectl" ] || return 1 ;;
+	*) [ "$exe" = "$BIN/$name" ] || return 1 ;;
+	esac
 	echo "$pid"
 }
 
@@ -434,6 +443,11 @@ api_ready() {
 
 health_ok() { # PORT
 	[ "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -k "https://$HOST:$1/healthz" \
+		2>/dev/null)" = 200 ]
+}
+
+proxy_ready() {
+	[ "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "http://$HOST:$PROXY_PORT/readyz" \
 		2>/dev/null)" = 200 ]
 }
 
@@ -520,19 +534,114 @@ EOF
 	done
 }
 
+# launch NAME: starts one component (the control plane behind it must be up).
+launch() {
+	case $1 in
+	etcd)
+		start_component etcd "$BIN/etcd" --name caas-test --data-dir "$RUN/etcd" \
+			--listen-client-urls "http://$HOST:$ETCD_PORT" \
+			--advertise-client-urls "http://$HOST:$ETCD_PORT" \
+			--listen-peer-urls "http://$HOST:$ETCD_PEER_PORT" \
+			--initial-advertise-peer-urls "http://$HOST:$ETCD_PEER_PORT" \
+			--initial-cluster "caas-test=http://$HOST:$ETCD_PEER_PORT" \
+			--unsafe-no-fsync --quota-backend-bytes=$((2 * 1024 * 1024 * 1024)) --log-level=warn
+		;;
+	kube-apiserver)
+		# The endpoint reconciler refuses a loopback advertise address: no endpoints
+		# for the "kubernetes" Service (no pod runs that could use them).
+		start_component kube-apiserver "$BIN/kube-apiserver" \
+			--etcd-servers="http://$HOST:$ETCD_PORT" \
+			--bind-address="$HOST" --advertise-address="$HOST" --secure-port="$API_PORT" \
+			--tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
+			--client-ca-file="$PKI/ca.crt" --token-auth-file="$PKI/tokens.csv" \
+			--authorization-mode=Node,RBAC \
+			--service-account-key-file="$PKI/sa.pub" \
+			--service-account-signing-key-file="$PKI/sa.key" \
+			--service-account-issuer=https://kubernetes.default.svc.cluster.local \
+			--service-cluster-ip-range="$SERVICE_CIDR" --allow-privileged=true \
+			--endpoint-reconciler-type=none --profiling=false --v=1
+		;;
+	kube-controller-manager)
+		start_component kube-controller-manager "$BIN/kube-controller-manager" \
+			--kubeconfig="$RUN/controller-manager.kubeconfig" \
+			--authentication-kubeconfig="$RUN/controller-manager.kubeconfig" \
+			--authorization-kubeconfig="$RUN/controller-manager.kubeconfig" \
+			--bind-address="$HOST" --secure-port="$KCM_PORT" --leader-elect=false \
+			--service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
+			--use-service-account-credentials=true \
+			--cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
+			--service-cluster-ip-range="$SERVICE_CIDR" \
+			--kube-api-qps=200 --kube-api-burst=400 --profiling=false --v=1
+		;;
+	kube-scheduler)
+		start_component kube-scheduler "$BIN/kube-scheduler" \
+			--kubeconfig="$RUN/scheduler.kubeconfig" \
+			--authentication-kubeconfig="$RUN/scheduler.kubeconfig" \
+			--authorization-kubeconfig="$RUN/scheduler.kubeconfig" \
+			--bind-address="$HOST" --secure-port="$SCHED_PORT" --leader-elect=false \
+			--profiling=false --v=1
+		;;
+	kwok)
+		start_component kwok "$BIN/kwok" --kubeconfig="$RUN/kwok.kubeconfig" \
+			--config="$RUN/kwok-stages.yaml" --manage-all-nodes=true \
+			--cidr="$POD_CIDR" --node-ip="${NODE_IPS[0]}" --node-lease-duration-seconds=40
+		;;
+	lb-controller)
+		start_component lb-controller /usr/bin/python3 "$SRC/lb-controller.py" "$API_URL" \
+			"$PKI/$TOKEN_USER.token" "$PKI/ca.crt" "$LB_INGRESS_IP"
+		;;
+	kubectl-proxy)
+		start_component kubectl-proxy "$BIN/kubectl" --kubeconfig="$BASE/kubeconfig" proxy \
+			--address="$HOST" --port="$PROXY_PORT"
+		;;
+	esac
+}
+
+# Waits until the components started after the API server answer.
+wait_components() {
+	wait_for kube-controller-manager 60 health_ok "$KCM_PORT"
+	wait_for kube-scheduler 60 health_ok "$SCHED_PORT"
+	wait_for kwok 60 kubectl_admin wait --for=condition=Ready node --all --timeout=1s
+	# Pods can be created once the default ServiceAccount exists.
+	wait_for kube-controller-manager 60 kubectl_admin get serviceaccount default -n default
+	wait_for kubectl-proxy 30 proxy_ready
+	component_pid lb-controller >/dev/null || {
+		show_log "$LOGS/lb-controller.log"
+		die "lb-controller exited (log in $LOGS/lb-controller.log)"
+	}
+}
+
 do_start() {
+	local t0=$SECONDS c missing=()
 	if all_running; then
 		write_env
 		say "already running: $API_URL (env file $ENV_OUT)"
 		return 0
 	fi
-	local t0=$SECONDS c
 	do_build
 	mkdir -p "$RUN" "$LOGS" "$PIDS"
+	# etcd and the API server up, some other component gone: start that one only,
+	# the cluster's objects are kept.
+	if component_pid etcd >/dev/null && component_pid kube-apiserver >/dev/null && api_ready; then
+		for c in "${COMPONENTS[@]}"; do
+			component_pid "$c" >/dev/null || missing+=("$c")
+		done
+		say "running, but for ${missing[*]}: starting them"
+		ensure_pki
+		write_kubeconfigs
+		kwok_config
+		for c in "${missing[@]}"; do
+			launch "$c"
+		done
+		wait_components
+		write_env
+		say "Kubernetes $K8S_VERSION up: $API_URL (env file $ENV_OUT)"
+		return 0
+	fi
 	# Anything half-up from an earlier start goes first; a failed start stops what it began.
 	stop_all >/dev/null
 	trap 'stop_all >/dev/null' EXIT
-	for c in $ETCD_PORT $ETCD_PEER_PORT $API_PORT $KCM_PORT $SCHED_PORT; do
+	for c in $ETCD_PORT $ETCD_PEER_PORT $API_PORT $KCM_PORT $SCHED_PORT $PROXY_PORT; do
 		port_free "$c" || die "port $c is taken: $(ss -Hltnp "sport = :$c" | tr -s ' ')"
 	done
 	ensure_pki
@@ -541,60 +650,15 @@ do_start() {
 	rm -rf "$RUN/etcd"
 	mkdir -p "$RUN/etcd"
 	chmod 700 "$RUN/etcd"
-
-	start_component etcd "$BIN/etcd" --name caas-test --data-dir "$RUN/etcd" \
-		--listen-client-urls "http://$HOST:$ETCD_PORT" --advertise-client-urls "http://$HOST:$ETCD_PORT" \
-		--listen-peer-urls "http://$HOST:$ETCD_PEER_PORT" \
-		--initial-advertise-peer-urls "http://$HOST:$ETCD_PEER_PORT" \
-		--initial-cluster "caas-test=http://$HOST:$ETCD_PEER_PORT" \
-		--unsafe-no-fsync --quota-backend-bytes=$((2 * 1024 * 1024 * 1024)) --log-level=warn
+	launch etcd
 	wait_for etcd 30 etcd_ready
-
-	start_component kube-apiserver "$BIN/kube-apiserver" \
-		--etcd-servers="http://$HOST:$ETCD_PORT" \
-		--bind-address="$HOST" --advertise-address="$HOST" --secure-port="$API_PORT" \
-		--tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
-		--client-ca-file="$PKI/ca.crt" --token-auth-file="$PKI/tokens.csv" \
-		--authorization-mode=Node,RBAC \
-		--service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
-		--service-account-issuer=https://kubernetes.default.svc.cluster.local \
-		--service-cluster-ip-range="$SERVICE_CIDR" --allow-privileged=true \
-		--endpoint-reconciler-type=none --profiling=false --v=1
+	launch kube-apiserver
 	wait_for kube-apiserver 90 api_ready
-
 	bootstrap_objects
-
-	start_component kube-controller-manager "$BIN/kube-controller-manager" \
-		--kubeconfig="$RUN/controller-manager.kubeconfig" \
-		--authentication-kubeconfig="$RUN/controller-manager.kubeconfig" \
-		--authorization-kubeconfig="$RUN/controller-manager.kubeconfig" \
-		--bind-address="$HOST" --secure-port="$KCM_PORT" --leader-elect=false \
-		--service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
-		--use-service-account-credentials=true \
-		--cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
-		--service-cluster-ip-range="$SERVICE_CIDR" \
-		--kube-api-qps=200 --kube-api-burst=400 --profiling=false --v=1
-	start_component kube-scheduler "$BIN/kube-scheduler" \
-		--kubeconfig="$RUN/scheduler.kubeconfig" \
-		--authentication-kubeconfig="$RUN/scheduler.kubeconfig" \
-		--authorization-kubeconfig="$RUN/scheduler.kubeconfig" \
-		--bind-address="$HOST" --secure-port="$SCHED_PORT" --leader-elect=false \
-		--profiling=false --v=1
-	start_component kwok "$BIN/kwok" --kubeconfig="$RUN/kwok.kubeconfig" \
-		--config="$RUN/kwok-stages.yaml" --manage-all-nodes=true \
-		--cidr="$POD_CIDR" --node-ip="${NODE_IPS[0]}" --node-lease-duration-seconds=40
-	start_component lb-controller /usr/bin/python3 "$SRC/lb-controller.py" "$API_URL" \
-		"$PKI/$TOKEN_USER.token" "$PKI/ca.crt" "$LB_INGRESS_IP"
-
-	wait_for kube-controller-manager 60 health_ok "$KCM_PORT"
-	wait_for kube-scheduler 60 health_ok "$SCHED_PORT"
-	wait_for kwok 60 kubectl_admin wait --for=condition=Ready node --all --timeout=1s
-	# Pods can be created once the default ServiceAccount exists.
-	wait_for kube-controller-manager 60 kubectl_admin get serviceaccount default -n default
-	component_pid lb-controller >/dev/null || {
-		show_log "$LOGS/lb-controller.log"
-		die "lb-controller exited (log in $LOGS/lb-controller.log)"
-	}
+	for c in kube-controller-manager kube-scheduler kwok lb-controller kubectl-proxy; do
+		launch "$c"
+	done
+	wait_components
 	trap - EXIT
 	write_env
 	say "Kubernetes $K8S_VERSION up in $((SECONDS - t0)) s: $API_URL, nodes ${NODES[*]} (env file $ENV_OUT)"
@@ -603,7 +667,7 @@ do_start() {
 # Stops every component, last started first; prints the names of those that ran.
 stop_all() {
 	local c
-	for c in lb-controller kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+	for c in "${STOP_ORDER[@]}"; do
 		if component_pid "$c" >/dev/null; then
 			printf ' %s' "$c"
 		fi

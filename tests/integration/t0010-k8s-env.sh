@@ -175,6 +175,28 @@ test_expect_success 'TLS is verified: without the CA the server is not trusted' 
 	grep -i "certificate signed by unknown authority" err
 '
 
+test_expect_success 'the plain-HTTP URL (kubectl proxy, as the seed'"'"'s bays) serves the same API' '
+	curl -sS "$CAAS_K8S_HTTP_URL/version" >version.json &&
+	jq -r .gitVersion version.json >got &&
+	echo "$CAAS_K8S_VERSION" >expect &&
+	test_cmp expect got &&
+	env -u KUBECONFIG "$CAAS_KUBECTL" -s "$CAAS_K8S_HTTP_URL" -n "$NS" get deployment web -o name >got &&
+	echo deployment.apps/web >expect &&
+	test_cmp expect got
+'
+
+test_expect_success 'start brings back a component that died, keeping the objects' '
+	pid=$(cat "$CAAS_TEST_STATE/k8s/run/pids/lb-controller.pid") &&
+	kill "$pid" &&
+	wait_until 10 test ! -e "/proc/$pid/exe" &&
+	test_must_fail "$K8S_SH" status >status &&
+	grep "^lb-controller  *stopped" status &&
+	"$K8S_SH" start >out &&
+	grep "running, but for lb-controller" out &&
+	"$K8S_SH" status &&
+	kubectl -n "$NS" get deployment web
+'
+
 test_expect_success 'cleanup: the namespace and its objects go' '
 	kubectl delete namespace "$NS" --timeout=60s &&
 	test_must_fail kubectl get namespace "$NS"
