@@ -16,7 +16,9 @@
 #   kube-controller-manager   10257 (its secure health port)
 #   kube-scheduler            10259 (its secure health port)
 #   kwok                      no port: simulates the two nodes and their pods
-#   lb-controller.py          no port: writes status.loadBalancer.ingress
+#   lb-controller             no port: writes status.loadBalancer.ingress (k8s/test-controllers.py)
+#   pv-provisioner            no port: provisions PersistentVolumes for the default
+#                             StorageClass "standard" (k8s/test-controllers.py)
 #   kubectl proxy             16080 (plain HTTP, no auth: the seed's "bay" URLs were
 #                             like that; it forwards as the cluster-admin test user)
 # Built binaries: $CAAS_TEST_STATE/k8s/VERSION/bin; Go caches: $CAAS_TEST_STATE/go.
@@ -57,13 +59,17 @@ SERVICE_CIDR=10.96.0.0/16
 SERVICE_API_IP=10.96.0.1
 POD_CIDR=10.244.0.1/16
 LB_INGRESS_IP=$HOST
+STORAGE_CLASS=standard
+PROVISIONER=caas-devops.test/hostpath
 NODES=(caas-node-1 caas-node-2)
 NODE_IPS=(127.0.10.1 127.0.10.2)
 TOKEN_USER=caas-test
 CERT_USER=caas-cert-user
 VIEW_USER=caas-viewer
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok lb-controller kubectl-proxy)
-STOP_ORDER=(kubectl-proxy lb-controller kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok lb-controller
+	pv-provisioner kubectl-proxy)
+STOP_ORDER=(kubectl-proxy pv-provisioner lb-controller kwok kube-scheduler kube-controller-manager
+	kube-apiserver etcd)
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/go/bin
 export LC_ALL=C
@@ -350,6 +356,7 @@ CAAS_K8S_ADMIN_KUBECONFIG=$RUN/admin.kubeconfig
 CAAS_K8S_NODES="${NODES[*]}"
 CAAS_K8S_NODE_IPS="${NODE_IPS[*]}"
 CAAS_K8S_LB_IP=$LB_INGRESS_IP
+CAAS_K8S_STORAGE_CLASS=$STORAGE_CLASS
 CAAS_K8S_BIN=$BIN
 CAAS_K8S_LOGS=$LOGS
 CAAS_KUBECTL=$BIN/kubectl
@@ -357,6 +364,7 @@ export CAAS_K8S_VERSION CAAS_K8S_API CAAS_K8S_CA CAAS_K8S_HTTP_URL CAAS_K8S_KUBE
 export CAAS_K8S_TOKEN_FILE CAAS_K8S_TOKEN_USER CAAS_K8S_CERT_KUBECONFIG CAAS_K8S_CERT_DATA_KUBECONFIG
 export CAAS_K8S_CLIENT_CERT CAAS_K8S_CLIENT_KEY CAAS_K8S_CERT_USER CAAS_K8S_VIEWER_KUBECONFIG
 export CAAS_K8S_ADMIN_KUBECONFIG CAAS_K8S_NODES CAAS_K8S_NODE_IPS CAAS_K8S_LB_IP CAAS_K8S_BIN
+export CAAS_K8S_STORAGE_CLASS
 export CAAS_K8S_LOGS CAAS_KUBECTL
 EOF
 	chmod 644 "$tmp"
@@ -372,9 +380,10 @@ component_pid() {
 	[ -n "$pid" ] || return 1
 	exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
 	case $name in
-	lb-controller)
+	lb-controller | pv-provisioner)
 		case $exe in */python3*) ;; *) return 1 ;; esac
-		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$SRC/lb-controller.py" || return 1
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
+			grep -qF "$SRC/test-controllers.py ${name%%-*} " || return 1
 		;;
 	kubectl-proxy) [ "$exe" = "$BIN/kubectl" ] || return 1 ;;
 	*) [ "$exe" = "$BIN/$name" ] || return 1 ;;
@@ -509,10 +518,22 @@ metadata:
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
 subjects:
 - {apiGroup: rbac.authorization.k8s.io, kind: User, name: $VIEW_USER}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: $STORAGE_CLASS
+  labels: {caas-devops.test/env: "true"}
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: $PROVISIONER
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+allowVolumeExpansion: true
 EOF
 	# Nodes are created with their addresses, as a kubelet registers them;
 	# KWOK fills in the rest of their status and keeps them Ready.
 	for i in "${!NODES[@]}"; do
+		! kubectl_admin get node "${NODES[$i]}" >/dev/null 2>&1 || continue
 		kubectl_admin create -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Node
@@ -587,8 +608,12 @@ launch() {
 			--cidr="$POD_CIDR" --node-ip="${NODE_IPS[0]}" --node-lease-duration-seconds=40
 		;;
 	lb-controller)
-		start_component lb-controller /usr/bin/python3 "$SRC/lb-controller.py" "$API_URL" \
+		start_component lb-controller /usr/bin/python3 "$SRC/test-controllers.py" lb "$API_URL" \
 			"$PKI/$TOKEN_USER.token" "$PKI/ca.crt" "$LB_INGRESS_IP"
+		;;
+	pv-provisioner)
+		start_component pv-provisioner /usr/bin/python3 "$SRC/test-controllers.py" pv "$API_URL" \
+			"$PKI/$TOKEN_USER.token" "$PKI/ca.crt" "$PROVISIONER"
 		;;
 	kubectl-proxy)
 		start_component kubectl-proxy "$BIN/kubectl" --kubeconfig="$BASE/kubeconfig" proxy \
@@ -605,10 +630,13 @@ wait_components() {
 	# Pods can be created once the default ServiceAccount exists.
 	wait_for kube-controller-manager 60 kubectl_admin get serviceaccount default -n default
 	wait_for kubectl-proxy 30 proxy_ready
-	component_pid lb-controller >/dev/null || {
-		show_log "$LOGS/lb-controller.log"
-		die "lb-controller exited (log in $LOGS/lb-controller.log)"
-	}
+	local c
+	for c in lb-controller pv-provisioner; do
+		component_pid "$c" >/dev/null || {
+			show_log "$LOGS/$c.log"
+			die "$c exited (log in $LOGS/$c.log)"
+		}
+	done
 }
 
 do_start() {
@@ -630,6 +658,7 @@ do_start() {
 		ensure_pki
 		write_kubeconfigs
 		kwok_config
+		bootstrap_objects
 		for c in "${missing[@]}"; do
 			launch "$c"
 		done
@@ -655,7 +684,7 @@ do_start() {
 	launch kube-apiserver
 	wait_for kube-apiserver 90 api_ready
 	bootstrap_objects
-	for c in kube-controller-manager kube-scheduler kwok lb-controller kubectl-proxy; do
+	for c in kube-controller-manager kube-scheduler kwok lb-controller pv-provisioner kubectl-proxy; do
 		launch "$c"
 	done
 	wait_components

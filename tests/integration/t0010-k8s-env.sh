@@ -117,6 +117,43 @@ test_expect_success 'a LoadBalancer Service gets an ingress from the test contro
 	grep -E "^3[0-9]{4}$" port
 '
 
+test_expect_success 'a PVC of the default StorageClass is provisioned and bound; its pod runs' '
+	cat >pvc.yaml <<-EOF &&
+	apiVersion: v1
+	kind: PersistentVolumeClaim
+	metadata: {name: data, namespace: $NS}
+	spec:
+	  accessModes: [ReadWriteOnce]
+	  resources: {requests: {storage: 2Gi}}
+	---
+	apiVersion: apps/v1
+	kind: Deployment
+	metadata: {name: db, namespace: $NS}
+	spec:
+	  selector: {matchLabels: {app: db}}
+	  template:
+	    metadata: {labels: {app: db}}
+	    spec:
+	      containers:
+	      - {name: db, image: db:1, volumeMounts: [{name: data, mountPath: /data}]}
+	      volumes:
+	      - {name: data, persistentVolumeClaim: {claimName: data}}
+	EOF
+	kubectl apply -f pvc.yaml &&
+	pvc_bound() {
+		kubectl -n "$NS" get pvc data -o jsonpath="{.status.phase} {.spec.storageClassName} {.status.capacity.storage}{\"\n\"}" >got &&
+		echo "Bound $CAAS_K8S_STORAGE_CLASS 2Gi" >expect &&
+		test_cmp expect got
+	} &&
+	wait_until 30 pvc_bound &&
+	kubectl -n "$NS" rollout status deployment/db --timeout=60s &&
+	pv=$(kubectl -n "$NS" get pvc data -o jsonpath="{.spec.volumeName}") &&
+	kubectl get pv "$pv" &&
+	kubectl -n "$NS" delete deployment db --wait=true &&
+	kubectl -n "$NS" delete pvc data --wait=true &&
+	wait_until 30 test_must_fail kubectl get pv "$pv"
+'
+
 test_expect_success 'server-side apply: field managers, conflicts, --force-conflicts' '
 	cat >cm.yaml <<-EOF &&
 	apiVersion: v1
