@@ -87,14 +87,29 @@ show_log() {
 
 # ---- build -------------------------------------------------------------------------
 
-# The Go command: the machine's (1.26 or newer, as the modules' go lines ask); Debian's
-# golang-go only as a fallback when there is none (GOTOOLCHAIN then fetches the
-# version the modules need from the module proxy, if that Go can do it).
+# The Go command: the machine's when it is Go 1.26 or newer (as the modules' go lines
+# ask). Otherwise Debian's golang-go (installed when there is no go at all; 1.19 on
+# bookworm) downloads the Go 1.26 toolchain, which is itself a module of the Go module
+# proxy (golang.org/toolchain), and that one builds.
+GO_TOOLCHAIN=go1.26.8
+
+go_minor() {
+	GOTOOLCHAIN=local "$1" env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p'
+}
+
 find_go() {
-	local go
+	local go minor dir arch
+	for go in /usr/local/go/bin/go "$(command -v go 2>/dev/null || true)"; do
+		[ -x "$go" ] || continue
+		minor=$(go_minor "$go")
+		if [ "${minor:-0}" -ge 26 ]; then
+			echo "$go"
+			return 0
+		fi
+	done
 	go=$(command -v go 2>/dev/null || true)
 	if [ -z "$go" ]; then
-		say "no Go found: installing Debian's golang-go"
+		say "no Go found: installing Debian's golang-go" >&2
 		{
 			apt-get update -q && apt-get install -y -q --no-install-recommends golang-go
 		} >"$BASE/apt-go.log" 2>&1 </dev/null || {
@@ -102,9 +117,18 @@ find_go() {
 			die "cannot install golang-go (log in $BASE/apt-go.log)"
 		}
 		go=$(command -v go) || die "golang-go installed no go command"
-		export GOTOOLCHAIN=go1.26.8
 	fi
-	echo "$go"
+	arch=$(dpkg --print-architecture)
+	say "$("$go" version) is older than Go 1.26: fetching golang.org/toolchain $GO_TOOLCHAIN" >&2
+	dir=$(GOMODCACHE=$GO_STATE/mod GOFLAGS=-modcacherw GOTOOLCHAIN=local \
+		"$go" mod download -json "golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.linux-$arch" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	if [ -z "$dir" ] || [ ! -f "$dir/bin/go" ]; then
+		die "cannot download the Go toolchain $GO_TOOLCHAIN"
+	fi
+	# Module files carry no mode bits.
+	chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/*
+	echo "$dir/bin/go"
 }
 
 ldflags_kube() {
@@ -149,7 +173,7 @@ do_build() {
 	say "building Kubernetes $K8S_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION from the Go module proxy (once; log $log)"
 	export GOMODCACHE=$GO_STATE/mod GOCACHE=$GO_STATE/cache GOPATH=$GO_STATE/path
 	export GOFLAGS=-modcacherw CGO_ENABLED=0
-	[ -n "${GOTOOLCHAIN:-}" ] || export GOTOOLCHAIN=local
+	export GOTOOLCHAIN=local
 	if ! {
 		(cd "$SRC/kube" && "$go" build -trimpath -ldflags "$(ldflags_kube)" -o "$tmp/" \
 			k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
