@@ -407,7 +407,7 @@ component_pid() {
 	lb-controller | pv-provisioner)
 		case $exe in */python3*) ;; *) return 1 ;; esac
 		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
-			grep -qF "$SRC/test-controllers.py ${name%%-*} " || return 1
+			grep -qF "$RUN/test-controllers.py ${name%%-*} " || return 1
 		;;
 	kubectl-proxy) [ "$exe" = "$BIN/kubectl" ] || return 1 ;;
 	*) [ "$exe" = "$BIN/$name" ] || return 1 ;;
@@ -496,8 +496,11 @@ all_running() {
 	api_ready
 }
 
+# The run files every start writes: KWOK's stages, the test controllers (run from the
+# state directory, so a start from another checkout finds the same processes).
 kwok_config() {
 	local f out=$RUN/kwok-stages.yaml
+	install -m 644 "$SRC/test-controllers.py" "$RUN/test-controllers.py"
 	# KWOK's pod-ready and pod-complete stages leave the simulated failures to ours.
 	{
 		for f in node-initialize node-heartbeat-with-lease pod-ready pod-complete pod-delete; do
@@ -632,11 +635,11 @@ launch() {
 			--cidr="$POD_CIDR" --node-ip="${NODE_IPS[0]}" --node-lease-duration-seconds=40
 		;;
 	lb-controller)
-		start_component lb-controller /usr/bin/python3 "$SRC/test-controllers.py" lb "$API_URL" \
+		start_component lb-controller /usr/bin/python3 "$RUN/test-controllers.py" lb "$API_URL" \
 			"$PKI/$TOKEN_USER.token" "$PKI/ca.crt" "$LB_INGRESS_IP"
 		;;
 	pv-provisioner)
-		start_component pv-provisioner /usr/bin/python3 "$SRC/test-controllers.py" pv "$API_URL" \
+		start_component pv-provisioner /usr/bin/python3 "$RUN/test-controllers.py" pv "$API_URL" \
 			"$PKI/$TOKEN_USER.token" "$PKI/ca.crt" "$PROVISIONER"
 		;;
 	kubectl-proxy)
