@@ -77,6 +77,16 @@ test_expect_success 'an image tagged :broken fails with ErrImagePull, then Image
 	grep "Failed to pull image" events
 '
 
+test_expect_success 'the Deployment controller gives up on it: ProgressDeadlineExceeded' '
+	kubectl -n "$NS" patch deployment broken -p "{\"spec\":{\"progressDeadlineSeconds\":2}}" &&
+	deadline_exceeded() {
+		kubectl -n "$NS" get deployment broken -o jsonpath="{.status.conditions[?(@.type==\"Progressing\")].reason}{\"\n\"}" >got &&
+		echo ProgressDeadlineExceeded >expect &&
+		test_cmp expect got
+	} &&
+	wait_until 30 deadline_exceeded
+'
+
 test_expect_success 'an image tagged :crashloop crash-loops: CrashLoopBackOff, restartCount grows' '
 	kubectl -n "$NS" create deployment crash --image=y:crashloop &&
 	wait_until 30 has_reason crash "^CrashLoopBackOff$" &&
