@@ -474,16 +474,19 @@ api_ready() {
 		--cert "$PKI/admin.crt" --key "$PKI/admin.key" "$API_URL/readyz" 2>/dev/null)" = 200 ]
 }
 
+# shellcheck disable=SC2317 # called through wait_for
 health_ok() { # PORT
 	[ "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -k "https://$HOST:$1/healthz" \
 		2>/dev/null)" = 200 ]
 }
 
+# shellcheck disable=SC2317 # called through wait_for
 proxy_ready() {
 	[ "$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "http://$HOST:$PROXY_PORT/readyz" \
 		2>/dev/null)" = 200 ]
 }
 
+# shellcheck disable=SC2317 # called through wait_for
 etcd_ready() {
 	curl -sS --max-time 5 "http://$HOST:$ETCD_PORT/health" 2>/dev/null | grep -q '"health":"true"'
 }
@@ -788,4 +791,9 @@ main() {
 	esac
 }
 
-main "$@"
+# One compound command, read whole before it runs: an edit of this file meanwhile
+# cannot be read as more commands after main returns.
+{
+	main "$@"
+	exit $?
+}
