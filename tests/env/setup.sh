@@ -463,7 +463,10 @@ main() {
 	make_debian_image
 	write_env_file
 	# The Kubernetes control plane: built once and cached (started by the test runner).
-	CAAS_TEST_STATE=$STATE "$(dirname "${BASH_SOURCE[0]}")/k8s.sh" build
+	# make demo needs none of it: it sets CAAS_SETUP_K8S=0.
+	if [ "${CAAS_SETUP_K8S:-1}" != 0 ]; then
+		CAAS_TEST_STATE=$STATE "$(dirname "${BASH_SOURCE[0]}")/k8s.sh" build
+	fi
 	say "engine $(docker version --format '{{.Server.Version}}' | sed 's/+dfsg.*//')" \
 		"(swarm $(docker info --format '{{.Swarm.LocalNodeState}}')), registry https://$REG_ADDR" \
 		"(TLS+auth), bases busybox:latest debian:bookworm"
