@@ -184,6 +184,15 @@ def imagefs():
            ("manifest.json", "f", '[{"Config":"blobs/sha256/cfg","RepoTags":["a:1","b:2"],'
             '"Layers":["blobs/sha256/aaaa"]},{"Config":"x","Layers":[]}]')]
     put("imagefs", "save-oci-two-images", b"\3" + tar(oci))
+    # imagefs_layer: the same layer tars alone (first byte even). Its encoded-*
+    # seeds (first byte odd) are cs_imagefs_layer_encode's output for some of
+    # them, written once with the library and kept as they are.
+    d = os.path.join(OUT, "imagefs")
+    for n in sorted(os.listdir(d)):
+        if n.startswith("layer-"):
+            with open(os.path.join(d, n), "rb") as f:
+                data = f.read()
+            put("imagefs_layer", n, bytes([data[0] & ~1]) + data[1:])
 
 
 # ---- pkgdb: first byte picks the parser
