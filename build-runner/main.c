@@ -438,12 +438,14 @@ main(int argc, char **argv)
 	struct cs_gitsrc_result src = {0};
 	struct cs_dockerauth auth = CS_DOCKERAUTH_INIT;
 	struct br_build_result built = {0};
-	struct cs_strvec names = CS_STRVEC_INIT;
+	struct cs_strvec names = CS_STRVEC_INIT, build_names = CS_STRVEC_INIT;
 	struct cs_buf auth_header = CS_BUF_INIT;
 	struct timings tm = {0};
 	struct cs_docker *engine = NULL;
 	struct cs_registry *reg = NULL;
 	char *workdir = NULL, *root = NULL, *context = NULL, *dockerfile = NULL;
+	char *repository = NULL, *temp_name = NULL;
+	int lock_fd = -1, temp_tagged = 0;
 	const char *first_tag;
 	json_t *labels = json_object(), *result = NULL, *tag_list = json_array();
 	json_t *validation = NULL;
@@ -575,6 +577,10 @@ main(int argc, char **argv)
 		cs_strvec_push_take(&names, name);
 	}
 	first_tag = o.tags.v[0];
+	/* the build gets a name of its own: the requested ones wait for the validation */
+	repository = o.registry ? cs_xasprintf("%s/%s", o.registry, o.image) : cs_xstrdup(o.image);
+	temp_name = br_temp_name(repository);
+	cs_strvec_push(&build_names, temp_name);
 
 	/* labels: the automatic ones first, so --label can override them */
 	if (src.commit[0])
@@ -606,7 +612,7 @@ main(int argc, char **argv)
 		struct br_build_opts bopts = {.context_dir = context,
 					      .dockerfile = dockerfile,
 					      .mtime = created,
-					      .tags = &names,
+					      .tags = &build_names,
 					      .exclude_git_dir = o.repo != NULL,
 					      .build_args = &o.build_args,
 					      .labels = labels,
@@ -614,6 +620,7 @@ main(int argc, char **argv)
 					      .no_cache = o.no_cache,
 					      .pull = o.pull};
 
+		temp_tagged = 1; /* from here on, whatever happens, the name is removed */
 		error = br_build(&built, engine, &bopts);
 	}
 	tm.build = cs_clock_now() - t0;
@@ -622,8 +629,6 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	cs_out("built %s", built.image_id);
-	for (i = 0; i < names.nr; i++)
-		cs_out("tagged %s", names.v[i]);
 
 	t0 = cs_clock_now();
 	if (policy) {
@@ -653,16 +658,32 @@ main(int argc, char **argv)
 		}
 	}
 
+	/*
+	 * From the first tag to the last verified push, no other run may move
+	 * these names: what is pushed is the image built and validated here.
+	 */
 	t0 = cs_clock_now();
+	if ((error = br_repo_lock(&lock_fd, repository, &br_interrupted)) < 0) {
+		rc = br_interrupted ? exit_for(error) : BR_EXIT_ENGINE;
+		goto fail;
+	}
 	for (i = 0; i < names.nr; i++) {
-		json_t *entry = json_pack("{s:s}", "name", names.v[i]);
+		json_t *entry;
 		char *digest = NULL;
 
+		if ((error = br_tag(engine, built.image_id, names.v[i])) < 0) {
+			rc = exit_for(error);
+			goto fail;
+		}
+		cs_out("tagged %s", names.v[i]);
+		entry = json_pack("{s:s}", "name", names.v[i]);
 		if (o.push) {
 			struct br_push_opts popts = {.auth_header =
 							 auth_header.len ? auth_header.buf : NULL,
 						     .registry = o.registry,
-						     .client = reg};
+						     .client = reg,
+						     .image_id = built.image_id,
+						     .validated = policy != NULL};
 
 			cs_out("pushing %s", names.v[i]);
 			if ((error = br_push(&digest, engine, names.v[i], &popts)) < 0) {
@@ -676,6 +697,8 @@ main(int argc, char **argv)
 		}
 		json_array_append_new(tag_list, entry);
 	}
+	br_repo_unlock(lock_fd);
+	lock_fd = -1;
 	tm.push = cs_clock_now() - t0;
 
 	result = json_pack("{s:s, s:O, s:o, s:{s:I, s:I}, s:{s:f, s:f, s:f, s:f}, s:O?}",
@@ -698,6 +721,16 @@ fail:
 	else
 		cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
 out:
+	br_repo_unlock(lock_fd);
+	if (temp_tagged && engine) {
+		/* also after a signal: the name is the run's own, nobody else removes it */
+		cs_http_set_cancel(cs_docker_http(engine), NULL);
+		if (br_untag(engine, temp_name) < 0)
+			cs_log(CS_LOG_WARN, "%s", cs_err_msg());
+	}
+	free(repository);
+	free(temp_name);
+	cs_strvec_clear(&build_names);
 	json_decref(result);
 	json_decref(validation);
 	cs_filch_free(policy);

@@ -19,6 +19,7 @@
 #include "xalloc.h"
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 struct cs_registry {
 	struct cs_http *http;
@@ -324,6 +325,78 @@ cs_registry_manifest_digest(char **out, struct cs_registry *r, const char *repos
 	}
 	*out = cs_xstrdup(dg);
 out:
+	cs_http_resp_release(&resp);
+	free(path);
+	return error;
+}
+
+static const char image_manifest_accept[] = "application/vnd.docker.distribution.manifest.v2+json, "
+					    "application/vnd.oci.image.manifest.v1+json";
+
+/* "sha256:<hex>" of data into out (72 bytes). */
+static void
+sha256_digest(char out[72], const char *data, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	memcpy(out, "sha256:", 7);
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
+		mdlen = 0;
+	for (i = 0; i < mdlen && i < 32; i++) {
+		out[7 + 2 * i] = hex[md[i] >> 4];
+		out[8 + 2 * i] = hex[md[i] & 15];
+	}
+	out[7 + 2 * i] = '\0';
+}
+
+int
+cs_registry_manifest_config(char **digest, char **config_digest, struct cs_registry *r,
+			    const char *repository, const char *reference)
+{
+	struct cs_http_resp resp = CS_HTTP_RESP_INIT;
+	char *path = cs_xasprintf("/v2/%s/manifests/%s", repository, reference);
+	char computed[72];
+	const char *dg, *cfg;
+	json_t *m = NULL;
+	int error;
+
+	*digest = *config_digest = NULL;
+	if ((error = request(r, "GET", path, image_manifest_accept, &resp)) < 0)
+		goto out;
+	if (resp.status == 404) {
+		error = cs_err_set(CS_ENOTFOUND, "registry %s: no manifest %s:%s", r->host,
+				   repository, reference);
+		goto out;
+	}
+	if (resp.status != 200) {
+		error = cs_err_set(CS_EHTTP, "registry %s: GET %s: HTTP %ld", r->host, path,
+				   resp.status);
+		goto out;
+	}
+	/* the digest is computed, not taken on trust: it names exactly these bytes */
+	sha256_digest(computed, resp.body.buf, resp.body.len);
+	dg = cs_http_resp_header(&resp, "Docker-Content-Digest");
+	if (dg && strcmp(dg, computed) != 0) {
+		error = cs_err_set(CS_EHTTP,
+				   "registry %s: manifest %s:%s is %s but the registry calls it %s",
+				   r->host, repository, reference, computed, dg);
+		goto out;
+	}
+	m = json_loadb(resp.body.buf, resp.body.len, 0, NULL);
+	cfg = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+	if (cfg == NULL) {
+		error = cs_err_set(CS_EHTTP,
+				   "registry %s: manifest %s:%s is not an image manifest with a "
+				   "config",
+				   r->host, repository, reference);
+		goto out;
+	}
+	*digest = cs_xstrdup(computed);
+	*config_digest = cs_xstrdup(cfg);
+out:
+	json_decref(m);
 	cs_http_resp_release(&resp);
 	free(path);
 	return error;

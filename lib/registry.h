@@ -38,6 +38,17 @@ int cs_registry_check(struct cs_registry *r);
 int cs_registry_manifest_digest(char **out, struct cs_registry *r, const char *repository,
 				const char *reference);
 
+/*
+ * GET the image manifest repository:reference (Docker v2 schema 2 or OCI)
+ * and give its digest, computed from the bytes received (and checked
+ * against the registry's Docker-Content-Digest), and its config.digest,
+ * which is the image ID of the image the engine pushed. Both "sha256:...",
+ * caller frees. Errors: CS_ENOTFOUND, CS_EAUTH, CS_ENET, CS_EHTTP (also a
+ * digest that does not match the bytes, or no config: a manifest list).
+ */
+int cs_registry_manifest_config(char **digest, char **config_digest, struct cs_registry *r,
+				const char *repository, const char *reference);
+
 /* DELETE a manifest by digest (tests and cleanup). */
 int cs_registry_delete_manifest(struct cs_registry *r, const char *repository, const char *digest);
 

@@ -158,6 +158,28 @@ test_registry__missing_manifest_is_not_found(void)
 	cs_registry_free(r);
 }
 
+/* The manifest's own digest is computed, and its config digest (the image ID) given. */
+static void
+test_registry__manifest_config(void)
+{
+	struct cs_registry *r = open_fake(NULL, NULL);
+	char *digest = NULL, *config = NULL;
+
+	T_ASSERT_INT(cs_registry_manifest_config(&digest, &config, r, "img", "t"), 0);
+	T_ASSERT(digest != NULL && strncmp(digest, "sha256:", 7) == 0 && strlen(digest) == 71);
+	T_ASSERT_STR(config,
+		     "sha256:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd");
+	free(digest);
+	free(config);
+	T_ASSERT_INT(cs_registry_manifest_config(&digest, &config, r, "liar", "t"), CS_EHTTP);
+	T_ASSERT(strstr(cs_err_msg(), "but the registry calls it sha256:abab") != NULL);
+	T_ASSERT(digest == NULL && config == NULL);
+	T_ASSERT_INT(cs_registry_manifest_config(&digest, &config, r, "list", "t"), CS_EHTTP);
+	T_ASSERT(strstr(cs_err_msg(), "not an image manifest") != NULL);
+	T_ASSERT_INT(cs_registry_manifest_config(&digest, &config, r, "nope", "t"), CS_ENOTFOUND);
+	cs_registry_free(r);
+}
+
 static void
 test_registry__unreachable_is_a_network_error(void)
 {
@@ -198,6 +220,7 @@ main(void)
 	T_RUN(test_registry__429_forever_gives_up);
 	T_RUN(test_registry__bearer_token_flow);
 	T_RUN(test_registry__missing_manifest_is_not_found);
+	T_RUN(test_registry__manifest_config);
 	T_RUN(test_registry__unreachable_is_a_network_error);
 	T_RUN(test_registry__bad_host_is_invalid);
 	rc = T_REPORT();

@@ -8,14 +8,30 @@ printed on stdout once listening. Used by tests/unit/test_registry.c.
   HEAD /v2/busy/manifests/t    always 429
   HEAD /v2/bearer/manifests/t  401 Bearer (realm /token); 200 with "Bearer tok-123"
   GET /token                   {"token": "tok-123"} for Basic u:p, else 401
+  GET /v2/img/manifests/t      an image manifest, its true Docker-Content-Digest
+  GET /v2/liar/manifests/t     the same manifest under another digest
+  GET /v2/list/manifests/t     a manifest list (no config)
 """
 import base64
+import hashlib
 import http.server
+import json
 import sys
 
 COUNTS = {}
 BASIC = "Basic " + base64.b64encode(b"u:p").decode()
 DIGEST = "sha256:" + "ab" * 32
+CONFIG = "sha256:" + "cd" * 32
+MANIFEST = json.dumps({
+    "schemaVersion": 2,
+    "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+    "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+               "size": 100, "digest": CONFIG},
+    "layers": []}).encode()
+MANIFEST_LIST = json.dumps({
+    "schemaVersion": 2,
+    "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+    "manifests": []}).encode()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -54,6 +70,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                       'scope="repository:bearer:pull"' % port)
                 return self.reply(401, [("WWW-Authenticate", ch)])
             return self.reply(200, [("Docker-Content-Digest", DIGEST)])
+        if self.path in ("/v2/img/manifests/t", "/v2/liar/manifests/t", "/v2/list/manifests/t"):
+            body = MANIFEST_LIST if "/list/" in self.path else MANIFEST
+            dg = "sha256:" + hashlib.sha256(body).hexdigest()
+            if "/liar/" in self.path:
+                dg = DIGEST
+            return self.reply(200, [("Docker-Content-Digest", dg),
+                                    ("Content-Type", json.loads(body)["mediaType"])], body)
         if self.path.startswith("/token?"):
             if auth != BASIC or "scope=repository%3Abearer%3Apull" not in self.path:
                 return self.reply(401)
