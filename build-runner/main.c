@@ -471,10 +471,15 @@ main(int argc, char **argv)
 	}
 
 	if (o.push) {
-		struct cs_registry_opts ropts = {.host = o.registry, .ca_file = o.registry_ca};
+		struct cs_registry_opts ropts = {
+		    .host = o.registry, .ca_file = o.registry_ca, .cancel = &br_interrupted};
 
+		/* a hanging credential helper or registry must not outlive a Jenkins abort */
+		cs_dockerauth_set_cancel(&br_interrupted);
 		if ((error = load_credentials(&auth, &o)) < 0) {
-			rc = error == CS_EINVAL || error == CS_EIO ? BR_EXIT_USAGE : BR_EXIT_PUSH;
+			rc = br_interrupted			     ? exit_for(error)
+			     : error == CS_EINVAL || error == CS_EIO ? BR_EXIT_USAGE
+								     : BR_EXIT_PUSH;
 			goto fail;
 		}
 		ropts.username = auth.username;
@@ -483,7 +488,7 @@ main(int argc, char **argv)
 		if ((error = cs_registry_open(&reg, &ropts)) == 0)
 			error = cs_registry_check(reg);
 		if (error < 0) {
-			rc = BR_EXIT_PUSH;
+			rc = br_interrupted ? exit_for(error) : BR_EXIT_PUSH;
 			goto fail;
 		}
 		if (auth.username || auth.identitytoken)
@@ -491,7 +496,7 @@ main(int argc, char **argv)
 	}
 
 	if ((error = cs_docker_connect(&engine, NULL)) < 0) {
-		rc = BR_EXIT_ENGINE;
+		rc = br_interrupted ? exit_for(error) : BR_EXIT_ENGINE;
 		goto fail;
 	}
 	cs_http_set_cancel(cs_docker_http(engine), &br_interrupted);

@@ -285,6 +285,10 @@ cs_http_do(struct cs_http *h, const struct cs_http_req *req, struct cs_http_resp
 			 req->connect_timeout_ms ? req->connect_timeout_ms : 10000L);
 	if (req->timeout_ms)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	if (req->stall_seconds) {
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, req->stall_seconds);
+	}
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);

@@ -54,7 +54,8 @@ struct cs_http_req {
 	cs_http_write_fn write_cb; /* stream the response body here; NULL: into resp->body */
 	void *write_payload;
 	long timeout_ms;	 /* whole-request limit; 0 = none */
-	long connect_timeout_ms; /* 0 = 10 s */
+	long connect_timeout_ms; /* 0 = 10 s (the TLS handshake included) */
+	long stall_seconds;	 /* give up (CS_ETIMEOUT) under 1 byte/s for this long; 0 = never */
 	int no_body;		 /* HEAD: no response body expected */
 };
 

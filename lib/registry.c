@@ -28,7 +28,27 @@ struct cs_registry {
 	char *password;
 	char *auth_header; /* "Authorization: ..." once known; a secret */
 	int max_attempts;
+	int stall_seconds;
+	volatile int *cancel;
 };
+
+#define REQUEST_TIMEOUT_MS 60000L
+#define STALL_SECONDS 20
+
+static int
+cancelled(const struct cs_registry *r)
+{
+	return r->cancel && *r->cancel;
+}
+
+/* Backoff that a signal cuts short. */
+static int
+backoff(struct cs_registry *r, long ms)
+{
+	for (; ms > 0 && !cancelled(r); ms -= 100)
+		cs_clock_sleep_ms(ms < 100 ? ms : 100);
+	return cancelled(r) ? cs_err_set(CS_EINTR, "registry %s: interrupted", r->host) : 0;
+}
 
 int
 cs_registry_status_is_transient(long status)
@@ -72,6 +92,9 @@ cs_registry_open(struct cs_registry **out, const struct cs_registry_opts *opts)
 	url = cs_xasprintf("%s://%s", opts->plain_http ? "http" : "https", opts->host);
 	if ((error = cs_http_new(&r->http, url, &tls)) < 0)
 		goto out;
+	r->cancel = opts->cancel;
+	r->stall_seconds = opts->stall_seconds > 0 ? opts->stall_seconds : STALL_SECONDS;
+	cs_http_set_cancel(r->http, r->cancel);
 	*out = r;
 	r = NULL;
 out:
@@ -178,10 +201,14 @@ bearer_token(struct cs_registry *r, const char *challenge)
 	}
 	if ((error = cs_http_new(&th, realm, NULL)) < 0)
 		goto out;
+	cs_http_set_cancel(th, r->cancel);
 	if (r->username)
 		cs_strvec_push_take(&hdrs, basic_header(r));
 	{
-		struct cs_http_req req = {.path = path.buf, .headers = &hdrs, .timeout_ms = 60000};
+		struct cs_http_req req = {.path = path.buf,
+					  .headers = &hdrs,
+					  .timeout_ms = REQUEST_TIMEOUT_MS,
+					  .stall_seconds = r->stall_seconds};
 
 		if ((error = cs_http_do(th, &req, &resp)) < 0)
 			goto out;
@@ -230,8 +257,11 @@ request(struct cs_registry *r, const char *method, const char *path, const char 
 
 	for (attempt = 1;; attempt++) {
 		struct cs_strvec hdrs = CS_STRVEC_INIT;
-		struct cs_http_req req = {
-		    .method = method, .path = path, .headers = &hdrs, .timeout_ms = 60000};
+		struct cs_http_req req = {.method = method,
+					  .path = path,
+					  .headers = &hdrs,
+					  .timeout_ms = REQUEST_TIMEOUT_MS,
+					  .stall_seconds = r->stall_seconds};
 		const char *ch;
 
 		if (accept)
@@ -271,7 +301,8 @@ request(struct cs_registry *r, const char *method, const char *path, const char 
 			cs_log(CS_LOG_WARN, "registry %s: %s %s: %s; retrying (%d/%d)", r->host,
 			       method, path, error ? cs_err_msg() : "transient HTTP error", attempt,
 			       r->max_attempts - 1);
-			cs_clock_sleep_ms((long)delay_ms);
+			if ((error = backoff(r, (long)delay_ms)) < 0)
+				return error;
 			delay_ms *= 2;
 			continue;
 		}

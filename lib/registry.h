@@ -5,7 +5,10 @@
  * opts->ca_file, else /etc/docker/certs.d/HOST[:PORT]/ca.crt when present,
  * else the system store. Auth: HTTP Basic, or the Bearer token flow when the
  * registry's WWW-Authenticate asks for it. Transient failures (connection
- * errors, timeouts, HTTP 429 and 5xx) are retried with backoff.
+ * errors, timeouts, HTTP 429 and 5xx) are retried with backoff. Each request
+ * has a 10 s connect timeout (TLS handshake included) and is abandoned when
+ * it moves less than 1 byte/s for 20 s or lasts 60 s; the cancel flag stops a
+ * request or a backoff within a second.
  */
 #ifndef CS_REGISTRY_H
 #define CS_REGISTRY_H
@@ -19,6 +22,8 @@ struct cs_registry_opts {
 	const char *password; /* borrowed; never logged */
 	int plain_http;	      /* 1: http:// (tests of insecure registries only) */
 	int max_attempts;     /* transient-failure retries; 0 = 4 */
+	volatile int *cancel; /* abort requests and retries when *cancel != 0 (CS_EINTR) */
+	int stall_seconds;    /* give up a request under 1 byte/s for this long; 0 = 20 */
 };
 
 /* Errors: CS_EINVAL for a bad host. Strings are copied (the password too, wiped on free). */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -180,6 +181,64 @@ test_registry__manifest_config(void)
 	cs_registry_free(r);
 }
 
+static volatile int cancel_flag;
+
+static void
+on_alarm(int sig)
+{
+	cancel_flag = sig;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A registry that accepts and never answers: the cancel flag stops the wait at once. */
+static void
+test_registry__cancel_stops_a_hanging_request(void)
+{
+	struct cs_registry_opts o = {.host = server_host, .plain_http = 1, .cancel = &cancel_flag};
+	struct cs_registry *r = NULL;
+	struct sigaction sa;
+	char *digest = NULL;
+	double t0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	cancel_flag = 0;
+	T_ASSERT_INT(cs_registry_open(&r, &o), 0);
+	t0 = now();
+	alarm(1);
+	T_ASSERT_INT(cs_registry_manifest_digest(&digest, r, "hang", "t"), CS_EINTR);
+	T_ASSERT(now() - t0 < 3.0);
+	T_ASSERT(digest == NULL);
+	cs_registry_free(r);
+	signal(SIGALRM, SIG_DFL);
+}
+
+/* Without a signal, the stall limit ends it (one attempt here). */
+static void
+test_registry__stalled_request_times_out(void)
+{
+	struct cs_registry_opts o = {
+	    .host = server_host, .plain_http = 1, .max_attempts = 1, .stall_seconds = 1};
+	struct cs_registry *r = NULL;
+	char *digest = NULL;
+	double t0;
+
+	T_ASSERT_INT(cs_registry_open(&r, &o), 0);
+	t0 = now();
+	T_ASSERT_INT(cs_registry_manifest_digest(&digest, r, "hang", "t"), CS_ETIMEOUT);
+	T_ASSERT(now() - t0 < 5.0);
+	cs_registry_free(r);
+}
+
 static void
 test_registry__unreachable_is_a_network_error(void)
 {
@@ -221,6 +280,8 @@ main(void)
 	T_RUN(test_registry__bearer_token_flow);
 	T_RUN(test_registry__missing_manifest_is_not_found);
 	T_RUN(test_registry__manifest_config);
+	T_RUN(test_registry__cancel_stops_a_hanging_request);
+	T_RUN(test_registry__stalled_request_times_out);
 	T_RUN(test_registry__unreachable_is_a_network_error);
 	T_RUN(test_registry__bad_host_is_invalid);
 	rc = T_REPORT();

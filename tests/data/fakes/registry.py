@@ -11,12 +11,14 @@ printed on stdout once listening. Used by tests/unit/test_registry.c.
   GET /v2/img/manifests/t      an image manifest, its true Docker-Content-Digest
   GET /v2/liar/manifests/t     the same manifest under another digest
   GET /v2/list/manifests/t     a manifest list (no config)
+  /v2/hang/manifests/t         accepted, never answered
 """
 import base64
 import hashlib
 import http.server
 import json
 import sys
+import time
 
 COUNTS = {}
 BASIC = "Basic " + base64.b64encode(b"u:p").decode()
@@ -70,6 +72,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                       'scope="repository:bearer:pull"' % port)
                 return self.reply(401, [("WWW-Authenticate", ch)])
             return self.reply(200, [("Docker-Content-Digest", DIGEST)])
+        if self.path == "/v2/hang/manifests/t":
+            time.sleep(600)
+            return None
         if self.path in ("/v2/img/manifests/t", "/v2/liar/manifests/t", "/v2/list/manifests/t"):
             body = MANIFEST_LIST if "/list/" in self.path else MANIFEST
             dg = "sha256:" + hashlib.sha256(body).hexdigest()
