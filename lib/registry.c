@@ -24,6 +24,8 @@
 struct cs_registry {
 	struct cs_http *http;
 	char *host;
+	char *ca_file; /* the CA of the registry, for its token server too; NULL: system store */
+	int plain_http;
 	char *username;
 	char *password;
 	char *auth_header; /* "Authorization: ..." once known; a secret */
@@ -89,6 +91,8 @@ cs_registry_open(struct cs_registry **out, const struct cs_registry_opts *opts)
 		if (file_exists(certs_d))
 			tls.ca_file = certs_d;
 	}
+	r->ca_file = tls.ca_file ? cs_xstrdup(tls.ca_file) : NULL;
+	r->plain_http = opts->plain_http;
 	url = cs_xasprintf("%s://%s", opts->plain_http ? "http" : "https", opts->host);
 	if ((error = cs_http_new(&r->http, url, &tls)) < 0)
 		goto out;
@@ -120,6 +124,7 @@ cs_registry_free(struct cs_registry *r)
 		return;
 	cs_http_free(r->http);
 	free(r->host);
+	free(r->ca_file);
 	free(r->username);
 	free_secret(r->password);
 	free_secret(r->auth_header);
@@ -199,8 +204,26 @@ bearer_token(struct cs_registry *r, const char *challenge)
 		cs_buf_adds(&path, "&scope=");
 		cs_http_urlencode(&path, scope);
 	}
-	if ((error = cs_http_new(&th, realm, NULL)) < 0)
+	/*
+	 * The token server gets the credentials: never in clear unless the
+	 * registry itself was declared plain HTTP, and verified with the
+	 * registry's own CA (a private registry's token server has the same).
+	 */
+	if (strncasecmp(realm, "https://", 8) != 0 &&
+	    !(r->plain_http && strncasecmp(realm, "http://", 7) == 0)) {
+		error =
+		    cs_err_set(CS_EAUTH,
+			       "registry %s: refusing the token server '%s': credentials "
+			       "would go over plain HTTP (or an unknown scheme) to a TLS registry",
+			       r->host, realm);
 		goto out;
+	}
+	{
+		struct cs_http_tls tls = {.ca_file = r->ca_file};
+
+		if ((error = cs_http_new(&th, realm, &tls)) < 0)
+			goto out;
+	}
 	cs_http_set_cancel(th, r->cancel);
 	if (r->username)
 		cs_strvec_push_take(&hdrs, basic_header(r));
