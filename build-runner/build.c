@@ -199,7 +199,7 @@ br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build
 		struct cs_buf full = CS_BUF_INIT;
 
 		cs_buf_addf(&full, "/build?%s", path.buf);
-		cs_buf_release(&path);
+		cs_buf_wipe(&path); /* it holds the build args */
 		path = full;
 	}
 	cs_strvec_push(&hdrs, "Content-Type: application/x-tar");
@@ -231,7 +231,7 @@ out:
 	json_decref(args);
 	cs_context_free(ctx);
 	cs_strvec_wipe(&hdrs);
-	cs_buf_release(&path);
+	cs_buf_wipe(&path);
 	cs_buf_release(&st.line);
 	cs_buf_release(&st.step);
 	cs_buf_release(&st.error);

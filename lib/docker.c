@@ -216,12 +216,15 @@ static int
 body_error(struct cs_buf *body, const char *method, const char *path, long status)
 {
 	json_t *v = json_loadb(body->buf, body->len, 0, NULL);
+	struct cs_buf shown = CS_BUF_INIT;
 	int error;
 
 	cs_buf_rtrim(body);
+	cs_http_display_path(&shown, path); /* no build args in messages */
 	error =
-	    cs_err_set(CS_EHTTP, "%s %s: %s (HTTP %ld)", method, path,
+	    cs_err_set(CS_EHTTP, "%s %s: %s (HTTP %ld)", method, shown.buf,
 		       cs_docker_error_message(v, body->len ? body->buf : "no message"), status);
+	cs_buf_wipe(&shown);
 	json_decref(v);
 	return error;
 }

@@ -7,7 +7,8 @@
  * read callback (the build context), and receive the response into a buffer
  * or stream it through a write callback (build output, image export).
  * With CS_TRACE_HTTP=1 requests are traced to stderr; Authorization,
- * X-Registry-Auth and Cookie values are always shown as <redacted>.
+ * X-Registry-Auth and Cookie values are always shown as <redacted>, and so
+ * is the buildargs query parameter (see cs_http_display_path()).
  */
 #ifndef CS_HTTP_H
 #define CS_HTTP_H
@@ -88,6 +89,14 @@ void cs_http_resp_release(struct cs_http_resp *resp);
  * Returns the flag set before, so a borrower can put it back.
  */
 volatile int *cs_http_set_cancel(struct cs_http *h, volatile int *flag);
+
+/*
+ * Append path (and query) to out as it may be shown in a message or a trace:
+ * the values of query parameters that can carry secrets ("buildargs") are
+ * replaced by <redacted>. Every message and trace line of this module that
+ * names a request goes through it; callers quoting a path do the same.
+ */
+int cs_http_display_path(struct cs_buf *out, const char *path);
 
 /* Percent-encode s for a query string, appending to out. */
 int cs_http_urlencode(struct cs_buf *out, const char *s);

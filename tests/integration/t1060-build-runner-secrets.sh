@@ -15,4 +15,13 @@ test_expect_success 'a --repo password with / # ? + is masked in every message' 
 	done
 '
 
+test_expect_success 'a failed build does not show --build-arg values, nor does CS_TRACE_HTTP' '
+	mkdir bad && printf "FROM busybox:latest\nFOO bar\n" >bad/Dockerfile &&
+	test_must_fail env CS_TRACE_HTTP=1 caas-build-runner --context bad --image $img \
+		--build-arg NPM_TOKEN=npm-$$-canary >out 2>&1 &&
+	grep "dockerfile parse error" out &&
+	grep "buildargs=<redacted>" out &&
+	! grep -F "npm-$$-canary" out
+'
+
 test_done
