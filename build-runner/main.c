@@ -105,10 +105,11 @@ static const char usage_text[] =
     "\n"
     "Exit codes:\n"
     "  0    success\n"
-    "  1    build failed (a Dockerfile step)\n"
+    "  1    build failed (a Dockerfile step, or the engine refused the Dockerfile)\n"
     "  2    usage or bad input\n"
     "  3    image not valid, nothing pushed\n"
-    "  4    push failed (registry unreachable, authentication refused, digest mismatch)\n"
+    "  4    push failed (registry unreachable, authentication or certificate refused,\n"
+    "       digest mismatch, another image in the registry)\n"
     "  5    source (git) failed\n"
     "  6    engine unreachable or engine API error\n"
     "  130  interrupted by SIGINT; 143 interrupted by SIGTERM\n";
@@ -286,8 +287,10 @@ parse_options(struct options *o, int argc, char **argv)
 			char *end;
 
 			o->validate.observe_seconds = strtod(optarg, &end);
-			if (*end || end == optarg || o->validate.observe_seconds <= 0 ||
-			    o->validate.observe_seconds > 3600)
+			/* written so that nan fails too */
+			if (*end || end == optarg ||
+			    !(o->validate.observe_seconds > 0 &&
+			      o->validate.observe_seconds <= 3600))
 				return usage_error("--validate-observe '%s': want seconds (0-3600]",
 						   optarg);
 			break;
@@ -312,6 +315,8 @@ parse_options(struct options *o, int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!o->repo == !o->context)
 		return usage_error("give exactly one of --repo and --context");
+	if ((o->repo && *o->repo == '\0') || (o->context && *o->context == '\0'))
+		return usage_error("--repo and --context need a non-empty value");
 	if (o->context && (o->ref || o->git_token_file || o->ssh_key))
 		return usage_error("--ref, --git-token-file and --ssh-key need --repo");
 	if (o->image == NULL)
@@ -366,14 +371,15 @@ resolve_inside(char **out, const char *root, const char *rel, const char *what)
 {
 	char *joined = cs_xasprintf("%s/%s", root, rel ? rel : "");
 	char *real = realpath(joined, NULL);
+	int real_errno = errno; /* the second realpath() would overwrite it */
 	char *real_root = realpath(root, NULL);
 	size_t n;
 	int error = 0;
 
 	*out = NULL;
 	if (real == NULL || real_root == NULL) {
-		error =
-		    cs_err_set(CS_EINVAL, "%s '%s': %s", what, rel ? rel : ".", strerror(errno));
+		error = cs_err_set(CS_EINVAL, "%s '%s': %s", what, rel ? rel : ".",
+				   strerror(real == NULL ? real_errno : errno));
 		goto out;
 	}
 	n = strlen(real_root);
@@ -496,7 +502,9 @@ main(int argc, char **argv)
 	}
 
 	if ((error = cs_docker_connect(&engine, NULL)) < 0) {
-		rc = br_interrupted ? exit_for(error) : BR_EXIT_ENGINE;
+		rc = br_interrupted	  ? exit_for(error)
+		     : error == CS_EINVAL ? BR_EXIT_USAGE /* DOCKER_CERT_PATH */
+					  : BR_EXIT_ENGINE;
 		goto fail;
 	}
 	cs_http_set_cancel(cs_docker_http(engine), &br_interrupted);
@@ -520,17 +528,28 @@ main(int argc, char **argv)
 		}
 		gopts.workdir = workdir;
 		if ((error = cs_gitsrc_checkout(&src, &gopts)) < 0) {
-			rc = br_interrupted ? exit_for(error) : BR_EXIT_SOURCE;
+			/* a missing, unreadable, empty or huge token file is bad input */
+			rc = br_interrupted ? exit_for(error)
+			     : error == CS_EIO || error == CS_EINVAL || error == CS_ETOOBIG
+				 ? BR_EXIT_USAGE
+				 : BR_EXIT_SOURCE;
 			goto fail;
 		}
 		cs_out("source: %s at %s", src.source_url, src.commit);
 		root = cs_xstrdup(workdir);
 		created = src.commit_time;
 	} else {
+		struct stat st;
+
 		root = realpath(o.context, NULL);
-		if (root == NULL) {
+		if (root == NULL || stat(root, &st) < 0) {
 			error =
-			    cs_err_set(CS_EINVAL, "context '%s': %s", o.context, strerror(errno));
+			    cs_err_set(CS_EINVAL, "--context '%s': %s", o.context, strerror(errno));
+			rc = BR_EXIT_USAGE;
+			goto fail;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			error = cs_err_set(CS_EINVAL, "--context '%s': not a directory", o.context);
 			rc = BR_EXIT_USAGE;
 			goto fail;
 		}

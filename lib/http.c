@@ -287,6 +287,23 @@ on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *payload)
 	return 0;
 }
 
+/* A certificate the peer showed, or ours, is refused: trying again changes nothing. */
+static int
+is_certificate_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int
 cs_http_do(struct cs_http *h, const struct cs_http_req *req, struct cs_http_resp *resp)
 {
@@ -378,6 +395,9 @@ cs_http_do(struct cs_http *h, const struct cs_http_req *req, struct cs_http_resp
 		error = cs_err_set(CS_EINTR, "%s %s: interrupted", method, shown.buf);
 	} else if (x.cb_error) {
 		error = x.cb_error; /* the callback set the message */
+	} else if (is_certificate_error(rc)) {
+		error = cs_err_set(CS_ETLS, "%s %s%s: %s", method, h->display, shown.buf,
+				   errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		error =
 		    cs_err_set(CS_ETIMEOUT, "%s %s%s: timed out", method, h->display, shown.buf);

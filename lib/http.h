@@ -74,8 +74,9 @@ struct cs_http_resp {
  * Perform one request. On return resp holds the status, headers and body
  * (also for non-2xx answers: the caller decides). Errors: CS_ENET when the
  * peer cannot be reached or the connection broke (message names the URL and
- * curl's reason), CS_ETIMEOUT, CS_EINTR when a callback or a signal aborted
- * the transfer, or the callback's own error.
+ * curl's reason), CS_ETLS when a certificate is refused (unknown CA, wrong
+ * name, expired, unreadable CA or client certificate file), CS_ETIMEOUT, CS_EINTR when a callback
+ * or a signal aborted the transfer, or the callback's own error.
  */
 int cs_http_do(struct cs_http *h, const struct cs_http_req *req, struct cs_http_resp *resp);
 

@@ -5,7 +5,8 @@
  * opts->ca_file, else /etc/docker/certs.d/HOST[:PORT]/ca.crt when present,
  * else the system store. Auth: HTTP Basic, or the Bearer token flow when the
  * registry's WWW-Authenticate asks for it. Transient failures (connection
- * errors, timeouts, HTTP 429 and 5xx) are retried with backoff. Each request
+ * errors, timeouts, HTTP 429 and 5xx) are retried with backoff; a refused
+ * certificate (CS_ETLS) is not. Each request
  * has a 10 s connect timeout (TLS handshake included) and is abandoned when
  * it moves less than 1 byte/s for 20 s or lasts 60 s; the cancel flag stops a
  * request or a backoff within a second.

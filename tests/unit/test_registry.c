@@ -313,6 +313,23 @@ test_registry__bearer_realm_tls(void)
 	cs_registry_free(r);
 }
 
+/* A certificate the client cannot verify is final: no retries, no backoff. */
+static void
+test_registry__certificate_error_is_not_retried(void)
+{
+	struct cs_registry_opts o = {.host = tls_host,
+				     .ca_file = "/etc/ssl/certs/ca-certificates.crt"};
+	struct cs_registry *r = NULL;
+	double t0;
+
+	T_ASSERT_INT(cs_registry_open(&r, &o), 0);
+	t0 = now();
+	T_ASSERT_INT(cs_registry_check(r), CS_ETLS);
+	T_ASSERT(now() - t0 < 0.4); /* the first backoff alone is 0.5 s */
+	T_ASSERT(strstr(cs_err_msg(), "certificate") != NULL);
+	cs_registry_free(r);
+}
+
 static void
 test_registry__unreachable_is_a_network_error(void)
 {
@@ -361,6 +378,7 @@ main(void)
 	T_RUN(test_registry__cancel_stops_a_hanging_request);
 	T_RUN(test_registry__stalled_request_times_out);
 	T_RUN(test_registry__bearer_realm_tls);
+	T_RUN(test_registry__certificate_error_is_not_retried);
 	T_RUN(test_registry__unreachable_is_a_network_error);
 	T_RUN(test_registry__bad_host_is_invalid);
 	rc = T_REPORT();
