@@ -17,7 +17,7 @@ wait_for_line() {
 	local i=0
 	while ! grep -q "$2" "$1" 2>/dev/null; do
 		i=$((i + 1))
-		[ $i -le 1200 ] || return 1
+		[ "$i" -le 1200 ] || return 1
 		sleep 0.1
 	done
 }

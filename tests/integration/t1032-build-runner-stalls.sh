@@ -9,21 +9,23 @@ wait_for_line() {
 	local i=0
 	while ! grep -q "$2" "$1" 2>/dev/null; do
 		i=$((i + 1))
-		[ $i -le 300 ] || return 1
+		[ "$i" -le 300 ] || return 1
 		sleep 0.1
 	done
 }
 
-# Run caas-build-runner "$@" in the background, send SIGTERM after $delay
-# seconds, and write its exit code and the seconds it took to exit to rc and secs.
+# term_after DELAY ARGS...: run caas-build-runner ARGS in the background, send
+# SIGTERM after DELAY seconds, and write its exit code and the seconds it took
+# to exit to rc and secs.
 term_after() {
-	local pid start end
+	local delay=$1 pid start end
+	shift
 	caas-build-runner "$@" <&0 >out 2>&1 &
 	pid=$!
 	sleep "$delay"
 	start=$(date +%s.%N)
-	kill -TERM $pid
-	wait $pid
+	kill -TERM "$pid"
+	wait "$pid"
 	echo $? >rc
 	end=$(date +%s.%N)
 	echo "$end - $start" | bc >secs
@@ -51,7 +53,7 @@ while True:
 
 test_expect_success 'a registry that never answers: SIGTERM at 3 s exits 143 within 3 s' '
 	test_when_finished "kill $(cat listener.pid)" &&
-	delay=3 term_after --context app --image $name --registry 127.0.0.1:$(cat port) --push \
+	term_after 3 --context app --image $name --registry 127.0.0.1:$(cat port) --push \
 		--registry-user u --registry-password-file pw &&
 	test "$(cat rc)" = 143 &&
 	test "$(echo "$(cat secs) < 3" | bc)" = 1 &&
@@ -59,7 +61,7 @@ test_expect_success 'a registry that never answers: SIGTERM at 3 s exits 143 wit
 '
 
 test_expect_success 'a credential helper that never answers: SIGTERM at 2 s exits 143 within 3 s, helper killed' '
-	PATH=$PWD/bin:$PATH DOCKER_CONFIG=$PWD/helper-cfg delay=2 term_after --context app --image $name \
+	PATH=$PWD/bin:$PATH DOCKER_CONFIG=$PWD/helper-cfg term_after 2 --context app --image $name \
 		--registry "$CAAS_REGISTRY" --push &&
 	test "$(cat rc)" = 143 &&
 	test "$(echo "$(cat secs) < 3" | bc)" = 1 &&
@@ -72,7 +74,7 @@ test_expect_success '--password-stdin with a stdin that never ends: SIGTERM exit
 	sleep 30 >fifo &
 	writer=$!
 	test_when_finished "kill $writer" &&
-	delay=1 term_after --context app --image $name --registry "$CAAS_REGISTRY" --push \
+	term_after 1 --context app --image $name --registry "$CAAS_REGISTRY" --push \
 		--registry-user u --password-stdin <fifo &&
 	test "$(cat rc)" = 143 && grep "interrupted while reading" out
 '
