@@ -34,6 +34,17 @@ struct dep_deploy_opts {
 	enum dep_publish_mode publish_mode;
 	const char *registry_auth; /* X-Registry-Auth value (base64url JSON), or NULL */
 	int poll_ms;		   /* converge poll interval; 0: 250 */
+	/*
+	 * Stability window in seconds: a waited object must stay ready this
+	 * long (converge.h; a service's update_config.monitor wins); 0: none.
+	 * main() passes --stable-for, default DEP_DEFAULT_STABLE_S.
+	 */
+	double stable_for_s;
+	/*
+	 * How long to wait for another run's lock on the app (lock.h); 0: fail
+	 * at once when it is held. main() passes --lock-timeout.
+	 */
+	int lock_timeout_s;
 };
 
 /* One object of the report: kind "service", "network", "secret", "config", "container". */
