@@ -63,15 +63,45 @@ struct cs_registry;
 struct br_push_opts {
 	const char *auth_header;    /* X-Registry-Auth value (base64url JSON); a secret */
 	const char *registry;	    /* host[:port] */
-	struct cs_registry *client; /* logged-in client of that registry, for the HEAD */
+	struct cs_registry *client; /* logged-in client of that registry, for the check */
+	const char *image_id;	    /* the image name must hold ("sha256:..."), or NULL */
+	int validated;		    /* it was validated (for the message) */
 };
 
 /*
- * Push name (HOST:PORT/REPO:TAG) through the engine and verify the digest
- * with a HEAD on the registry. *digest gets "sha256:..." (caller frees).
- * Errors: CS_EAUTH, CS_EHTTP/CS_ENET (after retries), CS_EINTR.
+ * Push name (HOST:PORT/REPO:TAG) through the engine, then GET the manifest
+ * from the registry: its digest must be the one the engine reported and its
+ * config digest o->image_id. *digest gets "sha256:..." (caller frees).
+ * The caller holds the repository lock (br_repo_lock) from tagging name to
+ * the return. Errors: CS_EAUTH, CS_EHTTP/CS_ENET (after retries; CS_EHTTP
+ * also for another image in the registry), CS_EINTR.
  */
 int br_push(char **digest, struct cs_docker *d, const char *name, const struct br_push_opts *o);
+
+/*
+ * Tags of a run. The build gets a name unique to the run (br_temp_name);
+ * the requested names are given to the built image ID only after the
+ * validation, under a lock per repository held until the pushes are
+ * verified, so no other run can move a name between its tag and its push.
+ */
+
+/* "REPOSITORY:caas-build-<16 hex>", new each call; caller frees. */
+char *br_temp_name(const char *repository);
+
+/*
+ * Take the lock of repository among the caas-build-runner processes of this
+ * machine (flock on a file in $CAAS_LOCK_DIR, else /run/lock, else /tmp),
+ * waiting while another run holds it; *fd gets the descriptor for
+ * br_repo_unlock. Errors: CS_EIO, CS_EINTR (*cancel became non-zero).
+ */
+int br_repo_lock(int *fd, const char *repository, volatile int *cancel);
+void br_repo_unlock(int fd);
+
+/* POST /images/{image_id}/tag: name (REPO:TAG) now points at image_id. */
+int br_tag(struct cs_docker *d, const char *image_id, const char *name);
+
+/* DELETE name with noprune (the image goes too if name was its only tag). */
+int br_untag(struct cs_docker *d, const char *name);
 
 /* How the validation was asked for (options; NULL fields fall back to the environment). */
 struct br_validate_choice {

@@ -137,6 +137,36 @@ add_json_param(struct cs_buf *q, const char *key, json_t *v)
 	return 0;
 }
 
+/*
+ * The engine refuses a Dockerfile it cannot parse, or a --target it does not
+ * find, with HTTP 400 before any step: that is a failed build (exit 1), and
+ * the engine's own message is what to show, without our request line.
+ */
+static int
+engine_refused(const char *path)
+{
+	struct cs_buf prefix = CS_BUF_INIT;
+	const char *m = cs_err_msg(), *tail;
+	char *msg;
+	size_t n;
+	int error;
+
+	cs_buf_adds(&prefix, "POST ");
+	cs_http_display_path(&prefix, path);
+	cs_buf_adds(&prefix, ": ");
+	if (strncmp(m, prefix.buf, prefix.len) == 0)
+		m += prefix.len;
+	n = strlen(m);
+	tail = " (HTTP 400)";
+	if (n >= strlen(tail) && strcmp(m + n - strlen(tail), tail) == 0)
+		n -= strlen(tail);
+	msg = cs_xstrndup(m, n);
+	error = cs_err_set(CS_EBUILD, "build failed: %s", msg);
+	free(msg);
+	cs_buf_release(&prefix);
+	return error;
+}
+
 int
 br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build_opts *o)
 {
@@ -156,8 +186,16 @@ br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build
 
 	memset(out, 0, sizeof(*out));
 	st.color = cs_log_color();
-	if ((error = cs_context_open(&ctx, &copts)) < 0)
+	if ((error = cs_context_open(&ctx, &copts)) < 0) {
+		/* a malformed .dockerignore, an unreadable Dockerfile: bad input (exit 2) */
+		if (error != CS_EINTR) {
+			char *m = cs_xstrdup(cs_err_msg());
+
+			error = cs_err_set(CS_EINVAL, "%s", m);
+			free(m);
+		}
 		goto out;
+	}
 	cs_context_stats(ctx, &files, &bytes);
 	cs_out("sending build context: %" PRIu64 " files, %" PRIu64 " bytes", files, bytes);
 
@@ -199,7 +237,7 @@ br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build
 		struct cs_buf full = CS_BUF_INIT;
 
 		cs_buf_addf(&full, "/build?%s", path.buf);
-		cs_buf_release(&path);
+		cs_buf_wipe(&path); /* it holds the build args */
 		path = full;
 	}
 	cs_strvec_push(&hdrs, "Content-Type: application/x-tar");
@@ -209,6 +247,10 @@ br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build
 	error = cs_docker_stream(d, "POST", path.buf, &hdrs, cs_context_read_cb, ctx, on_message,
 				 &st, &status);
 	flush_lines(&st, 1);
+	if (error == CS_EHTTP && status == 400) {
+		error = engine_refused(path.buf);
+		goto out;
+	}
 	if (error < 0)
 		goto out;
 	if (st.failed) {
@@ -231,7 +273,7 @@ out:
 	json_decref(args);
 	cs_context_free(ctx);
 	cs_strvec_wipe(&hdrs);
-	cs_buf_release(&path);
+	cs_buf_wipe(&path);
 	cs_buf_release(&st.line);
 	cs_buf_release(&st.step);
 	cs_buf_release(&st.error);

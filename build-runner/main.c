@@ -105,10 +105,11 @@ static const char usage_text[] =
     "\n"
     "Exit codes:\n"
     "  0    success\n"
-    "  1    build failed (a Dockerfile step)\n"
+    "  1    build failed (a Dockerfile step, or the engine refused the Dockerfile)\n"
     "  2    usage or bad input\n"
     "  3    image not valid, nothing pushed\n"
-    "  4    push failed (registry unreachable, authentication refused, digest mismatch)\n"
+    "  4    push failed (registry unreachable, authentication or certificate refused,\n"
+    "       digest mismatch, another image in the registry)\n"
     "  5    source (git) failed\n"
     "  6    engine unreachable or engine API error\n"
     "  130  interrupted by SIGINT; 143 interrupted by SIGTERM\n";
@@ -286,8 +287,10 @@ parse_options(struct options *o, int argc, char **argv)
 			char *end;
 
 			o->validate.observe_seconds = strtod(optarg, &end);
-			if (*end || end == optarg || o->validate.observe_seconds <= 0 ||
-			    o->validate.observe_seconds > 3600)
+			/* written so that nan fails too */
+			if (*end || end == optarg ||
+			    !(o->validate.observe_seconds > 0 &&
+			      o->validate.observe_seconds <= 3600))
 				return usage_error("--validate-observe '%s': want seconds (0-3600]",
 						   optarg);
 			break;
@@ -312,6 +315,8 @@ parse_options(struct options *o, int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (!o->repo == !o->context)
 		return usage_error("give exactly one of --repo and --context");
+	if ((o->repo && *o->repo == '\0') || (o->context && *o->context == '\0'))
+		return usage_error("--repo and --context need a non-empty value");
 	if (o->context && (o->ref || o->git_token_file || o->ssh_key))
 		return usage_error("--ref, --git-token-file and --ssh-key need --repo");
 	if (o->image == NULL)
@@ -366,14 +371,15 @@ resolve_inside(char **out, const char *root, const char *rel, const char *what)
 {
 	char *joined = cs_xasprintf("%s/%s", root, rel ? rel : "");
 	char *real = realpath(joined, NULL);
+	int real_errno = errno; /* the second realpath() would overwrite it */
 	char *real_root = realpath(root, NULL);
 	size_t n;
 	int error = 0;
 
 	*out = NULL;
 	if (real == NULL || real_root == NULL) {
-		error =
-		    cs_err_set(CS_EINVAL, "%s '%s': %s", what, rel ? rel : ".", strerror(errno));
+		error = cs_err_set(CS_EINVAL, "%s '%s': %s", what, rel ? rel : ".",
+				   strerror(real == NULL ? real_errno : errno));
 		goto out;
 	}
 	n = strlen(real_root);
@@ -438,12 +444,14 @@ main(int argc, char **argv)
 	struct cs_gitsrc_result src = {0};
 	struct cs_dockerauth auth = CS_DOCKERAUTH_INIT;
 	struct br_build_result built = {0};
-	struct cs_strvec names = CS_STRVEC_INIT;
+	struct cs_strvec names = CS_STRVEC_INIT, build_names = CS_STRVEC_INIT;
 	struct cs_buf auth_header = CS_BUF_INIT;
 	struct timings tm = {0};
 	struct cs_docker *engine = NULL;
 	struct cs_registry *reg = NULL;
 	char *workdir = NULL, *root = NULL, *context = NULL, *dockerfile = NULL;
+	char *repository = NULL, *temp_name = NULL;
+	int lock_fd = -1, temp_tagged = 0;
 	const char *first_tag;
 	json_t *labels = json_object(), *result = NULL, *tag_list = json_array();
 	json_t *validation = NULL;
@@ -469,10 +477,15 @@ main(int argc, char **argv)
 	}
 
 	if (o.push) {
-		struct cs_registry_opts ropts = {.host = o.registry, .ca_file = o.registry_ca};
+		struct cs_registry_opts ropts = {
+		    .host = o.registry, .ca_file = o.registry_ca, .cancel = &br_interrupted};
 
+		/* a hanging credential helper or registry must not outlive a Jenkins abort */
+		cs_dockerauth_set_cancel(&br_interrupted);
 		if ((error = load_credentials(&auth, &o)) < 0) {
-			rc = error == CS_EINVAL || error == CS_EIO ? BR_EXIT_USAGE : BR_EXIT_PUSH;
+			rc = br_interrupted			     ? exit_for(error)
+			     : error == CS_EINVAL || error == CS_EIO ? BR_EXIT_USAGE
+								     : BR_EXIT_PUSH;
 			goto fail;
 		}
 		ropts.username = auth.username;
@@ -481,7 +494,7 @@ main(int argc, char **argv)
 		if ((error = cs_registry_open(&reg, &ropts)) == 0)
 			error = cs_registry_check(reg);
 		if (error < 0) {
-			rc = BR_EXIT_PUSH;
+			rc = br_interrupted ? exit_for(error) : BR_EXIT_PUSH;
 			goto fail;
 		}
 		if (auth.username || auth.identitytoken)
@@ -489,7 +502,9 @@ main(int argc, char **argv)
 	}
 
 	if ((error = cs_docker_connect(&engine, NULL)) < 0) {
-		rc = BR_EXIT_ENGINE;
+		rc = br_interrupted	  ? exit_for(error)
+		     : error == CS_EINVAL ? BR_EXIT_USAGE /* DOCKER_CERT_PATH */
+					  : BR_EXIT_ENGINE;
 		goto fail;
 	}
 	cs_http_set_cancel(cs_docker_http(engine), &br_interrupted);
@@ -513,17 +528,28 @@ main(int argc, char **argv)
 		}
 		gopts.workdir = workdir;
 		if ((error = cs_gitsrc_checkout(&src, &gopts)) < 0) {
-			rc = br_interrupted ? exit_for(error) : BR_EXIT_SOURCE;
+			/* a missing, unreadable, empty or huge token file is bad input */
+			rc = br_interrupted ? exit_for(error)
+			     : error == CS_EIO || error == CS_EINVAL || error == CS_ETOOBIG
+				 ? BR_EXIT_USAGE
+				 : BR_EXIT_SOURCE;
 			goto fail;
 		}
 		cs_out("source: %s at %s", src.source_url, src.commit);
 		root = cs_xstrdup(workdir);
 		created = src.commit_time;
 	} else {
+		struct stat st;
+
 		root = realpath(o.context, NULL);
-		if (root == NULL) {
+		if (root == NULL || stat(root, &st) < 0) {
 			error =
-			    cs_err_set(CS_EINVAL, "context '%s': %s", o.context, strerror(errno));
+			    cs_err_set(CS_EINVAL, "--context '%s': %s", o.context, strerror(errno));
+			rc = BR_EXIT_USAGE;
+			goto fail;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			error = cs_err_set(CS_EINVAL, "--context '%s': not a directory", o.context);
 			rc = BR_EXIT_USAGE;
 			goto fail;
 		}
@@ -575,6 +601,10 @@ main(int argc, char **argv)
 		cs_strvec_push_take(&names, name);
 	}
 	first_tag = o.tags.v[0];
+	/* the build gets a name of its own: the requested ones wait for the validation */
+	repository = o.registry ? cs_xasprintf("%s/%s", o.registry, o.image) : cs_xstrdup(o.image);
+	temp_name = br_temp_name(repository);
+	cs_strvec_push(&build_names, temp_name);
 
 	/* labels: the automatic ones first, so --label can override them */
 	if (src.commit[0])
@@ -606,7 +636,7 @@ main(int argc, char **argv)
 		struct br_build_opts bopts = {.context_dir = context,
 					      .dockerfile = dockerfile,
 					      .mtime = created,
-					      .tags = &names,
+					      .tags = &build_names,
 					      .exclude_git_dir = o.repo != NULL,
 					      .build_args = &o.build_args,
 					      .labels = labels,
@@ -614,6 +644,7 @@ main(int argc, char **argv)
 					      .no_cache = o.no_cache,
 					      .pull = o.pull};
 
+		temp_tagged = 1; /* from here on, whatever happens, the name is removed */
 		error = br_build(&built, engine, &bopts);
 	}
 	tm.build = cs_clock_now() - t0;
@@ -622,8 +653,6 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	cs_out("built %s", built.image_id);
-	for (i = 0; i < names.nr; i++)
-		cs_out("tagged %s", names.v[i]);
 
 	t0 = cs_clock_now();
 	if (policy) {
@@ -653,16 +682,32 @@ main(int argc, char **argv)
 		}
 	}
 
+	/*
+	 * From the first tag to the last verified push, no other run may move
+	 * these names: what is pushed is the image built and validated here.
+	 */
 	t0 = cs_clock_now();
+	if ((error = br_repo_lock(&lock_fd, repository, &br_interrupted)) < 0) {
+		rc = br_interrupted ? exit_for(error) : BR_EXIT_ENGINE;
+		goto fail;
+	}
 	for (i = 0; i < names.nr; i++) {
-		json_t *entry = json_pack("{s:s}", "name", names.v[i]);
+		json_t *entry;
 		char *digest = NULL;
 
+		if ((error = br_tag(engine, built.image_id, names.v[i])) < 0) {
+			rc = exit_for(error);
+			goto fail;
+		}
+		cs_out("tagged %s", names.v[i]);
+		entry = json_pack("{s:s}", "name", names.v[i]);
 		if (o.push) {
 			struct br_push_opts popts = {.auth_header =
 							 auth_header.len ? auth_header.buf : NULL,
 						     .registry = o.registry,
-						     .client = reg};
+						     .client = reg,
+						     .image_id = built.image_id,
+						     .validated = policy != NULL};
 
 			cs_out("pushing %s", names.v[i]);
 			if ((error = br_push(&digest, engine, names.v[i], &popts)) < 0) {
@@ -676,6 +721,8 @@ main(int argc, char **argv)
 		}
 		json_array_append_new(tag_list, entry);
 	}
+	br_repo_unlock(lock_fd);
+	lock_fd = -1;
 	tm.push = cs_clock_now() - t0;
 
 	result = json_pack("{s:s, s:O, s:o, s:{s:I, s:I}, s:{s:f, s:f, s:f, s:f}, s:O?}",
@@ -698,6 +745,16 @@ fail:
 	else
 		cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
 out:
+	br_repo_unlock(lock_fd);
+	if (temp_tagged && engine) {
+		/* also after a signal: the name is the run's own, nobody else removes it */
+		cs_http_set_cancel(cs_docker_http(engine), NULL);
+		if (br_untag(engine, temp_name) < 0)
+			cs_log(CS_LOG_WARN, "%s", cs_err_msg());
+	}
+	free(repository);
+	free(temp_name);
+	cs_strvec_clear(&build_names);
 	json_decref(result);
 	json_decref(validation);
 	cs_filch_free(policy);

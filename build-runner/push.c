@@ -1,6 +1,7 @@
 /*
  * The push step: POST /images/{name}/push with X-Registry-Auth, the digest
- * read from the push stream, then verified with a HEAD on the registry.
+ * read from the push stream, then verified against the manifest the registry
+ * serves (its digest, and its config digest against the image ID).
  * Transient failures are retried with backoff; an authentication failure is
  * final at once.
  */
@@ -138,7 +139,7 @@ int
 br_push(char **digest, struct cs_docker *d, const char *name, const struct br_push_opts *o)
 {
 	struct push_state st = {.error = CS_BUF_INIT};
-	char *repo = NULL, *tag = NULL, *repo_full = NULL, *remote = NULL;
+	char *repo = NULL, *tag = NULL, *repo_full = NULL, *remote = NULL, *config = NULL;
 	unsigned delay = 1;
 	int attempt, error;
 
@@ -159,7 +160,7 @@ br_push(char **digest, struct cs_docker *d, const char *name, const struct br_pu
 	}
 	if (error < 0)
 		goto out;
-	if ((error = cs_registry_manifest_digest(&remote, o->client, repo, tag)) < 0)
+	if ((error = cs_registry_manifest_config(&remote, &config, o->client, repo, tag)) < 0)
 		goto out;
 	if (strcmp(remote, st.digest) != 0) {
 		error =
@@ -167,10 +168,19 @@ br_push(char **digest, struct cs_docker *d, const char *name, const struct br_pu
 			       name, st.digest, remote);
 		goto out;
 	}
+	/* the manifest's config is the image: it must be the one built and validated */
+	if (o->image_id && strcmp(config, o->image_id) != 0) {
+		error = cs_err_set(CS_EHTTP,
+				   "push %s: the registry holds image %s, not the image %s that "
+				   "was built%s: another push replaced it",
+				   name, config, o->image_id, o->validated ? " and validated" : "");
+		goto out;
+	}
 	*digest = st.digest;
 	st.digest = NULL;
 out:
 	free(remote);
+	free(config);
 	free(repo);
 	free(tag);
 	free(repo_full);

@@ -234,14 +234,31 @@ dep_compose_check(struct cs_strvec *warnings, const json_t *doc, const struct cs
 	}
 }
 
-/* Depth-first visit; state 1 = on the path, 2 = done. */
+/*
+ * Depth-first visit with an explicit stack (a chain of 100,000 services
+ * linked by depends_on must not overflow the C stack); state 1 = on the
+ * path, 2 = done. Dependencies are depends_on, then links to known services.
+ */
+struct visit_frame {
+	const char *name;
+	const json_t *svc;
+	size_t dep, link; /* next depends_on and links entries to follow */
+	size_t mark;	  /* path length before this service was added */
+};
+
+struct visit_stack {
+	struct visit_frame *v;
+	size_t nr, alloc;
+};
+
+/* Enter name: 0 when there is nothing to do or a frame was pushed, CS_EINVAL on a cycle. */
 static int
-visit(json_t *order, json_t *state, const json_t *services, const char *name, struct cs_buf *path)
+visit_enter(struct visit_stack *stk, json_t *state, const json_t *services, const char *name,
+	    struct cs_buf *path)
 {
-	const json_t *svc = json_object_get(services, name), *v;
 	json_int_t st = json_integer_value(json_object_get(state, name));
-	size_t i, mark = path->len;
-	char *dep;
+	struct visit_frame *f;
+	size_t mark = path->len;
 
 	if (st == 2)
 		return 0;
@@ -249,28 +266,57 @@ visit(json_t *order, json_t *state, const json_t *services, const char *name, st
 	if (st == 1)
 		return cs_err_set(CS_EINVAL, "services depend on each other: %s", path->buf);
 	json_object_set_new(state, name, json_integer(1));
-	json_array_foreach(json_object_get(svc, "depends_on"), i, v)
-	{
-		if (visit(order, state, services, json_string_value(v), path) < 0)
-			return CS_EINVAL;
-	}
-	json_array_foreach(json_object_get(svc, "links"), i, v)
-	{
-		const char *l = json_string_value(v), *colon = strchr(l, ':');
-
-		dep = colon ? cs_xstrndup(l, (size_t)(colon - l)) : cs_xstrdup(l);
-		if (json_object_get(services, dep) && strcmp(dep, name) &&
-		    visit(order, state, services, dep, path) < 0) {
-			free(dep);
-			return CS_EINVAL;
-		}
-		free(dep);
-	}
-	json_object_set_new(state, name, json_integer(2));
-	json_array_append_new(order, json_string(name));
-	path->len = mark;
-	path->buf[mark] = '\0';
+	CS_ALLOC_GROW(stk->v, stk->nr + 1, stk->alloc);
+	f = &stk->v[stk->nr++];
+	f->name = name;
+	f->svc = json_object_get(services, name);
+	f->dep = f->link = 0;
+	f->mark = mark;
 	return 0;
+}
+
+static int
+visit(json_t *order, json_t *state, const json_t *services, const char *root, struct cs_buf *path)
+{
+	struct visit_stack stk = {0};
+	int error;
+
+	if ((error = visit_enter(&stk, state, services, root, path)) < 0)
+		goto out;
+	while (stk.nr) {
+		struct visit_frame *f = &stk.v[stk.nr - 1];
+		const json_t *deps = json_object_get(f->svc, "depends_on");
+		const json_t *links = json_object_get(f->svc, "links");
+		const char *next = NULL;
+
+		if (f->dep < json_array_size(deps)) {
+			next = json_string_value(json_array_get(deps, f->dep++));
+		} else if (f->link < json_array_size(links)) {
+			const char *l = json_string_value(json_array_get(links, f->link++));
+			const char *colon = strchr(l, ':');
+			char *dep = colon ? cs_xstrndup(l, (size_t)(colon - l)) : cs_xstrdup(l);
+			void *it = json_object_iter_at((json_t *)services, dep);
+
+			/* the key inside services outlives dep */
+			if (it && strcmp(dep, f->name))
+				next = json_object_iter_key(it);
+			free(dep);
+			if (next == NULL)
+				continue;
+		} else {
+			json_object_set_new(state, f->name, json_integer(2));
+			json_array_append_new(order, json_string(f->name));
+			path->len = f->mark;
+			path->buf[f->mark] = '\0';
+			stk.nr--;
+			continue;
+		}
+		if ((error = visit_enter(&stk, state, services, next, path)) < 0)
+			goto out;
+	}
+out:
+	free(stk.v);
+	return error;
 }
 
 int

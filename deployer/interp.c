@@ -11,11 +11,20 @@
 #include "err.h"
 #include "xalloc.h"
 
+/*
+ * Nesting limit of "${A:-${B:-...}}": each level recurses and rescans the
+ * rest of the string, so without a limit a hostile file overflows the stack
+ * and takes quadratic time. Real files nest two or three levels.
+ */
+#define INTERP_MAX_DEPTH 32
+
 struct ictx {
 	const json_t *vars;
 	struct cs_strvec *errors, *unset;
 	const char *whole; /* the string being interpolated, for messages */
 	int nerr;
+	int depth;   /* nesting of braced expressions being expanded */
+	int toodeep; /* the nesting limit was hit (reported once) */
 	char *first; /* first error message */
 };
 
@@ -79,6 +88,17 @@ syntax_error(struct ictx *c)
 	ierror(c, cs_xasprintf("invalid interpolation format in '%s'", c->whole));
 }
 
+/* The value is quoted only in part: it can be megabytes long. */
+static void
+depth_error(struct ictx *c)
+{
+	if (c->toodeep)
+		return;
+	c->toodeep = 1;
+	ierror(c, cs_xasprintf("interpolation nested deeper than %d levels in '%.40s%s'",
+			       INTERP_MAX_DEPTH, c->whole, strlen(c->whole) > 40 ? "..." : ""));
+}
+
 /* s points after "${"; returns the length consumed up to and including "}". */
 static size_t
 braced(struct cs_buf *out, const char *s, size_t n, struct ictx *c)
@@ -90,6 +110,10 @@ braced(struct cs_buf *out, const char *s, size_t n, struct ictx *c)
 
 	if (n == 0 || !is_name_start(s[0])) {
 		syntax_error(c);
+		return n;
+	}
+	if (c->toodeep || c->depth >= INTERP_MAX_DEPTH) {
+		depth_error(c);
 		return n;
 	}
 	while (i < n && is_name_char(s[i]))
@@ -122,6 +146,7 @@ braced(struct cs_buf *out, const char *s, size_t n, struct ictx *c)
 		return n;
 	}
 	val = lookup(c, s, nlen);
+	c->depth++;
 	switch (op) {
 	case 0:
 		if (val == NULL)
@@ -156,6 +181,7 @@ braced(struct cs_buf *out, const char *s, size_t n, struct ictx *c)
 		}
 		break;
 	}
+	c->depth--;
 	return k + 1;
 }
 
@@ -165,7 +191,7 @@ interp(struct cs_buf *out, const char *s, size_t n, struct ictx *c)
 	size_t i = 0, j;
 	const char *val;
 
-	while (i < n) {
+	while (i < n && !c->toodeep) {
 		if (s[i] != '$' || i + 1 >= n) {
 			cs_buf_addch(out, s[i++]);
 			continue;

@@ -3,6 +3,7 @@
  * model (compose.h) and report warnings. The deploy flow itself lives in
  * deploy.c; main() only maps its result to an exit code.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,9 +130,13 @@ parse_args(struct dep_args *a, int argc, char **argv)
 			a->env_file = optarg;
 			break;
 		case OPT_TIMEOUT:
+			errno = 0;
 			a->timeout = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || a->timeout <= 0)
-				return usage_error("--timeout wants a positive number of seconds");
+			/* 4294967297 used to wrap to 1 s on the way to an int */
+			if (*optarg == '\0' || *end != '\0' || errno == ERANGE || a->timeout <= 0 ||
+			    a->timeout > 86400)
+				return usage_error("--timeout wants a number of seconds from 1 to "
+						   "86400 (a day)");
 			break;
 		case OPT_PRUNE:
 			a->prune = 1;

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -448,8 +450,66 @@ find_by_name(json_t *list, const char *name, int spec)
 }
 
 /*
+ * Versioned secret and config names end in 12 hex digits of
+ * HMAC-SHA256(key, content), with a random 256-bit key per stack and kind
+ * kept in the VERSION_KEY_LABEL of the app's objects. An unsalted hash let
+ * anyone who sees a name (a console log, a service spec, the --json report)
+ * test guesses of the content offline: a 4-digit PIN fell in milliseconds.
+ * The label is readable only through the engine API, whose users can mount
+ * the secret into a container anyway. Same key and content, same name: a
+ * redeploy of unchanged content changes nothing.
+ */
+#define VERSION_KEY_LABEL "com.caas-devops.version-key"
+
+/*
+ * The key of the app's objects in list (the smallest if several, so two
+ * readers agree), else a new random one; *key gets 64 hex digits.
+ */
+static int
+version_key(char key[65], json_t *list)
+{
+	unsigned char rnd[32];
+	json_t *o;
+	size_t i;
+	const char *k, *best = NULL;
+
+	json_array_foreach(list, i, o)
+	{
+		k = json_string_value(json_object_get(
+		    json_object_get(json_object_get(o, "Spec"), "Labels"), VERSION_KEY_LABEL));
+		if (k && strlen(k) == 64 && strspn(k, "0123456789abcdef") == 64 &&
+		    (best == NULL || strcmp(k, best) < 0))
+			best = k;
+	}
+	if (best) {
+		memcpy(key, best, 65);
+		return 0;
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return cs_err_set(CS_ERROR, "cannot draw a random key for secret names");
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(key + 2 * i, 3, "%02x", rnd[i]);
+	explicit_bzero(rnd, sizeof(rnd));
+	return 0;
+}
+
+/* out gets the first 12 hex digits of HMAC-SHA256(key, data). */
+static int
+keyed_hash(char out[13], const char key[65], const void *data, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	if (HMAC(EVP_sha256(), key, 64, data, len, md, &mdlen) == NULL || mdlen < 6)
+		return cs_err_set(CS_ERROR, "cannot compute the version of a secret");
+	for (i = 0; i < 6; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+/*
  * Plan the secrets (kind "secret") or configs used by the services: versioned
- * names APP_NAME-<hash of the content>; external ones are looked up.
+ * names APP_NAME-<keyed hash of the content>; external ones are looked up.
  * names receives model name -> engine name.
  */
 static int
@@ -461,10 +521,13 @@ plan_files(struct dep_ctx *ctx, const char *kind, json_t *used, json_t *names)
 	json_t *list = NULL, *found;
 	struct cs_strvec keys = CS_STRVEC_INIT;
 	struct cs_buf data = CS_BUF_INIT, path = CS_BUF_INIT;
+	char key[65] = "";
 	size_t i;
 	int error;
 
 	if ((error = list_app(ctx, secret ? "/secrets" : "/configs", &list)) < 0)
+		goto out;
+	if ((error = version_key(key, list)) < 0)
 		goto out;
 	dep_sorted_keys(&keys, used);
 	for (i = 0; i < keys.nr; i++) {
@@ -504,7 +567,8 @@ plan_files(struct dep_ctx *ctx, const char *kind, json_t *used, json_t *names)
 		cs_buf_release(&data);
 		if ((error = dep_read_file(&data, dep_str(def, "file"), SECRET_MAX)) < 0)
 			goto out;
-		dep_short_hash(hash, data.buf, data.len);
+		if ((error = keyed_hash(hash, key, data.buf, data.len)) < 0)
+			goto out;
 		name = cs_xasprintf("%s_%s-%s", ctx->opts->app, keys.v[i], hash);
 		json_object_set_new(names, keys.v[i], json_string(name));
 		found = find_by_name(list, name, 1);
@@ -523,12 +587,15 @@ plan_files(struct dep_ctx *ctx, const char *kind, json_t *used, json_t *names)
 		it->desired =
 		    json_pack("{s:s, s:o, s:s}", "Name", name, "Labels",
 			      labels(json_object_get(def, "labels"), ctx->opts->app), "Data", b64);
+		json_object_set_new(json_object_get(it->desired, "Labels"), VERSION_KEY_LABEL,
+				    json_string(key));
 		if (secret)
 			explicit_bzero(b64, b64len);
 		free(b64);
 		free(name);
 	}
 out:
+	explicit_bzero(key, sizeof(key));
 	cs_buf_wipe(&data);
 	cs_buf_release(&path);
 	cs_strvec_clear(&keys);

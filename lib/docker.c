@@ -2,9 +2,11 @@
  * Docker Engine API client: address from DOCKER_HOST, API version negotiated
  * with GET /_ping, JSON calls and streamed endpoints on top of lib/http.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "docker.h"
 #include "err.h"
@@ -94,6 +96,24 @@ cs_docker_connect(struct cs_docker **out, const char *host)
 		ca = cs_xasprintf("%s/ca.pem", dir);
 		cert = cs_xasprintf("%s/cert.pem", dir);
 		key = cs_xasprintf("%s/key.pem", dir);
+		{
+			const char *files[] = {ca, cert, key};
+			size_t i;
+
+			for (i = 0; i < 3; i++) {
+				if (access(files[i], R_OK) == 0)
+					continue;
+				error = cs_err_set(
+				    CS_EINVAL,
+				    "DOCKER_TLS_VERIFY is set but '%s' cannot be read: %s (%s; it "
+				    "must name the directory of ca.pem, cert.pem and key.pem)",
+				    files[i], strerror(errno),
+				    home_dir ? "DOCKER_CERT_PATH is not set, ~/.docker is used"
+					     : "check DOCKER_CERT_PATH");
+				free(home_dir);
+				goto out;
+			}
+		}
 		tls.ca_file = ca;
 		tls.cert_file = cert;
 		tls.key_file = key;
@@ -216,12 +236,15 @@ static int
 body_error(struct cs_buf *body, const char *method, const char *path, long status)
 {
 	json_t *v = json_loadb(body->buf, body->len, 0, NULL);
+	struct cs_buf shown = CS_BUF_INIT;
 	int error;
 
 	cs_buf_rtrim(body);
+	cs_http_display_path(&shown, path); /* no build args in messages */
 	error =
-	    cs_err_set(CS_EHTTP, "%s %s: %s (HTTP %ld)", method, path,
+	    cs_err_set(CS_EHTTP, "%s %s: %s (HTTP %ld)", method, shown.buf,
 		       cs_docker_error_message(v, body->len ? body->buf : "no message"), status);
+	cs_buf_wipe(&shown);
 	json_decref(v);
 	return error;
 }

@@ -18,7 +18,8 @@ struct cs_docker;
 /*
  * Connect to host ("unix:///path", "tcp://h:p"), or to $DOCKER_HOST when host
  * is NULL, and negotiate the API version. Errors: CS_ENET when the engine
- * does not answer (message names the address), CS_EHTTP.
+ * does not answer (message names the address), CS_EHTTP, CS_EINVAL when
+ * DOCKER_TLS_VERIFY is set and ca.pem, cert.pem or key.pem cannot be read.
  */
 int cs_docker_connect(struct cs_docker **out, const char *host);
 void cs_docker_free(struct cs_docker *d);

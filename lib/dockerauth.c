@@ -33,6 +33,19 @@
 extern char **environ;
 
 static int helper_timeout_ms = CS_DOCKERAUTH_HELPER_TIMEOUT_MS;
+static volatile int *helper_cancel;
+
+volatile int *
+cs_dockerauth_set_cancel(volatile int *flag)
+{
+	volatile int *prev = helper_cancel;
+
+	helper_cancel = flag;
+	return prev;
+}
+
+/* The longest poll() without looking at the cancel flag (a signal may land just before it). */
+#define CANCEL_POLL_MS 100
 
 void
 cs_dockerauth__set_helper_timeout(int ms)
@@ -79,6 +92,10 @@ read_fd(struct cs_buf *out, int fd, size_t max, const char *what)
 	cs_buf_init(out, max);
 	for (;;) {
 		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR && helper_cancel && *helper_cancel) {
+			error = cs_err_set(CS_EINTR, "interrupted while reading '%s'", what);
+			break;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -234,10 +251,17 @@ run_helper(struct cs_buf *out, struct cs_buf *err, int *status, const char *prog
 		long left = deadline - (long)(cs_clock_now() * 1000);
 		int i;
 
+		if (helper_cancel && *helper_cancel) {
+			error = cs_err_set(CS_EINTR, "interrupted while credential helper '%s' ran",
+					   prog);
+			goto out;
+		}
 		if (left <= 0) {
 			timed_out = 1;
 			break;
 		}
+		if (left > CANCEL_POLL_MS)
+			left = CANCEL_POLL_MS;
 		pfd[0].fd = po[0];
 		pfd[1].fd = pe[0];
 		pfd[0].events = pfd[1].events = POLLIN;
@@ -271,6 +295,11 @@ run_helper(struct cs_buf *out, struct cs_buf *err, int *status, const char *prog
 		}
 	}
 	while (!timed_out && (rc = waitpid(pid, status, WNOHANG)) == 0) {
+		if (helper_cancel && *helper_cancel) {
+			error = cs_err_set(CS_EINTR, "interrupted while credential helper '%s' ran",
+					   prog);
+			goto out;
+		}
 		if ((long)(cs_clock_now() * 1000) >= deadline) {
 			timed_out = 1;
 			break;

@@ -51,9 +51,17 @@ struct cs_dockerauth {
  *   CS_EPARSE     config.json or the helper's answer is not valid (message
  *                 names the file or helper);
  *   CS_EIO        cannot read the file, or the helper cannot be run or fails;
- *   CS_ETIMEOUT   the helper did not finish within the timeout.
+ *   CS_ETIMEOUT   the helper did not finish within the timeout;
+ *   CS_EINTR      the cancel flag (cs_dockerauth_set_cancel) became non-zero
+ *                 while the helper ran (it is killed; noticed within 0.1 s).
  */
 int cs_dockerauth_lookup(struct cs_dockerauth *out, const char *registry_host);
+
+/*
+ * Stop waiting for a credential helper when *flag becomes non-zero (a signal
+ * handler sets it). flag may be NULL. Returns the flag set before.
+ */
+volatile int *cs_dockerauth_set_cancel(volatile int *flag);
 
 /*
  * Credentials from a user name and a password file (like

@@ -1,8 +1,8 @@
 /*
  * .dockerignore: docker's line reader (ReadAll) and pattern matcher
  * (moby/patternmatcher), rewritten in C. Patterns are compiled once into a
- * token list; matching is a memoised backtracking walk over it, so it stays
- * polynomial whatever the number of stars.
+ * token list; matching runs the tokens over the set of reachable positions
+ * (no backtracking), O(tokens x path length) whatever the number of stars.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +43,6 @@ struct pattern {
 	char *text; /* cleaned, without the '!' */
 	int exclusion;
 	enum match_type mtype;
-	int has_star;
 	struct tok *toks;
 	size_t ntok, tok_alloc;
 	uint32_t *ranges; /* lo, hi pairs */
@@ -257,8 +256,6 @@ push_tok(struct pattern *p, enum tok_kind kind, unsigned char ch)
 	p->toks[p->ntok].kind = kind;
 	p->toks[p->ntok].ch = ch;
 	p->ntok++;
-	if (kind == T_STAR || kind == T_DSTAR_SLASH || kind == T_DSTAR_END)
-		p->has_star = 1;
 }
 
 /* Go's filepath getEsc: one class character, possibly '\'-escaped. */
@@ -368,28 +365,6 @@ compile(struct pattern *p)
 	return NULL;
 }
 
-struct matcher {
-	const struct pattern *p;
-	const unsigned char *s;
-	size_t n;
-	unsigned char *memo; /* bit (ti * (n + 1) + si) set: known not to match */
-};
-
-static int match_from(struct matcher *m, size_t ti, size_t si);
-
-static int
-try_at(struct matcher *m, size_t ti, size_t si)
-{
-	size_t bit = ti * (m->n + 1) + si;
-
-	if (m->memo[bit / 8] & (1u << (bit % 8)))
-		return 0;
-	if (match_from(m, ti, si))
-		return 1;
-	m->memo[bit / 8] |= (unsigned char)(1u << (bit % 8));
-	return 0;
-}
-
 static int
 in_class(const struct pattern *p, const struct tok *t, uint32_t r)
 {
@@ -402,65 +377,113 @@ in_class(const struct pattern *p, const struct tok *t, uint32_t r)
 	return 0;
 }
 
+/*
+ * One token applied to a set of positions: in[k] says the tokens before it
+ * can match s[0, k); out gets the same for the tokens up to this one. Each
+ * kind is one left-to-right sweep, so a pattern costs O(tokens x length)
+ * however many stars it has ("**" + "/a/" 300 times on a 300-deep path
+ * backtracked for minutes before). Returns 1 if out is not empty.
+ */
 static int
-match_from(struct matcher *m, size_t ti, size_t si)
+step(const struct pattern *p, const struct tok *t, const unsigned char *s, size_t n,
+     const unsigned char *in, unsigned char *out)
 {
-	const struct tok *t;
-	size_t w, k;
+	size_t k, w;
 	uint32_t r;
+	int active = 0, any = 0;
 
-	for (; ti < m->p->ntok; ti++) {
-		t = &m->p->toks[ti];
-		switch (t->kind) {
-		case T_LIT:
-			if (si >= m->n || m->s[si] != t->ch)
-				return 0;
-			si++;
-			break;
-		case T_QMARK:
-		case T_CLASS:
-			if (si >= m->n)
-				return 0;
-			r = decode_rune(m->s + si, m->n - si, &w);
-			if (t->kind == T_QMARK ? r == '/' : in_class(m->p, t, r) == t->negated)
-				return 0;
-			si += w;
-			break;
-		case T_STAR:
-			for (k = si;; k += w) {
-				if (try_at(m, ti + 1, k))
-					return 1;
-				if (k >= m->n || m->s[k] == '/')
-					return 0;
-				decode_rune(m->s + k, m->n - k, &w);
-			}
-		case T_DSTAR_SLASH:
-			if (try_at(m, ti + 1, si))
-				return 1;
-			for (k = si; k < m->n && m->s[k] != '\n'; k++)
-				if (m->s[k] == '/' && try_at(m, ti + 1, k + 1))
-					return 1;
-			return 0;
-		case T_DSTAR_END:
-			for (k = si;; k++) {
-				if (try_at(m, ti + 1, k))
-					return 1;
-				if (k >= m->n || m->s[k] == '\n')
-					return 0;
+	memset(out, 0, n + 1);
+	switch (t->kind) {
+	case T_LIT:
+		for (k = 0; k < n; k++)
+			if (in[k] && s[k] == t->ch)
+				out[k + 1] = 1;
+		break;
+	case T_QMARK:
+	case T_CLASS:
+		for (k = 0; k < n; k++) {
+			if (!in[k])
+				continue;
+			r = decode_rune(s + k, n - k, &w);
+			if (t->kind == T_QMARK ? r == '/' : in_class(p, t, r) == t->negated)
+				continue;
+			out[k + w] = 1;
+		}
+		break;
+	case T_STAR: /* runs of non-'/' runes */
+		for (k = 0; k <= n; k++) {
+			if (in[k])
+				out[k] = 1;
+			if (out[k] && k < n && s[k] != '/') {
+				decode_rune(s + k, n - k, &w);
+				out[k + w] = 1;
 			}
 		}
+		break;
+	case T_DSTAR_SLASH: /* nothing, or up to and including a '/' ('.' stops at '\n') */
+		for (k = 0; k <= n; k++) {
+			if (in[k]) {
+				out[k] = 1;
+				active = 1;
+			}
+			if (k == n)
+				break;
+			if (active && s[k] == '/')
+				out[k + 1] = 1;
+			if (s[k] == '\n')
+				active = 0;
+		}
+		break;
+	case T_DSTAR_END: /* anything up to a '\n' */
+		for (k = 0; k <= n; k++) {
+			if (in[k])
+				active = 1;
+			if (active)
+				out[k] = 1;
+			if (k < n && s[k] == '\n')
+				active = 0;
+		}
+		break;
 	}
-	return si == m->n;
+	for (k = 0; k <= n && !any; k++)
+		any = out[k];
+	return any;
 }
 
-/* Does pattern p match s[0, n) as a whole? */
+/*
+ * Does the compiled pattern match s[0, n), or, with parents set, one of its
+ * parent directories s[0, k) (s[k] == '/')? One pass gives every prefix: the
+ * positions reachable up to k do not depend on what follows a '/' at k.
+ * scratch holds 2 * (n + 1) bytes.
+ */
 static int
-pattern_match(const struct pattern *p, const char *s, size_t n)
+tokens_match(const struct pattern *p, const char *str, size_t n, int parents,
+	     unsigned char *scratch)
 {
-	struct matcher m = {.p = p, .s = (const unsigned char *)s, .n = n};
-	unsigned char small[512];
-	size_t bytes, tl;
-	int ret;
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned char *cur = scratch, *nxt = scratch + n + 1, *tmp;
+	size_t ti, k;
+
+	memset(cur, 0, n + 1);
+	cur[0] = 1;
+	for (ti = 0; ti < p->ntok; ti++) {
+		if (!step(p, &p->toks[ti], s, n, cur, nxt))
+			return 0;
+		tmp = cur, cur = nxt, nxt = tmp;
+	}
+	if (cur[n])
+		return 1;
+	for (k = 1; parents && k < n; k++)
+		if (s[k] == '/' && cur[k])
+			return 1;
+	return 0;
+}
+
+/* Does a fast-path pattern (exact, prefix, suffix) match s[0, n) as a whole? */
+static int
+plain_match(const struct pattern *p, const char *s, size_t n)
+{
+	size_t tl;
 
 	switch (p->mtype) {
 	case M_EXACT:
@@ -476,16 +499,7 @@ pattern_match(const struct pattern *p, const char *s, size_t n)
 	case M_REGEXP:
 		break;
 	}
-	if (!p->has_star)
-		return match_from(&m, 0, 0);
-	bytes = ((p->ntok + 1) * (n + 1) + 7) / 8;
-	m.memo = bytes <= sizeof(small) ? small : cs_xcalloc(bytes, 1);
-	if (m.memo == small)
-		memset(small, 0, bytes);
-	ret = match_from(&m, 0, 0);
-	if (m.memo != small)
-		free(m.memo);
-	return ret;
+	return 0;
 }
 
 static void
@@ -656,6 +670,7 @@ int
 cs_dockerignore_match(const struct cs_dockerignore *di, const char *relpath)
 {
 	const struct pattern *p;
+	unsigned char small[512], *scratch = NULL;
 	size_t i, k, n;
 	int matched = 0, m;
 
@@ -666,13 +681,22 @@ cs_dockerignore_match(const struct cs_dockerignore *di, const char *relpath)
 		p = &di->v[i];
 		if (p->exclusion != matched)
 			continue; /* cannot change the verdict */
-		m = pattern_match(p, relpath, n);
-		for (k = 0; !m && k < n; k++)
-			if (relpath[k] == '/' && k > 0)
-				m = pattern_match(p, relpath, k);
+		if (p->mtype == M_REGEXP) {
+			if (scratch == NULL)
+				scratch =
+				    2 * (n + 1) <= sizeof(small) ? small : cs_xmalloc(2 * (n + 1));
+			m = tokens_match(p, relpath, n, 1, scratch);
+		} else {
+			m = plain_match(p, relpath, n);
+			for (k = 0; !m && k < n; k++)
+				if (relpath[k] == '/' && k > 0)
+					m = plain_match(p, relpath, k);
+		}
 		if (m)
 			matched = !p->exclusion;
 	}
+	if (scratch != small)
+		free(scratch);
 	return matched;
 }
 

@@ -21,6 +21,7 @@ enum cs_err_code {
 	CS_EGIT = -11,	   /* libgit2 failure */
 	CS_EBUILD = -12,   /* a build step failed */
 	CS_ETIMEOUT = -13, /* a deadline passed */
+	CS_ETLS = -14,	   /* TLS certificate refused (not transient: never retried) */
 };
 
 /*

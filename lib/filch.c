@@ -1,6 +1,6 @@
 /*
- * Filch policy loading (jansson) and matching (POSIX regcomp). Files rules are
- * compiled a second time wrapped in ^(...)$ so that they match whole basenames.
+ * Filch policy loading (jansson) and matching (POSIX regcomp). Files rules
+ * match whole basenames: the span of the leftmost-longest match is checked.
  */
 #include <jansson.h>
 #include <limits.h>
@@ -20,6 +20,7 @@
 struct rule {
 	char *src;
 	regex_t re;
+	int whole; /* must match the whole item (files rules) */
 };
 
 struct rule_list {
@@ -236,15 +237,17 @@ rule_too_complex(const char *src)
 				   : NULL;
 }
 
-/* Compile one entry; files entries are anchored to the whole basename. */
+/*
+ * Compile one entry as written. Files entries must match the whole basename:
+ * that is checked on the match's span, not by wrapping the entry in "^(...)$",
+ * which an entry like "nc)|(x" escaped (its ')' closed the wrapper, and
+ * "^(nc)|(x)$" matched "ncurses").
+ */
 static int
 compile_rule(struct rule *r, const char *src, int anchored, const char *name, const char *where,
 	     size_t i)
 {
-	regex_t raw;
 	const char *why;
-	char *wrapped;
-	size_t nsub;
 	int rc;
 
 	if (*src == '\0')
@@ -252,27 +255,10 @@ compile_rule(struct rule *r, const char *src, int anchored, const char *name, co
 	if ((why = rule_too_complex(src)) != NULL)
 		return cs_err_set(CS_EPARSE, "policy '%s': %s[%zu] \"%s\": invalid regex: %s", name,
 				  where, i, src, why);
-	rc = regcomp(&raw, src, REG_EXTENDED | REG_NOSUB);
-	if (rc != 0)
-		return regex_error(name, where, i, src, rc, &raw);
-	if (!anchored) {
-		r->re = raw;
-		r->src = cs_xstrdup(src);
-		return 0;
-	}
-	nsub = raw.re_nsub;
-	regfree(&raw);
-	wrapped = cs_xasprintf("^(%s)$", src);
-	rc = regcomp(&r->re, wrapped, REG_EXTENDED | REG_NOSUB);
-	free(wrapped);
+	rc = regcomp(&r->re, src, REG_EXTENDED | (anchored ? 0 : REG_NOSUB));
 	if (rc != 0)
 		return regex_error(name, where, i, src, rc, &r->re);
-	if (r->re.re_nsub != nsub + 1) {
-		/* an unbalanced ')' taken literally would change the meaning of the wrapper */
-		regfree(&r->re);
-		return cs_err_set(CS_EPARSE, "policy '%s': %s[%zu] \"%s\": invalid regex: %s", name,
-				  where, i, src, "unbalanced parenthesis");
-	}
+	r->whole = anchored;
 	r->src = cs_xstrdup(src);
 	return 0;
 }
@@ -416,10 +402,19 @@ cs_filch_forbidden_rule(const struct cs_filch *p, enum cs_filch_section s, size_
 	return i < p->forbidden[s].nr ? p->forbidden[s].v[i].src : NULL;
 }
 
+/*
+ * POSIX regexec gives the leftmost-longest match: the item matches as a whole
+ * exactly when that match spans all of it.
+ */
 static int
 matches(const struct rule *r, const char *s)
 {
-	return regexec(&r->re, s, 0, NULL, 0) == 0;
+	regmatch_t m[1];
+
+	if (!r->whole)
+		return regexec(&r->re, s, 0, NULL, 0) == 0;
+	return regexec(&r->re, s, 1, m, 0) == 0 && m[0].rm_so == 0 &&
+	       (size_t)m[0].rm_eo == strlen(s);
 }
 
 size_t

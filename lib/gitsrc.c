@@ -4,6 +4,7 @@
  * recursively. libgit2 errors are converted here, once, into CS_EGIT messages
  * that name the URL with its credentials removed.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
@@ -81,26 +82,61 @@ cs_gitsrc__url_host(const char *url)
 	return cs_xstrndup(p, (size_t)(end - p));
 }
 
-/* The password in scheme://user:pass@host/..., registered so it is masked everywhere. */
+/* Register s[0, n) and its percent-decoded form as secrets. */
+static void
+add_secret(const char *s, size_t n)
+{
+	char *raw = cs_xstrndup(s, n), *dec = cs_xmalloc(n + 1);
+	size_t i, j = 0;
+	unsigned v;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && sscanf(s + i + 1, "%2x", &v) == 1 &&
+		    isxdigit((unsigned char)s[i + 1]) && isxdigit((unsigned char)s[i + 2])) {
+			dec[j++] = (char)v;
+			i += 2;
+		} else {
+			dec[j++] = s[i];
+		}
+	}
+	dec[j] = '\0';
+	cs_log_secret_add(raw);
+	if (strcmp(raw, dec) != 0 && strlen(dec) == j)
+		cs_log_secret_add(dec);
+	explicit_bzero(raw, n);
+	explicit_bzero(dec, n);
+	free(raw);
+	free(dec);
+}
+
+/*
+ * The password in scheme://user:pass@host/..., registered so it is masked
+ * everywhere, before anything parses the URL. A password holding '/', '?' or
+ * '#' ends the authority early for a URL parser (libgit2 then reports a
+ * "malformed URL" quoting all of it), so the text up to the last '@' of the
+ * whole URL counts as user:password too, and '+' or '%2B' are masked both
+ * as written and decoded.
+ */
 static void
 register_url_password(const char *url)
 {
 	const char *sep = strstr(url, "://"), *auth, *end, *at, *colon;
-	char *pw;
 
 	if (sep == NULL)
 		return;
 	auth = sep + 3;
 	end = auth + strcspn(auth, "/?#");
-	if ((at = memrchr(auth, '@', (size_t)(end - auth))) == NULL)
-		return;
-	colon = memchr(auth, ':', (size_t)(at - auth));
-	pw = colon ? cs_xstrndup(colon + 1, (size_t)(at - colon - 1))
-		   : cs_xstrndup(auth, (size_t)(at - auth));
-	if (colon != NULL || is_http(url))
-		cs_log_secret_add(pw);
-	explicit_bzero(pw, strlen(pw));
-	free(pw);
+	if ((at = memrchr(auth, '@', (size_t)(end - auth))) != NULL) {
+		colon = memchr(auth, ':', (size_t)(at - auth));
+		if (colon)
+			add_secret(colon + 1, (size_t)(at - colon - 1));
+		else if (is_http(url))
+			add_secret(auth, (size_t)(at - auth));
+	}
+	/* the loose reading: userinfo up to the last '@' anywhere */
+	if ((at = strrchr(auth, '@')) != NULL && at >= end &&
+	    (colon = memchr(auth, ':', (size_t)(at - auth))) != NULL)
+		add_secret(colon + 1, (size_t)(at - colon - 1));
 }
 
 static int

@@ -184,6 +184,40 @@ on_progress(void *payload, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ulto
 	return 0;
 }
 
+/* Query parameters whose values may hold secrets (docker build --build-arg NPM_TOKEN=...). */
+static const char *const redacted_params[] = {"buildargs", NULL};
+
+int
+cs_http_display_path(struct cs_buf *out, const char *path)
+{
+	const char *p = path, *q = strchr(path, '?');
+	size_t i, n;
+	int error = 0;
+
+	if (q == NULL)
+		return cs_buf_adds(out, path);
+	for (; *p && error == 0;) {
+		/* copy up to and including the next '?' or '&', then look at the name */
+		n = strcspn(p, "?& ");
+		error = cs_buf_add(out, p, n + (p[n] ? 1 : 0));
+		p += n + (p[n] ? 1 : 0);
+		if (p <= q || p[-1] == ' ')
+			continue;
+		for (i = 0; redacted_params[i]; i++) {
+			size_t l = strlen(redacted_params[i]);
+
+			if (strncmp(p, redacted_params[i], l) == 0 && p[l] == '=') {
+				error = cs_buf_add(out, p, l + 1);
+				if (error == 0)
+					error = cs_buf_adds(out, "<redacted>");
+				p += l + 1 + strcspn(p + l + 1, "& ");
+				break;
+			}
+		}
+	}
+	return error;
+}
+
 static const char *const redacted_headers[] = {"authorization", "x-registry-auth",
 					       "x-registry-config", "cookie", NULL};
 
@@ -218,6 +252,14 @@ trace_lines(const char *prefix, const char *data, size_t size)
 			cs_buf_adds(&line, ": <redacted>");
 			break;
 		}
+		if (strchr(line.buf, '?')) {
+			struct cs_buf shown = CS_BUF_INIT;
+
+			cs_http_display_path(&shown, line.buf);
+			cs_buf_reset(&line);
+			cs_buf_add(&line, shown.buf, shown.len);
+			cs_buf_wipe(&shown);
+		}
 		if (line.len)
 			cs_log_trace("http %s %s", prefix, line.buf);
 		i = j + 1;
@@ -245,11 +287,28 @@ on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *payload)
 	return 0;
 }
 
+/* A certificate the peer showed, or ours, is refused: trying again changes nothing. */
+static int
+is_certificate_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int
 cs_http_do(struct cs_http *h, const struct cs_http_req *req, struct cs_http_resp *resp)
 {
 	struct curl_slist *hdrs = NULL;
-	struct cs_buf url = CS_BUF_INIT;
+	struct cs_buf url = CS_BUF_INIT, shown = CS_BUF_INIT;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	const char *method = req->method ? req->method : "GET";
 	struct xfer x = {.curl = h->curl, .req = req, .resp = resp, .cancel = h->cancel};
@@ -285,6 +344,10 @@ cs_http_do(struct cs_http *h, const struct cs_http_req *req, struct cs_http_resp
 			 req->connect_timeout_ms ? req->connect_timeout_ms : 10000L);
 	if (req->timeout_ms)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	if (req->stall_seconds) {
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, req->stall_seconds);
+	}
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
@@ -327,20 +390,25 @@ cs_http_do(struct cs_http *h, const struct cs_http_req *req, struct cs_http_resp
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (rc == CURLE_OK)
 		goto out;
+	cs_http_display_path(&shown, req->path);
 	if (x.interrupted || (h->cancel && *h->cancel)) {
-		error = cs_err_set(CS_EINTR, "%s %s: interrupted", method, req->path);
+		error = cs_err_set(CS_EINTR, "%s %s: interrupted", method, shown.buf);
 	} else if (x.cb_error) {
 		error = x.cb_error; /* the callback set the message */
+	} else if (is_certificate_error(rc)) {
+		error = cs_err_set(CS_ETLS, "%s %s%s: %s", method, h->display, shown.buf,
+				   errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		error =
-		    cs_err_set(CS_ETIMEOUT, "%s %s%s: timed out", method, h->display, req->path);
+		    cs_err_set(CS_ETIMEOUT, "%s %s%s: timed out", method, h->display, shown.buf);
 	} else {
-		error = cs_err_set(CS_ENET, "%s %s%s: %s", method, h->display, req->path,
+		error = cs_err_set(CS_ENET, "%s %s%s: %s", method, h->display, shown.buf,
 				   errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	}
 out:
 	curl_slist_free_all(hdrs);
-	cs_buf_release(&url);
+	cs_buf_wipe(&url);
+	cs_buf_wipe(&shown);
 	return error;
 }
 

@@ -7,7 +7,8 @@
  * read callback (the build context), and receive the response into a buffer
  * or stream it through a write callback (build output, image export).
  * With CS_TRACE_HTTP=1 requests are traced to stderr; Authorization,
- * X-Registry-Auth and Cookie values are always shown as <redacted>.
+ * X-Registry-Auth and Cookie values are always shown as <redacted>, and so
+ * is the buildargs query parameter (see cs_http_display_path()).
  */
 #ifndef CS_HTTP_H
 #define CS_HTTP_H
@@ -54,7 +55,8 @@ struct cs_http_req {
 	cs_http_write_fn write_cb; /* stream the response body here; NULL: into resp->body */
 	void *write_payload;
 	long timeout_ms;	 /* whole-request limit; 0 = none */
-	long connect_timeout_ms; /* 0 = 10 s */
+	long connect_timeout_ms; /* 0 = 10 s (the TLS handshake included) */
+	long stall_seconds;	 /* give up (CS_ETIMEOUT) under 1 byte/s for this long; 0 = never */
 	int no_body;		 /* HEAD: no response body expected */
 };
 
@@ -72,8 +74,9 @@ struct cs_http_resp {
  * Perform one request. On return resp holds the status, headers and body
  * (also for non-2xx answers: the caller decides). Errors: CS_ENET when the
  * peer cannot be reached or the connection broke (message names the URL and
- * curl's reason), CS_ETIMEOUT, CS_EINTR when a callback or a signal aborted
- * the transfer, or the callback's own error.
+ * curl's reason), CS_ETLS when a certificate is refused (unknown CA, wrong
+ * name, expired, unreadable CA or client certificate file), CS_ETIMEOUT, CS_EINTR when a callback
+ * or a signal aborted the transfer, or the callback's own error.
  */
 int cs_http_do(struct cs_http *h, const struct cs_http_req *req, struct cs_http_resp *resp);
 
@@ -87,6 +90,14 @@ void cs_http_resp_release(struct cs_http_resp *resp);
  * Returns the flag set before, so a borrower can put it back.
  */
 volatile int *cs_http_set_cancel(struct cs_http *h, volatile int *flag);
+
+/*
+ * Append path (and query) to out as it may be shown in a message or a trace:
+ * the values of query parameters that can carry secrets ("buildargs") are
+ * replaced by <redacted>. Every message and trace line of this module that
+ * names a request goes through it; callers quoting a path do the same.
+ */
+int cs_http_display_path(struct cs_buf *out, const char *path);
 
 /* Percent-encode s for a query string, appending to out. */
 int cs_http_urlencode(struct cs_buf *out, const char *s);

@@ -19,15 +19,38 @@
 #include "xalloc.h"
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 struct cs_registry {
 	struct cs_http *http;
 	char *host;
+	char *ca_file; /* the CA of the registry, for its token server too; NULL: system store */
+	int plain_http;
 	char *username;
 	char *password;
 	char *auth_header; /* "Authorization: ..." once known; a secret */
 	int max_attempts;
+	int stall_seconds;
+	volatile int *cancel;
 };
+
+#define REQUEST_TIMEOUT_MS 60000L
+#define STALL_SECONDS 20
+
+static int
+cancelled(const struct cs_registry *r)
+{
+	return r->cancel && *r->cancel;
+}
+
+/* Backoff that a signal cuts short. */
+static int
+backoff(struct cs_registry *r, long ms)
+{
+	for (; ms > 0 && !cancelled(r); ms -= 100)
+		cs_clock_sleep_ms(ms < 100 ? ms : 100);
+	return cancelled(r) ? cs_err_set(CS_EINTR, "registry %s: interrupted", r->host) : 0;
+}
 
 int
 cs_registry_status_is_transient(long status)
@@ -68,9 +91,14 @@ cs_registry_open(struct cs_registry **out, const struct cs_registry_opts *opts)
 		if (file_exists(certs_d))
 			tls.ca_file = certs_d;
 	}
+	r->ca_file = tls.ca_file ? cs_xstrdup(tls.ca_file) : NULL;
+	r->plain_http = opts->plain_http;
 	url = cs_xasprintf("%s://%s", opts->plain_http ? "http" : "https", opts->host);
 	if ((error = cs_http_new(&r->http, url, &tls)) < 0)
 		goto out;
+	r->cancel = opts->cancel;
+	r->stall_seconds = opts->stall_seconds > 0 ? opts->stall_seconds : STALL_SECONDS;
+	cs_http_set_cancel(r->http, r->cancel);
 	*out = r;
 	r = NULL;
 out:
@@ -96,6 +124,7 @@ cs_registry_free(struct cs_registry *r)
 		return;
 	cs_http_free(r->http);
 	free(r->host);
+	free(r->ca_file);
 	free(r->username);
 	free_secret(r->password);
 	free_secret(r->auth_header);
@@ -175,12 +204,34 @@ bearer_token(struct cs_registry *r, const char *challenge)
 		cs_buf_adds(&path, "&scope=");
 		cs_http_urlencode(&path, scope);
 	}
-	if ((error = cs_http_new(&th, realm, NULL)) < 0)
+	/*
+	 * The token server gets the credentials: never in clear unless the
+	 * registry itself was declared plain HTTP, and verified with the
+	 * registry's own CA (a private registry's token server has the same).
+	 */
+	if (strncasecmp(realm, "https://", 8) != 0 &&
+	    !(r->plain_http && strncasecmp(realm, "http://", 7) == 0)) {
+		error =
+		    cs_err_set(CS_EAUTH,
+			       "registry %s: refusing the token server '%s': credentials "
+			       "would go over plain HTTP (or an unknown scheme) to a TLS registry",
+			       r->host, realm);
 		goto out;
+	}
+	{
+		struct cs_http_tls tls = {.ca_file = r->ca_file};
+
+		if ((error = cs_http_new(&th, realm, &tls)) < 0)
+			goto out;
+	}
+	cs_http_set_cancel(th, r->cancel);
 	if (r->username)
 		cs_strvec_push_take(&hdrs, basic_header(r));
 	{
-		struct cs_http_req req = {.path = path.buf, .headers = &hdrs, .timeout_ms = 60000};
+		struct cs_http_req req = {.path = path.buf,
+					  .headers = &hdrs,
+					  .timeout_ms = REQUEST_TIMEOUT_MS,
+					  .stall_seconds = r->stall_seconds};
 
 		if ((error = cs_http_do(th, &req, &resp)) < 0)
 			goto out;
@@ -229,8 +280,11 @@ request(struct cs_registry *r, const char *method, const char *path, const char 
 
 	for (attempt = 1;; attempt++) {
 		struct cs_strvec hdrs = CS_STRVEC_INIT;
-		struct cs_http_req req = {
-		    .method = method, .path = path, .headers = &hdrs, .timeout_ms = 60000};
+		struct cs_http_req req = {.method = method,
+					  .path = path,
+					  .headers = &hdrs,
+					  .timeout_ms = REQUEST_TIMEOUT_MS,
+					  .stall_seconds = r->stall_seconds};
 		const char *ch;
 
 		if (accept)
@@ -270,7 +324,8 @@ request(struct cs_registry *r, const char *method, const char *path, const char 
 			cs_log(CS_LOG_WARN, "registry %s: %s %s: %s; retrying (%d/%d)", r->host,
 			       method, path, error ? cs_err_msg() : "transient HTTP error", attempt,
 			       r->max_attempts - 1);
-			cs_clock_sleep_ms((long)delay_ms);
+			if ((error = backoff(r, (long)delay_ms)) < 0)
+				return error;
 			delay_ms *= 2;
 			continue;
 		}
@@ -324,6 +379,78 @@ cs_registry_manifest_digest(char **out, struct cs_registry *r, const char *repos
 	}
 	*out = cs_xstrdup(dg);
 out:
+	cs_http_resp_release(&resp);
+	free(path);
+	return error;
+}
+
+static const char image_manifest_accept[] = "application/vnd.docker.distribution.manifest.v2+json, "
+					    "application/vnd.oci.image.manifest.v1+json";
+
+/* "sha256:<hex>" of data into out (72 bytes). */
+static void
+sha256_digest(char out[72], const char *data, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	memcpy(out, "sha256:", 7);
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
+		mdlen = 0;
+	for (i = 0; i < mdlen && i < 32; i++) {
+		out[7 + 2 * i] = hex[md[i] >> 4];
+		out[8 + 2 * i] = hex[md[i] & 15];
+	}
+	out[7 + 2 * i] = '\0';
+}
+
+int
+cs_registry_manifest_config(char **digest, char **config_digest, struct cs_registry *r,
+			    const char *repository, const char *reference)
+{
+	struct cs_http_resp resp = CS_HTTP_RESP_INIT;
+	char *path = cs_xasprintf("/v2/%s/manifests/%s", repository, reference);
+	char computed[72];
+	const char *dg, *cfg;
+	json_t *m = NULL;
+	int error;
+
+	*digest = *config_digest = NULL;
+	if ((error = request(r, "GET", path, image_manifest_accept, &resp)) < 0)
+		goto out;
+	if (resp.status == 404) {
+		error = cs_err_set(CS_ENOTFOUND, "registry %s: no manifest %s:%s", r->host,
+				   repository, reference);
+		goto out;
+	}
+	if (resp.status != 200) {
+		error = cs_err_set(CS_EHTTP, "registry %s: GET %s: HTTP %ld", r->host, path,
+				   resp.status);
+		goto out;
+	}
+	/* the digest is computed, not taken on trust: it names exactly these bytes */
+	sha256_digest(computed, resp.body.buf, resp.body.len);
+	dg = cs_http_resp_header(&resp, "Docker-Content-Digest");
+	if (dg && strcmp(dg, computed) != 0) {
+		error = cs_err_set(CS_EHTTP,
+				   "registry %s: manifest %s:%s is %s but the registry calls it %s",
+				   r->host, repository, reference, computed, dg);
+		goto out;
+	}
+	m = json_loadb(resp.body.buf, resp.body.len, 0, NULL);
+	cfg = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+	if (cfg == NULL) {
+		error = cs_err_set(CS_EHTTP,
+				   "registry %s: manifest %s:%s is not an image manifest with a "
+				   "config",
+				   r->host, repository, reference);
+		goto out;
+	}
+	*digest = cs_xstrdup(computed);
+	*config_digest = cs_xstrdup(cfg);
+out:
+	json_decref(m);
 	cs_http_resp_release(&resp);
 	free(path);
 	return error;

@@ -5,7 +5,11 @@
  * opts->ca_file, else /etc/docker/certs.d/HOST[:PORT]/ca.crt when present,
  * else the system store. Auth: HTTP Basic, or the Bearer token flow when the
  * registry's WWW-Authenticate asks for it. Transient failures (connection
- * errors, timeouts, HTTP 429 and 5xx) are retried with backoff.
+ * errors, timeouts, HTTP 429 and 5xx) are retried with backoff; a refused
+ * certificate (CS_ETLS) is not. Each request
+ * has a 10 s connect timeout (TLS handshake included) and is abandoned when
+ * it moves less than 1 byte/s for 20 s or lasts 60 s; the cancel flag stops a
+ * request or a backoff within a second.
  */
 #ifndef CS_REGISTRY_H
 #define CS_REGISTRY_H
@@ -22,6 +26,8 @@ struct cs_registry_opts {
 	const char *password; /* borrowed; never logged */
 	int plain_http;	      /* 1: http:// (tests of insecure registries only) */
 	int max_attempts;     /* transient-failure retries; 0 = 4 */
+	volatile int *cancel; /* abort requests and retries when *cancel != 0 (CS_EINTR) */
+	int stall_seconds;    /* give up a request under 1 byte/s for this long; 0 = 20 */
 };
 
 /* Errors: CS_EINVAL for a bad host. Strings are copied (the password too, wiped on free). */
@@ -40,6 +46,17 @@ int cs_registry_check(struct cs_registry *r);
  */
 int cs_registry_manifest_digest(char **out, struct cs_registry *r, const char *repository,
 				const char *reference);
+
+/*
+ * GET the image manifest repository:reference (Docker v2 schema 2 or OCI)
+ * and give its digest, computed from the bytes received (and checked
+ * against the registry's Docker-Content-Digest), and its config.digest,
+ * which is the image ID of the image the engine pushed. Both "sha256:...",
+ * caller frees. Errors: CS_ENOTFOUND, CS_EAUTH, CS_ENET, CS_EHTTP (also a
+ * digest that does not match the bytes, or no config: a manifest list).
+ */
+int cs_registry_manifest_config(char **digest, char **config_digest, struct cs_registry *r,
+				const char *repository, const char *reference);
 
 /* DELETE a manifest by digest (tests and cleanup). */
 int cs_registry_delete_manifest(struct cs_registry *r, const char *repository, const char *digest);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "xalloc.h"
 
 static void __attribute__((noreturn)) oom(size_t n)
@@ -85,4 +87,22 @@ cs_xasprintf(const char *fmt, ...)
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	return p;
+}
+
+static void *
+json_xmalloc(size_t size)
+{
+	return cs_xmalloc(size);
+}
+
+/*
+ * jansson reports a failed allocation only as a NULL result, and a NULL
+ * handed to json_object_set_new() or json_array_append_new() is silently
+ * dropped: a document short of values would be deployed. Every program that
+ * links libcs therefore gets jansson's memory from cs_xmalloc, set before
+ * main() runs, so a jansson constructor returns NULL only for bad input.
+ */
+static void __attribute__((constructor)) json_use_xmalloc(void)
+{
+	json_set_alloc_funcs(json_xmalloc, free);
 }

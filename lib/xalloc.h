@@ -2,6 +2,11 @@
  * Allocation wrappers that abort on out-of-memory, and the array-growing
  * macro used everywhere. Input that is too large is not an OOM: callers cap
  * their buffers and return CS_ETOOBIG (see buf.h).
+ *
+ * jansson allocates through cs_xmalloc too (set by a constructor in
+ * xalloc.c when libcs is linked): json_object(), json_string() and the
+ * others never return NULL for lack of memory, only for invalid input
+ * (a NULL or non-UTF-8 string).
  */
 #ifndef CS_XALLOC_H
 #define CS_XALLOC_H

@@ -54,6 +54,7 @@ struct loader {
 	struct anchor *anchors;
 	size_t nanchors, aalloc;
 	size_t nodes;
+	size_t bytes; /* scalar and key text after alias expansion */
 	int error;
 };
 
@@ -257,7 +258,27 @@ count_node(struct loader *l, int line, int col)
 	return 0;
 }
 
-/* Deep copy for an alias; the copy gets the positions of the original. */
+/*
+ * Text is capped too: a few thousand nodes that each copy a long string grow
+ * a 100 KB file to gigabytes without reaching the node cap.
+ */
+static int
+count_bytes(struct loader *l, size_t n, int line, int col)
+{
+	if (n > CS_YAMLDOC_MAX_BYTES - l->bytes) {
+		l->bytes = CS_YAMLDOC_MAX_BYTES;
+		return fail_at(l, CS_ETOOBIG, line, col,
+			       "document too large after alias expansion (more than 64 MiB of "
+			       "text)");
+	}
+	l->bytes += n;
+	return 0;
+}
+
+/*
+ * Deep copy for an alias; the copy gets the positions of the original.
+ * NULL with l->error set when a limit is reached or jansson refuses a value.
+ */
 static json_t *
 copy_node(struct loader *l, const json_t *src, int line, int col)
 {
@@ -272,9 +293,12 @@ copy_node(struct loader *l, const json_t *src, int line, int col)
 		dst = json_object();
 		json_object_foreach((json_t *)src, k, v)
 		{
+			if (count_bytes(l, strlen(k), line, col) < 0)
+				goto fail;
 			if ((c = copy_node(l, v, line, col)) == NULL)
 				goto fail;
-			json_object_set_new(dst, k, c);
+			if (json_object_set_new(dst, k, c) < 0)
+				goto refused;
 			if ((e = pos_find(l->pos, src, k, 0)) != NULL)
 				pos_put(l->pos, dst, k, 0, e->line, e->col, e->tag);
 		}
@@ -284,14 +308,20 @@ copy_node(struct loader *l, const json_t *src, int line, int col)
 		{
 			if ((c = copy_node(l, v, line, col)) == NULL)
 				goto fail;
-			json_array_append_new(dst, c);
+			if (json_array_append_new(dst, c) < 0)
+				goto refused;
 			if ((e = pos_find(l->pos, src, NULL, i)) != NULL)
 				pos_put(l->pos, dst, NULL, i, e->line, e->col, e->tag);
 		}
 	} else {
-		dst = json_copy((json_t *)src);
+		if (json_is_string(src) && count_bytes(l, json_string_length(src), line, col) < 0)
+			goto fail;
+		if ((dst = json_copy((json_t *)src)) == NULL)
+			goto refused;
 	}
 	return dst;
+refused:
+	fail_at(l, CS_ERROR, line, col, "cannot copy the aliased value");
 fail:
 	json_decref(dst);
 	return NULL;
@@ -660,7 +690,8 @@ load(json_t **out, struct cs_yamlpos **posp, const char *text, size_t len, const
 			error = pop_frame(&l, &doc);
 			break;
 		case YAML_SCALAR_EVENT:
-			if ((error = count_node(&l, line, col)) < 0)
+			if ((error = count_node(&l, line, col)) < 0 ||
+			    (error = count_bytes(&l, ev.data.scalar.length, line, col)) < 0)
 				break;
 			f = l.nr ? &l.stack[l.nr - 1] : NULL;
 			is_key = f && json_is_object(f->node) && f->key == NULL;
@@ -689,7 +720,9 @@ load(json_t **out, struct cs_yamlpos **posp, const char *text, size_t len, const
 				break;
 			}
 			if ((v = copy_node(&l, a, line, col)) == NULL) {
-				error = l.error;
+				error = l.error < 0 ? l.error
+						    : fail_at(&l, CS_ERROR, line, col,
+							      "cannot copy the aliased value");
 				break;
 			}
 			error = add_value(&l, v, line, col, NULL, &doc);

@@ -29,9 +29,12 @@
  * merged keys report the position of the anchored text. Tags such as
  * "!reset" or "!override" on a key's value are remembered too.
  *
- * Limits: more than CS_YAMLDOC_MAX_NODES nodes after alias expansion (the
- * "billion laughs" document) or nesting deeper than CS_YAMLDOC_MAX_DEPTH is
- * CS_ETOOBIG.
+ * Limits: more than CS_YAMLDOC_MAX_NODES nodes or CS_YAMLDOC_MAX_BYTES bytes
+ * of scalar and key text after alias expansion (the "billion laughs"
+ * document, or a few aliases of a long string) or nesting deeper than
+ * CS_YAMLDOC_MAX_DEPTH is CS_ETOOBIG. Memory for the values comes from
+ * jansson, which libcs points at its aborting allocator (see xalloc.h): no
+ * value is ever dropped for want of memory.
  */
 #ifndef CS_YAMLDOC_H
 #define CS_YAMLDOC_H
@@ -41,6 +44,7 @@
 
 #define CS_YAMLDOC_MAX_NODES 1000000
 #define CS_YAMLDOC_MAX_DEPTH 256
+#define CS_YAMLDOC_MAX_BYTES ((size_t)64 << 20)
 
 enum cs_yamldoc_flags {
 	CS_YAMLDOC_PLAIN_STRINGS = 1 << 0, /* plain scalars stay strings (null excepted) */

@@ -240,6 +240,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	image = argv[optind];
+	if (*image == '\0') {
+		/* the engine would answer "HTTP 301" for an empty name: bad input, exit 2 */
+		cs_log(CS_LOG_ERROR, "IMAGE is empty");
+		goto out;
+	}
 	if (policy_file != NULL && level != NULL) {
 		cs_log(CS_LOG_ERROR, "--policy and --level exclude each other");
 		goto out;

@@ -1107,6 +1107,36 @@ test_compose__corpus_env_files(void)
 	cs_buf_release(&t2);
 }
 
+/* A chain of 100,000 services linked by depends_on: no stack overflow, linear time. */
+static void
+test_compose__order_of_a_long_chain(void)
+{
+	json_t *model = json_object(), *services = json_object(), *order = NULL;
+	char name[32], next[32];
+	int i, n = 100000;
+
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		snprintf(next, sizeof(next), "s%d", i + 1);
+		json_object_set_new(services, name,
+				    i + 1 < n ? json_pack("{s:[s]}", "depends_on", next)
+					      : json_object());
+	}
+	json_object_set_new(model, "services", services);
+	T_ASSERT_INT(dep_compose_order(&order, model), 0);
+	T_ASSERT_INT(json_array_size(order), n);
+	T_ASSERT_STR(json_string_value(json_array_get(order, 0)), "s99999");
+	T_ASSERT_STR(json_string_value(json_array_get(order, (size_t)n - 1)), "s0");
+	json_decref(order);
+	/* closing the chain into a cycle is reported, not a crash */
+	json_object_set_new(json_object_get(services, "s99999"), "depends_on",
+			    json_pack("[s]", "s0"));
+	T_ASSERT_INT(dep_compose_order(&order, model), CS_EINVAL);
+	T_ASSERT(order == NULL);
+	T_ASSERT(strstr(cs_err_msg(), "services depend on each other: 's0' -> 's1'") != NULL);
+	json_decref(model);
+}
+
 int
 main(void)
 {
@@ -1129,6 +1159,7 @@ main(void)
 	T_RUN(test_compose__warnings_name_key_and_line);
 	T_RUN(test_compose__invalid_input);
 	T_RUN(test_compose__order_profiles_and_cycles);
+	T_RUN(test_compose__order_of_a_long_chain);
 	tmp_cleanup();
 	return T_REPORT();
 }

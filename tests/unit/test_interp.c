@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "deployer/compose.h"
 #include "err.h"
 #include "log.h"
@@ -266,6 +267,44 @@ test_envfile__errors(void)
 	T_ASSERT(out == NULL);
 }
 
+/* "${A:-${A:-...}}" 100,000 deep: a clear error, no stack overflow, no quadratic time. */
+static void
+test_interp__deep_nesting_is_refused(void)
+{
+	struct cs_buf b = CS_BUF_INIT;
+	json_t *v = json_object();
+	char *out = NULL;
+	int i, n = 100000;
+
+	for (i = 0; i < n; i++)
+		cs_buf_adds(&b, "${U:-");
+	cs_buf_adds(&b, "x");
+	for (i = 0; i < n; i++)
+		cs_buf_addch(&b, '}');
+	T_ASSERT_INT(dep_interp_string(&out, b.buf, v, NULL, NULL), CS_EINVAL);
+	T_ASSERT(out == NULL);
+	T_ASSERT(strstr(cs_err_msg(), "interpolation nested deeper than 32 levels in '${U:-") !=
+		 NULL);
+	T_ASSERT(strlen(cs_err_msg()) < 200);
+	/* a set variable needs no expansion of its default: accepted */
+	json_object_set_new(v, "U", json_string("u"));
+	T_ASSERT_INT(dep_interp_string(&out, b.buf, v, NULL, NULL), 0);
+	T_ASSERT_STR(out, "u");
+	free(out);
+	/* 32 levels are fine */
+	cs_buf_reset(&b);
+	for (i = 0; i < 32; i++)
+		cs_buf_adds(&b, "${V:-");
+	cs_buf_adds(&b, "x");
+	for (i = 0; i < 32; i++)
+		cs_buf_addch(&b, '}');
+	T_ASSERT_INT(dep_interp_string(&out, b.buf, v, NULL, NULL), 0);
+	T_ASSERT_STR(out, "x");
+	free(out);
+	json_decref(v);
+	cs_buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -276,5 +315,6 @@ main(void)
 	T_RUN(test_envfile__spec_examples);
 	T_RUN(test_envfile__corpus_examples);
 	T_RUN(test_envfile__errors);
+	T_RUN(test_interp__deep_nesting_is_refused);
 	return T_REPORT();
 }

@@ -147,6 +147,54 @@ test_yamldoc__billion_laughs_is_capped(void)
 	cs_buf_release(&b);
 }
 
+/*
+ * Few nodes, long strings: 20 aliases of a 10 KB string, nested 4 deep, are
+ * 160,000 nodes (under the node cap) but 1.6 GB of text. Refused, not loaded.
+ */
+static void
+test_yamldoc__alias_text_is_capped(void)
+{
+	struct cs_buf b = CS_BUF_INIT;
+	json_t *d = NULL;
+	int i, j;
+
+	cs_buf_adds(&b, "s: &s ");
+	for (i = 0; i < 10000; i++)
+		cs_buf_addch(&b, 'x');
+	cs_buf_adds(&b, "\na0: &a0 [");
+	for (j = 0; j < 20; j++)
+		cs_buf_adds(&b, j ? ", *s" : "*s");
+	cs_buf_adds(&b, "]\n");
+	for (i = 1; i < 4; i++) {
+		cs_buf_addf(&b, "a%d: &a%d [", i, i);
+		for (j = 0; j < 20; j++)
+			cs_buf_addf(&b, "%s*a%d", j ? ", " : "", i - 1);
+		cs_buf_adds(&b, "]\n");
+	}
+	T_ASSERT(b.len < 100000);
+	T_ASSERT_INT(cs_yamldoc_load(&d, NULL, b.buf, b.len, "text.yml", 0), CS_ETOOBIG);
+	T_ASSERT(d == NULL);
+	T_ASSERT(strstr(cs_err_msg(), "text.yml:") != NULL);
+	T_ASSERT(strstr(cs_err_msg(), "64 MiB of text") != NULL);
+	cs_buf_release(&b);
+}
+
+/* jansson allocates through libcs's aborting allocator: no value is dropped silently. */
+static void
+test_yamldoc__jansson_allocation_is_checked(void)
+{
+	json_malloc_t m = NULL;
+	json_free_t f = NULL;
+	void *p;
+
+	json_get_alloc_funcs(&m, &f);
+	T_ASSERT(m != NULL && m != malloc);
+	T_ASSERT(f == free);
+	p = m(16);
+	T_ASSERT(p != NULL);
+	f(p);
+}
+
 static void
 test_yamldoc__deep_nesting_is_capped(void)
 {
@@ -225,6 +273,8 @@ main(void)
 	T_RUN(test_yamldoc__positions);
 	T_RUN(test_yamldoc__anchors_and_merge_keys);
 	T_RUN(test_yamldoc__billion_laughs_is_capped);
+	T_RUN(test_yamldoc__alias_text_is_capped);
+	T_RUN(test_yamldoc__jansson_allocation_is_checked);
 	T_RUN(test_yamldoc__deep_nesting_is_capped);
 	T_RUN(test_yamldoc__errors);
 	T_RUN(test_yamldoc__multiple_documents);

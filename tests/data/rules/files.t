@@ -48,3 +48,29 @@ forbidden
 telnet
 /usr/bin/telnet.netkit
 allowed
+
+# an entry cannot escape the whole-name anchoring with its own parentheses
+# (wrapped as "^(nc)|(x))$" it matched every name starting with "nc")
+nc)|(x)
+/usr/lib/libncurses.so.6
+allowed
+
+nc)|(x)
+/usr/bin/ncurses
+allowed
+
+nc)|(x)
+/usr/bin/x
+forbidden
+
+nc)|(x)
+/usr/bin/nc)
+forbidden
+
+a|ab
+/bin/ab
+forbidden
+
+(a|b)c
+/bin/bcx
+allowed
