@@ -34,6 +34,11 @@ struct dep_deploy_opts {
 	enum dep_publish_mode publish_mode;
 	const char *registry_auth; /* X-Registry-Auth value (base64url JSON), or NULL */
 	int poll_ms;		   /* converge poll interval; 0: 250 */
+	/*
+	 * swarm: --resolve-image "always" (NULL means always), "changed" or
+	 * "never", as docker stack deploy (see deployer/swarm_spec.h)
+	 */
+	const char *resolve_image;
 };
 
 /* One object of the report: kind "service", "network", "secret", "config", "container". */

@@ -233,7 +233,9 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 			       key, src ? src : "?");
 			continue;
 		}
-		t = target ? cs_xstrdup(target) : cs_xasprintf("/%s", src);
+		/* a relative target is under / (as on a swarm) */
+		t = target && target[0] == '/' ? cs_xstrdup(target)
+					       : cs_xasprintf("/%s", target ? target : src);
 		json_array_append_new(mounts,
 				      json_pack("{s:s, s:s, s:s, s:b}", "Type", "bind", "Source",
 						dep_str(def, "file"), "Target", t, "ReadOnly", 1));
