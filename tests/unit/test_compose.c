@@ -291,9 +291,10 @@ test_compose__seed_petclinic(void)
 	T_ASSERT_STR(JSTR(m, "networks/backend/driver"), "overlay");
 	T_ASSERT(jpath(m, "networks/default") == NULL);
 	T_ASSERT_INT(dep_compose_deployable(m, NULL), 0);
-	T_ASSERT(has_warning(&l, "petclinic-v2.yml:7: service 'db': key 'container_name' is "
-				 "ignored by swarm"));
-	T_ASSERT(has_warning(&l, "petclinic-v2.yml:15: service 'web': key 'container_name'"));
+	T_ASSERT(has_warning(&l, "petclinic-v2.yml:7: service 'db': container_name 'petdb' "
+				 "becomes a network alias of the service"));
+	T_ASSERT(has_warning(&l, "petclinic-v2.yml:15: service 'web': container_name"));
+	T_ASSERT(!has_warning(&l, "key 'container_name' is ignored"));
 	load_release(&l);
 
 	/* the compose target keeps container_name without a word */
@@ -328,7 +329,8 @@ test_compose__seed_tweetdemo(void)
 	T_ASSERT_INT(JINT(m, "services/web/ports/0/published"), 80);
 	T_ASSERT_INT(JINT(m, "services/web/ports/0/target"), 8080);
 	T_ASSERT_STR(JSTR(m, "services/store/container_name"), "tweetstore");
-	T_ASSERT(has_warning(&l, "service 'store_admin': key 'links' is ignored by swarm"));
+	T_ASSERT(has_warning(&l, "service 'store_admin': links 'store:store' becomes the network "
+				 "alias 'store' of service 'store'"));
 	load_release(&l);
 
 	/* without the variables: a warning each, an empty string, still loads */
@@ -759,7 +761,6 @@ test_compose__warnings_name_key_and_line(void)
 					  "  web:\n"
 					  "    image: w\n"
 					  "    links: [db]\n"
-					  "    frobnicate: 1\n"
 					  "    x-mine: ok\n"
 					  "    restart: on-failure:3\n"
 					  "    mem_limit: 256m\n"
@@ -770,18 +771,13 @@ test_compose__warnings_name_key_and_line(void)
 					  "        condition: service_healthy\n"
 					  "    deploy:\n"
 					  "      placement: {constraints: [node.role==worker]}\n"
-					  "      wibble: 1\n"
 					  "  db:\n"
 					  "    image: d\n"
-					  "    environment: [A, B=]\n"
-					  "whatever: 1\n"));
+					  "    environment: [A, B=]\n"));
 	T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
-	T_ASSERT(has_warning(&l, "w.yml:5: service 'web': key 'links' is ignored by swarm"));
-	T_ASSERT(has_warning(&l, "w.yml:6: service 'web': unknown key 'frobnicate'"));
-	T_ASSERT(has_warning(&l, "w.yml:14: service 'web': key 'depends_on.db.condition' "
+	T_ASSERT(has_warning(&l, "w.yml:5: service 'web': links 'db': a swarm has no links"));
+	T_ASSERT(has_warning(&l, "w.yml:13: service 'web': key 'depends_on.db.condition' "
 				 "(service_healthy) is ignored by swarm"));
-	T_ASSERT(has_warning(&l, "w.yml:17: service 'web': unknown key 'deploy.wibble'"));
-	T_ASSERT(has_warning(&l, "w.yml:21: unknown key 'whatever'"));
 	T_ASSERT(!has_warning(&l, "x-mine"));
 	T_ASSERT(!has_warning(&l, "placement"));
 	/* version 2 keys fold into deploy */
@@ -801,7 +797,7 @@ test_compose__warnings_name_key_and_line(void)
 	cs_strvec_push(&l.files, tmpfiles.v[0]);
 	T_ASSERT_INT(do_load(&l, "compose", NULL), 0);
 	T_ASSERT(!has_warning(&l, "'links'"));
-	T_ASSERT(has_warning(&l, "w.yml:16: service 'web': key 'deploy.placement' is ignored by "
+	T_ASSERT(has_warning(&l, "w.yml:15: service 'web': key 'deploy.placement' is ignored by "
 				 "compose"));
 	load_release(&l);
 	tmp_cleanup();
@@ -827,6 +823,23 @@ test_compose__invalid_input(void)
 	    {"services:\n  a:\n    image: x\n    read_only: maybe\n", "boolean", CS_EINVAL},
 	    {"services:\n  a: [1]\n", "service 'a' must be a mapping", CS_EINVAL},
 	    {"services:\n  a:\n    image: ${A:x}\n", "invalid interpolation format", CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    command: echo $}\n",
+	     "bad.yml:4: invalid interpolation format in 'echo $}'", CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    command: echo ${\n",
+	     "bad.yml:4: invalid interpolation format in 'echo ${'", CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    deploy:\n      replcas: 2\n",
+	     "bad.yml:5: service 'a': unknown key 'deploy.replcas' (not in the Compose schema)",
+	     CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    deploy:\n      resources: {limits: {pid: 1}}\n",
+	     "unknown key 'deploy.resources.limits.pid'", CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    imgae: y\n",
+	     "bad.yml:4: service 'a': unknown key 'imgae'", CS_EINVAL},
+	    {"version: '1'\nservices:\n  a:\n    image: x\n",
+	     "bad.yml:1: version '1' is no Compose file format", CS_EINVAL},
+	    {"version: '4.0'\nservices:\n  a:\n    image: x\n", "version '4.0' is no Compose",
+	     CS_EINVAL},
+	    {"services:\n  a:\n    image: x\nwhatever: 1\n", "bad.yml:4: unknown key 'whatever'",
+	     CS_EINVAL},
 	    {"- just a list\n", "top-level must be a mapping", CS_EINVAL},
 	    {"services:\n  a:\n    image: [\n", "bad.yml:", CS_EPARSE},
 	};
