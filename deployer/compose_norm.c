@@ -923,6 +923,58 @@ fail:
 	return CS_EINVAL;
 }
 
+/*
+ * Classic Swarm scheduling hints given as environment entries (seed-era
+ * files): "constraint:node==x" becomes the placement constraint
+ * "node.hostname==x", "constraint:KEY==V" (or !=) "node.labels.KEY==V";
+ * "affinity:..." has no swarm-mode equivalent and is a warning. Neither stays
+ * a variable.
+ */
+static void
+norm_classic_hints(struct nctx *c, json_t *s)
+{
+	json_t *env = json_object_get(s, "environment"), *v;
+	json_t *cons = json_object_get(json_object_get(json_object_get(s, "deploy"), "placement"),
+				       "constraints");
+	const char *k;
+	void *tmp;
+
+	json_object_foreach_safe(env, tmp, k, v)
+	{
+		const char *val = json_is_string(v) ? json_string_value(v) : "";
+		size_t klen = strlen(k);
+		int neg = klen && k[klen - 1] == '!';
+
+		if (!strncmp(k, "constraint:", 11) && klen > 11) {
+			int node =
+			    (int)(klen - 11 - (size_t)neg) == 4 && !strncmp(k + 11, "node", 4);
+
+			/* "constraint:KEY==V" splits as "constraint:KEY" = "=V" */
+			if (val[0] == '=')
+				val++;
+			json_array_append_new(
+			    cons,
+			    json_sprintf("%s%.*s%s%s", node ? "node.hostname" : "node.labels.",
+					 node ? 0 : (int)(klen - 11 - (size_t)neg), k + 11,
+					 neg ? "!=" : "==", val));
+			dep_compose__warn(
+			    c->warnings,
+			    "%s:%d: service '%s': environment '%s' is a classic Swarm "
+			    "constraint: it becomes the placement constraint '%s'",
+			    c->file, c->line, c->svc, k,
+			    json_string_value(json_array_get(cons, json_array_size(cons) - 1)));
+			json_object_del(env, k);
+		} else if (!strncmp(k, "affinity:", 9)) {
+			dep_compose__warn(
+			    c->warnings,
+			    "%s:%d: service '%s': environment '%s' is a classic Swarm "
+			    "affinity, which swarm mode cannot express: dropped",
+			    c->file, c->line, c->svc, k);
+			json_object_del(env, k);
+		}
+	}
+}
+
 static int
 norm_service(json_t **out, struct nctx *c, const char *name, const json_t *svc, json_t *used)
 {
@@ -948,6 +1000,7 @@ norm_service(json_t **out, struct nctx *c, const char *name, const json_t *svc, 
 	    norm_deploy(c, s, svc) < 0 || norm_refs(c, s, svc, "secrets") < 0 ||
 	    norm_refs(c, s, svc, "configs") < 0 || norm_misc(c, s, svc) < 0)
 		goto fail;
+	norm_classic_hints(c, s);
 	*out = s;
 	return 0;
 fail:

@@ -99,22 +99,22 @@ remove_stack() {
 # caas-deployer plans no change on that stack (takeover), remove it, deploy them with
 # caas-deployer, and list every difference between the two sets of specs that the
 # allow-list does not explain; fails on any.
+# shellcheck disable=SC2086
 compare() {
 	local name=$1 cargs="" dargs="" f
 	shift
 	for f in "$@"; do
 		cargs="$cargs -f $f" && dargs="$dargs -c $f"
 	done
-	# shellcheck disable=SC2086
 	docker stack deploy --resolve-image never $dargs "$dstack" >"$name.docker.out" 2>&1 ||
 		{ cat "$name.docker.out"; return 1; }
-	specs "$dstack" | allow >"$name.docker.json" &&
-		# shellcheck disable=SC2086
-		caas-deployer --coe swarm --bay $bay --app "$dstack" $cargs --resolve-image never \
-			--dry-run --json "$name.takeover.json" -vv >"$name.takeover.out" 2>&1 ||
-		{ cat "$name.takeover.out"; return 1; }
+	specs "$dstack" | allow >"$name.docker.json" || return 1
+	if ! caas-deployer --coe swarm --bay $bay --app "$dstack" $cargs --resolve-image never \
+		--dry-run --json "$name.takeover.json" -vv >"$name.takeover.out" 2>&1; then
+		cat "$name.takeover.out"
+		return 1
+	fi
 	remove_stack "$dstack" &&
-		# shellcheck disable=SC2086
 		{ caas-deployer --coe swarm --bay $bay --app "$cstack" $cargs --resolve-image never \
 			--keep-on-failure --timeout 1 >"$name.caas.out" 2>&1 || :; } &&
 		specs "$cstack" | allow >"$name.caas.json" &&
@@ -142,6 +142,7 @@ test_expect_success 'the corpus and a file with every mapped key are there' '
 deployable() {
 	for f in corpus/*.yml; do
 		case ${f##*/} in
+		# shellcheck disable=SC2254 # a pattern on purpose (T3030_ONLY='swarm*')
 		${T3030_ONLY:-*}) ;;
 		*) continue ;;
 		esac
@@ -175,6 +176,83 @@ test_expect_success 'every deployable corpus file: same specs as docker stack de
 		(cd corpus && compare "$n" "${f#corpus/}" $extra) || failed="$failed $n"
 	done &&
 	test -z "$failed" || { echo "differences in:$failed"; return 1; }
+'
+
+reg=$CAAS_REGISTRY
+repo=$CS_TEST_PREFIX/tweet
+vstack=$CS_TEST_PREFIX-v
+
+test_expect_success 'an image in the private registry (login, push)' '
+	docker login "$reg" -u "$CAAS_REGISTRY_USER" --password-stdin \
+		<"$CAAS_REGISTRY_PASSWORD_FILE" >/dev/null 2>&1 &&
+	docker tag busybox:latest "$reg/$repo:1" &&
+	docker push "$reg/$repo:1" >/dev/null
+'
+
+deploy_v() {
+	caas-deployer --coe swarm --bay "$bay" --app "$vstack" -f "$TEST_DATA/deployer/tweet-like-v2.yml" \
+		--set PRIVATE_REGISTRY=127.0.0.1 --set IMAGE="$repo" --set TAG=1 \
+		--registry-user "$CAAS_REGISTRY_USER" --registry-password-file "$CAAS_REGISTRY_PASSWORD_FILE" \
+		--timeout 120 --json "$1" "${@:2}"
+}
+
+# in_task SERVICE CMD...: run CMD in the running container of SERVICE of the v2 stack.
+in_task() {
+	local s=$1 c
+	shift
+	c=$(docker ps -q --filter "label=com.docker.swarm.service.name=${vstack}_$s" | head -1) &&
+		test -n "$c" && docker exec "$c" "$@"
+}
+
+test_expect_success 'version 2: the web service finds the store by its container_name, the admin by its link alias; a re-pushed tag rolls, an unchanged one does not' '
+	test_when_finished "remove_stack $vstack" &&
+	deploy_v v1.json 2>err &&
+	grep "container_name .tweetstore. becomes a network alias" err &&
+	grep "links .store:tweetdb. becomes the network alias .tweetdb. of service .store." err &&
+	# the names resolve to the store service virtual IP on feed-net (this test machine
+	# has no IPVS, so a connection to a VIP gets no route, with docker stack deploy too)
+	vip=$(docker service inspect -f "{{range .Endpoint.VirtualIPs}}{{.Addr}} {{end}}" \
+		"${vstack}_store" | cut -d/ -f1) &&
+	test -n "$vip" &&
+	in_task web nslookup tweetstore >ns1 && grep "Address.*$vip" ns1 &&
+	in_task store_admin nslookup tweetdb >ns2 && grep "Address.*$vip" ns2 &&
+	img=$(docker service inspect -f "{{.Spec.TaskTemplate.ContainerSpec.Image}}" "${vstack}_web") &&
+	d1=$(docker buildx imagetools inspect --format "{{.Manifest.Digest}}" "$reg/$repo:1" 2>/dev/null ||
+		docker inspect -f "{{index .RepoDigests 0}}" "$reg/$repo:1" | sed "s/.*@//") &&
+	test "$img" = "$reg/$repo:1@$d1" &&
+
+	# the same tag, unchanged: nothing changes
+	deploy_v v2.json &&
+	test "$(jq -r .changed v2.json)" = false &&
+
+	# the same tag pushed again with other content: every service rolls to the new digest
+	printf "FROM busybox:latest\nLABEL cs.t3030=2\n" | docker build -q -t "$reg/$repo:1" - >/dev/null &&
+	docker push "$reg/$repo:1" >/dev/null &&
+	deploy_v v3.json &&
+	test "$(jq -r .changed v3.json)" = true &&
+	jq -r ".objects[] | select(.kind == \"service\") | .action" v3.json | sort -u >actions &&
+	echo updated >expect && test_cmp expect actions &&
+	img2=$(docker service inspect -f "{{.Spec.TaskTemplate.ContainerSpec.Image}}" "${vstack}_web") &&
+	test "$img2" != "$img" &&
+	case $img2 in "$reg/$repo:1@sha256:"*) ;; *) false ;; esac
+'
+
+test_expect_success 'an image the registry does not have: exit 2 before anything changes' '
+	test_expect_code 2 caas-deployer --coe swarm --bay "$bay" --app "$vstack" \
+		-f "$TEST_DATA/deployer/tweet-like-v2.yml" \
+		--set PRIVATE_REGISTRY=127.0.0.1 --set IMAGE="$repo" --set TAG=nope \
+		--registry-user "$CAAS_REGISTRY_USER" --registry-password-file "$CAAS_REGISTRY_PASSWORD_FILE" \
+		2>err &&
+	grep "image .127.0.0.1:5000/$repo:nope. not found in its registry" err &&
+	test -z "$(docker service ls -q --filter "label=com.docker.stack.namespace=$vstack")" &&
+	test -z "$(docker network ls -q --filter "label=com.docker.stack.namespace=$vstack")"
+'
+
+test_expect_success '--resolve-image always with a local-only image: a warning, the tag is kept (as docker)' '
+	printf "services:\n  s:\n    image: busybox:latest\n    command: sleep 60\n" >local.yml &&
+	caas-deployer --coe swarm --bay "$bay" --app "$vstack" -f local.yml --dry-run -vv 2>err &&
+	grep "image busybox:latest could not be accessed on a registry to record its digest" err &&
+	grep "\"Image\":\"busybox:latest\"" err
 '
 
 test_done

@@ -282,7 +282,9 @@ test_compose__seed_petclinic(void)
 	T_ASSERT_STR(JSTR(m, "services/web/image"), "reg.example:5000/petclinic:42");
 	T_ASSERT_STR(JSTR(m, "services/db/image"), "mariadb:10.11");
 	T_ASSERT_STR(JSTR(m, "services/db/environment/MARIADB_DATABASE"), "petclinic");
-	T_ASSERT_STR(JSTR(m, "services/web/environment/affinity:container!"), "petdb");
+	/* a classic Swarm affinity is no variable: a warning */
+	T_ASSERT(jpath(m, "services/web/environment/affinity:container!") == NULL);
+	T_ASSERT(has_warning(&l, "environment 'affinity:container!' is a classic Swarm affinity"));
 	T_ASSERT_STR(JSTR(m, "services/web/container_name"), "petclinic");
 	T_ASSERT_STR(JSTR(m, "services/web/links/0"), "db:database");
 	T_ASSERT_INT(JINT(m, "services/web/ports/0/published"), 8080);
