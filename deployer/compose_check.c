@@ -223,11 +223,12 @@ v2_aliases(struct cs_strvec *w, const json_t *doc, const json_t *svc, const stru
 		const char *s = json_string_value(l), *colon = s ? strchr(s, ':') : NULL;
 
 		if (s && !colon)
-			dep_compose__warn(w,
-					  "%s:%d: %slinks '%s': a swarm has no links, the service is "
-					  "reached by its name on a shared network",
-					  cs_yamlpos_file(pos),
-					  cs_yamlpos_key_line(pos, svc, "links", NULL), what, s);
+			dep_compose__warn(
+			    w,
+			    "%s:%d: %slinks '%s': a swarm has no links, the service is "
+			    "reached by its name on a shared network",
+			    cs_yamlpos_file(pos), cs_yamlpos_key_line(pos, svc, "links", NULL),
+			    what, s);
 		else if (colon)
 			dep_compose__warn(w,
 					  "%s:%d: %slinks '%s' becomes the network alias '%s' of "
@@ -402,6 +403,17 @@ dep_compose__validate(struct cs_strvec *errors, const json_t *doc, const struct 
 			      what, "deploy.rollback_config.");
 	}
 	return errors->nr > before ? CS_EINVAL : 0;
+}
+
+int
+dep_compose_key_mapped(const char *target, const char *key)
+{
+	const struct key *kd =
+	    find_key(service_keys, sizeof(service_keys) / sizeof(service_keys[0]), key);
+
+	if (kd == NULL)
+		return -1;
+	return (kd->flags & (UNSUPPORTED | target_flag(target ? target : "swarm"))) ? 0 : 1;
 }
 
 /* Depth-first visit; state 1 = on the path, 2 = done. */
