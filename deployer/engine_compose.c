@@ -13,6 +13,7 @@
 #include "backend.h"
 #include "docker.h"
 #include "engine.h"
+#include "engine_hostconfig.h"
 #include "err.h"
 #include "log.h"
 #include "xalloc.h"
@@ -260,6 +261,7 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 	json_decref(a);
 	json_object_set_new(v, "NetworkMode",
 			    json_string(dep_str(json_array_get(nets, 0), "name")));
+	dep_engine_container_extras(body, v, svc);
 	json_object_set_new(body, "HostConfig", v);
 	json_object_set_new(body, "NetworkingConfig",
 			    json_pack("{s:{s:{s:O}}}", "EndpointsConfig",
