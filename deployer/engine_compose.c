@@ -376,6 +376,7 @@ compose_plan(struct dep_ctx *ctx)
 		if (json_object_size(json_object_get(def, "driver_opts")))
 			json_object_set(it->desired, "Options",
 					json_object_get(def, "driver_opts"));
+		dep_engine_network_extras(it->desired, def);
 		free(name);
 		free(idkey);
 	}

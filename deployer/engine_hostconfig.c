@@ -124,3 +124,31 @@ dep_engine_container_extras(json_t *body, json_t *hc, json_t *svc)
 	dep_set_int(hc, "PidsLimit", dep_num(lim, "pids"));
 	dep_set_int(hc, "MemoryReservation", dep_num(rsv, "memory_bytes"));
 }
+
+void
+dep_engine_network_extras(json_t *body, json_t *def)
+{
+	json_t *ipam = json_object_get(def, "ipam"), *cfg, *c, *ip;
+	size_t i;
+
+	if (json_is_true(json_object_get(def, "internal")))
+		json_object_set_new(body, "Internal", json_true());
+	if (json_is_true(json_object_get(def, "attachable")))
+		json_object_set_new(body, "Attachable", json_true());
+	if (!json_is_object(ipam))
+		return;
+	ip = json_object();
+	dep_set_str(ip, "Driver", dep_str(ipam, "driver"));
+	cfg = json_array();
+	json_array_foreach(json_object_get(ipam, "config"), i, c)
+	{
+		json_t *one = json_object();
+
+		dep_set_str(one, "Subnet", dep_str(c, "subnet"));
+		dep_set_str(one, "Gateway", dep_str(c, "gateway"));
+		dep_set_str(one, "IPRange", dep_str(c, "ip_range"));
+		json_array_append_new(cfg, one);
+	}
+	dep_set_obj(ip, "Config", cfg);
+	dep_set_obj(body, "IPAM", ip);
+}

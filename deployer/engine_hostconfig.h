@@ -17,4 +17,11 @@
  */
 void dep_engine_container_extras(json_t *body, json_t *hc, json_t *svc);
 
+/*
+ * Add to a network create body what model network def says beyond name,
+ * driver, options and labels: Internal, Attachable and IPAM (driver; subnet,
+ * gateway and ip_range of each config), as docker compose sends them.
+ */
+void dep_engine_network_extras(json_t *body, json_t *def);
+
 #endif

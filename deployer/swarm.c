@@ -111,6 +111,7 @@ normalize_task(struct swarm *sw, json_t *tt)
 		json_object_del(cs, "Isolation");
 	json_array_foreach(json_object_get(cs, "Secrets"), i, v) { json_object_del(v, "SecretID"); }
 	json_array_foreach(json_object_get(cs, "Configs"), i, v) { json_object_del(v, "ConfigID"); }
+	dep_swarm_sort_refs(cs);
 	json_array_foreach(json_object_get(t, "Networks"), i, n)
 	{
 		const char *id = dep_str(n, "Target");

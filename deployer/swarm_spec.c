@@ -314,7 +314,17 @@ cmp_ref(const void *a, const void *b)
 	const char *ny =
 	    dep_str(y, "SecretName") ? dep_str(y, "SecretName") : dep_str(y, "ConfigName");
 
-	return strcmp(nx ? nx : "", ny ? ny : "");
+	int c = strcmp(nx ? nx : "", ny ? ny : "");
+
+	/* docker's order among references to one object is random (a Go map): by target */
+	if (c == 0)
+		c = strcmp(dep_str(json_object_get(x, "File"), "Name")
+			       ? dep_str(json_object_get(x, "File"), "Name")
+			       : "",
+			   dep_str(json_object_get(y, "File"), "Name")
+			       ? dep_str(json_object_get(y, "File"), "Name")
+			       : "");
+	return c;
 }
 
 static void

@@ -30,7 +30,11 @@ struct dep_ctx;
  */
 json_t *dep_swarm_service_spec(struct dep_ctx *ctx, const char *key, json_t *svc);
 
-/* Sort the Secrets and Configs of ContainerSpec cs by their (engine) names, as docker does. */
+/*
+ * Sort the Secrets and Configs of ContainerSpec cs by their (engine) names,
+ * as docker does, then by target (docker leaves references to one object in
+ * a random order).
+ */
 void dep_swarm_sort_refs(json_t *cs);
 
 /*

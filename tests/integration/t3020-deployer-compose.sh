@@ -230,6 +230,14 @@ test_expect_success 'the keys docker compose puts in Config and HostConfig are a
 	    deploy:
 	      resources:
 	        limits: {pids: 50}
+	    networks: [fixed]
+	networks:
+	  fixed:
+	    internal: true
+	    ipam:
+	      config:
+	        - subnet: 10.231.9.0/24
+	          gateway: 10.231.9.254
 	EOF
 	kapp=${app}k &&
 	caas-deployer --coe compose --bay "$sock" --timeout 60 --app "$kapp" -f keys.yml >out 2>&1 &&
@@ -243,8 +251,10 @@ test_expect_success 'the keys docker compose puts in Config and HostConfig are a
 		and .Tmpfs == {\"/scratch\": \"size=1m\"} and .PidsLimit == 50" k.json &&
 	jq -e ".[0].Config | .Tty and .OpenStdin and .StopSignal == \"SIGUSR1\"
 		and (.ExposedPorts | has(\"3000/tcp\"))" k.json &&
+	dk network inspect ${kapp}_fixed >n.json &&
+	jq -e ".[0] | .Internal and .IPAM.Config == [{\"Subnet\": \"10.231.9.0/24\", \"Gateway\": \"10.231.9.254\"}]" n.json &&
 	dk rm -f ${kapp}_keys_1 >/dev/null &&
-	dk network rm ${kapp}_default >/dev/null
+	dk network rm ${kapp}_fixed >/dev/null
 '
 
 test_expect_success 'stop the second engine: no process, mount or directory left; the main engine is as before' '

@@ -31,12 +31,31 @@ specs() {
 		  | .Labels["com.docker.stack.namespace"] |= unst
 		  | .TaskTemplate.ContainerSpec.Labels["com.docker.stack.namespace"]? |= unst
 		  | .TaskTemplate.Networks |= each(.Target |= ($nets[.] // .) | .Target |= unst)
-		  | .TaskTemplate.ContainerSpec.Secrets |= each(del(.SecretID) | .SecretName |= unst)
-		  | .TaskTemplate.ContainerSpec.Configs |= each(del(.ConfigID) | .ConfigName |= unst)
+		  | .TaskTemplate.ContainerSpec.Secrets |= (each(del(.SecretID) | .SecretName |= unst)
+			| if . then sort_by(.SecretName, .File.Name) else . end)
+		  | .TaskTemplate.ContainerSpec.Configs |= (each(del(.ConfigID) | .ConfigName |= unst)
+			| if . then sort_by(.ConfigName, .File.Name) else . end)
 		  | .TaskTemplate.ContainerSpec.Mounts |= each(.Source |= unst
 			| .VolumeOptions.Labels["com.docker.stack.namespace"]? |= unst)
 		  | del(.TaskTemplate.ForceUpdate) | prune
 		  | {key: .Name, value: .}) | from_entries'
+}
+
+# netspecs STACK: what matters of STACK's networks (driver, options, internal,
+# attachable, labels, IPAM), keyed by name with the stack name replaced. Subnets the
+# swarm picked itself differ from run to run: only the fixed ones the test files ask
+# for (10.231.x.y) are kept.
+netspecs() {
+	local filter
+	filter=$(jq -rn --arg l "com.docker.stack.namespace=$1" '{label: [$l]} | tojson | @uri') &&
+		api "/networks?filters=$filter" | jq -S --arg st "$1" '
+		def unst: if type == "string" then sub("^" + $st + "(?<s>[_-]|$)"; "STACK\(.s)") else . end;
+		map({key: (.Name | unst), value: {Driver, Internal, Attachable,
+			Options: (.Options // {} | del(.["com.docker.network.driver.overlay.vxlanid_list"])),
+			Labels: (.Labels | .["com.docker.stack.namespace"] |= unst),
+			IPAM: {Driver: .IPAM.Driver, Options: .IPAM.Options,
+				Config: [(.IPAM.Config // [])[] | select(.Subnet | test("^10[.]231[.]"))]}}})
+		| from_entries'
 }
 
 # The allow-list: differences that are choices, each documented in the README.
@@ -109,6 +128,7 @@ compare() {
 	docker stack deploy --resolve-image never $dargs "$dstack" >"$name.docker.out" 2>&1 ||
 		{ cat "$name.docker.out"; return 1; }
 	specs "$dstack" | allow >"$name.docker.json" || return 1
+	netspecs "$dstack" >"$name.docker.net.json" || return 1
 	if ! caas-deployer --coe swarm --bay $bay --app "$dstack" $cargs --resolve-image never \
 		--dry-run --json "$name.takeover.json" -vv >"$name.takeover.out" 2>&1; then
 		cat "$name.takeover.out"
@@ -118,8 +138,10 @@ compare() {
 		{ caas-deployer --coe swarm --bay $bay --app "$cstack" $cargs --resolve-image never \
 			--keep-on-failure --timeout 1 >"$name.caas.out" 2>&1 || :; } &&
 		specs "$cstack" | allow >"$name.caas.json" &&
+		netspecs "$cstack" >"$name.caas.net.json" &&
 		remove_stack "$cstack" &&
 		paths "$name.docker.json" "$name.caas.json" >"$name.diff" &&
+		paths "$name.docker.net.json" "$name.caas.net.json" >>"$name.diff" &&
 		takeover_changes "$name" >>"$name.diff" &&
 		test "$(jq 'length' "$name.docker.json")" -gt 0 &&
 		if [ -s "$name.diff" ]; then
