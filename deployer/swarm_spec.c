@@ -637,6 +637,40 @@ endpoint(struct dep_ctx *ctx, json_t *svc, json_t *deploy)
 	return e;
 }
 
+/* What a swarm cannot honour inside keys it maps: one warning each, with file and line. */
+static void
+warn_partial(const char *key, json_t *svc)
+{
+	const char *file = dep_str(svc, "file") ? dep_str(svc, "file") : "-";
+	int line = (int)dep_num(svc, "line");
+	const char *net;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(svc, "ports"), i, v)
+	{
+		if (dep_str(v, "host_ip"))
+			cs_log(CS_LOG_WARN,
+			       "%s:%d: service '%s': ports: host IP '%s' is ignored by swarm (port "
+			       "%" JSON_INTEGER_FORMAT " listens on every address)",
+			       file, line, key, dep_str(v, "host_ip"), dep_num(v, "published"));
+	}
+	json_object_foreach(json_object_get(svc, "networks"), net, v)
+	{
+		if (dep_str(v, "ipv4_address") || dep_str(v, "ipv6_address"))
+			cs_log(
+			    CS_LOG_WARN,
+			    "%s:%d: service '%s': networks.%s: a fixed ipv4_address/ipv6_address "
+			    "is ignored by swarm",
+			    file, line, key, net);
+	}
+	if (dep_num(json_object_get(svc, "healthcheck"), "start_interval_ns"))
+		cs_log(CS_LOG_WARN,
+		       "%s:%d: service '%s': healthcheck.start_interval needs engine API 1.44, "
+		       "ignored",
+		       file, line, key);
+}
+
 json_t *
 dep_swarm_service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 {
@@ -647,6 +681,7 @@ dep_swarm_service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 
 	json_object_set_new(spec, "Name", json_string(name));
 	free(name);
+	warn_partial(key, svc);
 	v = stack_labels(json_object_get(deploy, "labels"), app);
 	/* the image as the file names it: --resolve-image changed compares with it */
 	json_object_set_new(v, IMAGE_LABEL, json_string(dep_str(svc, "image")));
