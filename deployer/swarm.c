@@ -488,6 +488,7 @@ swarm_plan(struct dep_ctx *ctx)
 						     found ? json_object_get(found, "Spec") : NULL,
 						     ctx->opts->resolve_image)) < 0) {
 			json_decref(spec);
+			free(p);
 			goto out;
 		}
 		it = dep_plan_add(&ctx->plan, DEP_KIND_SERVICE, DEP_ACT_CREATE, name, order.v[i]);
