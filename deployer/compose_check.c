@@ -297,6 +297,20 @@ static const char *const restart_keys[] = {"condition", "delay", "max_attempts",
 static const char *const update_keys[] = {
     "parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order", NULL};
 
+static const char *const network_keys[] = {"driver",	  "driver_opts", "ipam",   "external",
+					   "internal",	  "attachable",	 "labels", "name",
+					   "enable_ipv6", "enable_ipv4", NULL};
+static const char *const ipam_keys[] = {"driver", "config", "options", NULL};
+static const char *const ipam_config_keys[] = {"subnet", "ip_range", "gateway", "aux_addresses",
+					       NULL};
+static const char *const volume_keys[] = {"driver", "driver_opts", "external",
+					  "labels", "name",	   NULL};
+static const char *const secret_keys[] = {"file", "environment", "external",	"labels",
+					  "name", "driver",	 "driver_opts", "template_driver",
+					  NULL};
+static const char *const config_keys[] = {"file",   "environment", "content",	      "external",
+					  "labels", "name",	   "template_driver", NULL};
+
 static int
 in_list(const char *const *list, const char *k)
 {
@@ -378,6 +392,32 @@ dep_compose__validate(struct cs_strvec *errors, const json_t *doc, const struct 
 				cs_yamlpos_key_line(pos, doc, "version", NULL),
 				json_is_string(v) ? json_string_value(v) : "?");
 	validate_tab(errors, pos, doc, top_keys, sizeof(top_keys) / sizeof(top_keys[0]), "", "");
+	json_object_foreach((json_t *)json_object_get(doc, "networks"), name, v)
+	{
+		const json_t *c;
+		size_t i;
+
+		snprintf(what, sizeof(what), "network '%s': ", name);
+		validate_list(errors, pos, v, network_keys, what, "");
+		validate_list(errors, pos, json_object_get(v, "ipam"), ipam_keys, what, "ipam.");
+		json_array_foreach(json_object_get(json_object_get(v, "ipam"), "config"), i, c)
+		    validate_list(errors, pos, c, ipam_config_keys, what, "ipam.config.");
+	}
+	json_object_foreach((json_t *)json_object_get(doc, "volumes"), name, v)
+	{
+		snprintf(what, sizeof(what), "volume '%s': ", name);
+		validate_list(errors, pos, v, volume_keys, what, "");
+	}
+	json_object_foreach((json_t *)json_object_get(doc, "secrets"), name, v)
+	{
+		snprintf(what, sizeof(what), "secret '%s': ", name);
+		validate_list(errors, pos, v, secret_keys, what, "");
+	}
+	json_object_foreach((json_t *)json_object_get(doc, "configs"), name, v)
+	{
+		snprintf(what, sizeof(what), "config '%s': ", name);
+		validate_list(errors, pos, v, config_keys, what, "");
+	}
 	services = json_object_get(doc, "services");
 	json_object_foreach((json_t *)services, name, svc)
 	{
