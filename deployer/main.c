@@ -12,6 +12,7 @@
 
 #include "args.h"
 #include "compose.h"
+#include "converge.h"
 #include "deploy.h"
 #include "dockerauth.h"
 #include "err.h"
@@ -25,7 +26,9 @@ static const char usage_text[] =
     "                     [--set K=V...] [--env-file FILE] [--timeout SECONDS] [--prune]\n"
     "                     [--dry-run] [--json FILE] [--registry-user USER\n"
     "                     --registry-password-file FILE] [--publish-mode ingress|host]\n"
-    "                     [--keep-on-failure] [--resolve-image always|changed|never] [-v...]\n"
+    "                     [--keep-on-failure] [--stable-for SECONDS]\n"
+    "                     [--lock-timeout SECONDS] [--resolve-image always|changed|never]\n"
+    "                     [-v...]\n"
     "\n"
     "Deploys an application's Compose files to a bay and waits until it converges,\n"
     "rolling back on failure.\n"
@@ -37,7 +40,13 @@ static const char usage_text[] =
     "  7   the bay rejected a change\n"
     "  8   rollout failed and was rolled back\n"
     "  9   rollout failed and the rollback failed too\n"
-    "  10  timed out (and rolled back)\n";
+    "  10  timed out (and rolled back)\n"
+    "  11  another deployment of the app holds its lock (nothing changed)\n"
+    "\n"
+    "--stable-for SECONDS: every task must stay running (healthy) this long to\n"
+    "  count as converged (default 5; a service's update_config.monitor wins)\n"
+    "--lock-timeout SECONDS: wait this long for another deployment of the app to\n"
+    "  finish (default 300; 0: fail at once)\n";
 
 enum {
 	OPT_COE = 256,
@@ -54,7 +63,9 @@ enum {
 	OPT_PUBLISH_MODE,
 	OPT_KEEP,
 	OPT_RESOLVE_IMAGE,
-	OPT_PRINT_MODEL
+	OPT_PRINT_MODEL,
+	OPT_STABLE_FOR,
+	OPT_LOCK_TIMEOUT
 };
 
 static const struct option long_opts[] = {
@@ -76,6 +87,8 @@ static const struct option long_opts[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"print-model", no_argument, NULL, OPT_PRINT_MODEL}, /* hidden: tests */
+    {"stable-for", required_argument, NULL, OPT_STABLE_FOR},
+    {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
     {NULL, 0, NULL, 0},
 };
 
@@ -94,6 +107,8 @@ parse_args(struct dep_args *a, int argc, char **argv)
 	int c;
 
 	a->timeout = 300;
+	a->stable_for = DEP_DEFAULT_STABLE_S;
+	a->lock_timeout = 300;
 	while ((c = getopt_long(argc, argv, "f:vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_COE:
@@ -159,6 +174,20 @@ parse_args(struct dep_args *a, int argc, char **argv)
 			return -1;
 		case OPT_PRINT_MODEL:
 			a->print_model = 1;
+			break;
+		case OPT_STABLE_FOR:
+			a->stable_for = strtod(optarg, &end);
+			if (*optarg == '\0' || *end != '\0' || !(a->stable_for >= 0) ||
+			    a->stable_for > 86400)
+				return usage_error(
+				    "--stable-for wants a number of seconds (0 to 86400)");
+			break;
+		case OPT_LOCK_TIMEOUT:
+			a->lock_timeout = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || a->lock_timeout < 0 ||
+			    a->lock_timeout > 86400)
+				return usage_error(
+				    "--lock-timeout wants a number of seconds (0 to 86400)");
 			break;
 		default:
 			return usage_error("invalid option");
@@ -314,6 +343,8 @@ main(int argc, char **argv)
 	d.prune = a.prune;
 	d.dry_run = a.dry_run;
 	d.keep_on_failure = a.keep_on_failure;
+	d.stable_for_s = a.stable_for;
+	d.lock_timeout_s = (int)a.lock_timeout;
 	d.publish_mode = a.publish_mode == NULL		       ? DEP_PUBLISH_AS_FILE
 			 : strcmp(a.publish_mode, "host") == 0 ? DEP_PUBLISH_HOST
 							       : DEP_PUBLISH_INGRESS;
