@@ -118,6 +118,20 @@ remove_stack() {
 # caas-deployer plans no change on that stack (takeover), remove it, deploy them with
 # caas-deployer, and list every difference between the two sets of specs that the
 # allow-list does not explain; fails on any.
+# retry_ports OUT CMD...: run CMD (output to OUT); when it fails because a published
+# port is held for a moment by another test on this machine, try again (4 tries).
+retry_ports() {
+	local out=$1 try
+	shift
+	for try in 1 2 3 4; do
+		"$@" >"$out" 2>&1 && return 0
+		if ! grep -q "is already in use" "$out" || [ "$try" = 4 ]; then
+			return 1
+		fi
+		sleep 5
+	done
+}
+
 # shellcheck disable=SC2086
 compare() {
 	local name=$1 cargs="" dargs="" f
@@ -125,8 +139,10 @@ compare() {
 	for f in "$@"; do
 		cargs="$cargs -f $f" && dargs="$dargs -c $f"
 	done
-	docker stack deploy --resolve-image never $dargs "$dstack" >"$name.docker.out" 2>&1 ||
-		{ cat "$name.docker.out"; return 1; }
+	if ! retry_ports "$name.docker.out" docker stack deploy --resolve-image never $dargs "$dstack"; then
+		cat "$name.docker.out"
+		return 1
+	fi
 	specs "$dstack" | allow >"$name.docker.json" || return 1
 	netspecs "$dstack" >"$name.docker.net.json" || return 1
 	if ! caas-deployer --coe swarm --bay $bay --app "$dstack" $cargs --resolve-image never \
@@ -135,8 +151,8 @@ compare() {
 		return 1
 	fi
 	remove_stack "$dstack" &&
-		{ caas-deployer --coe swarm --bay $bay --app "$cstack" $cargs --resolve-image never \
-			--keep-on-failure --timeout 1 >"$name.caas.out" 2>&1 || :; } &&
+		{ retry_ports "$name.caas.out" caas-deployer --coe swarm --bay $bay --app "$cstack" \
+			$cargs --resolve-image never --keep-on-failure --timeout 1 || :; } &&
 		specs "$cstack" | allow >"$name.caas.json" &&
 		netspecs "$cstack" >"$name.caas.net.json" &&
 		remove_stack "$cstack" &&
