@@ -319,6 +319,8 @@ dep_compose_load(json_t **model, const struct dep_compose_opts *opts)
 		w.file = path;
 		interp_node(&w, doc, NULL, NULL, 0);
 		cs_strvec_clear(&w.seen);
+		if (errors.nr == 0)
+			dep_compose__validate(&errors, doc, pos);
 		if (errors.nr == 0) {
 			dep_compose_check(opts->warnings, doc, pos, target);
 			if ((error = dep_compose__canon(doc, pos, path)) < 0)

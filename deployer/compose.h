@@ -206,6 +206,14 @@ void dep_compose_check(struct cs_strvec *warnings, const json_t *doc, const stru
 		       const char *target);
 
 /*
+ * How target ("swarm" or "compose") treats service key: 1 when it is mapped
+ * onto the bay's objects (or, like depends_on and profiles, shapes the
+ * deployment), 0 when it gives a warning (ignored by the target, or not
+ * supported by caas-deployer), -1 when no Compose format has it (an error).
+ */
+int dep_compose_key_mapped(const char *target, const char *key);
+
+/*
  * Interpolate one string as the Compose Specification says: $VAR, ${VAR},
  * ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR?err}, ${VAR:+alt},
  * ${VAR+alt}, $$ for a literal $, nested (${A:-${B:-x}}). A $ not followed

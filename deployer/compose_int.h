@@ -44,6 +44,17 @@ int dep_compose__normalize(json_t **out, const json_t *doc, const char *app,
 			   const char *project_dir, const json_t *vars, const char *const *env,
 			   struct cs_strvec *warnings);
 
+/*
+ * Validate one raw file (after interpolation) as docker validates against
+ * the Compose schema: a key that no Compose format knows (top level,
+ * service, deploy and the mappings below deploy), or a version value no
+ * format has ("1", "4.0"), is an error. Appends one message per problem to
+ * errors ("FILE:LINE: service 'web': unknown key 'deploy.replcas' (not in
+ * the Compose schema)"); 0, or CS_EINVAL when it appended any.
+ */
+int dep_compose__validate(struct cs_strvec *errors, const json_t *doc,
+			  const struct cs_yamlpos *pos);
+
 /* Look up K in a NULL-terminated "K=V" array; NULL when absent. */
 const char *dep_compose__getenv(const char *const *env, const char *key);
 

@@ -255,7 +255,10 @@ abs_path(struct nctx *c, const char *p)
 		home = dep_compose__getenv(c->env, "HOME");
 		cs_buf_addf(&b, "%s%s", home ? home : "", p + 1);
 	} else if (p[0] == '/') {
-		cs_buf_adds(&b, p);
+		/* as docker's loader: an absolute path is kept as written (a trailing '/' too) */
+		r = json_string(p);
+		cs_buf_release(&b);
+		return r;
 	} else {
 		while (p[0] == '.' && p[1] == '/')
 			p += 2;
@@ -345,9 +348,15 @@ norm_environment(struct nctx *c, json_t *s, const json_t *svc)
 
 		json_object_set_new(env, k, sv ? sv : json_null());
 	}
+	/*
+	 * As docker's loader (updateEnvironment): a variable without value, or
+	 * with an empty one, takes its value from the environment when set there.
+	 */
 	json_object_foreach(env, k, parsed)
 	{
-		if (json_is_null(parsed) && json_is_string(json_object_get(c->vars, k)))
+		if ((json_is_null(parsed) ||
+		     (json_is_string(parsed) && json_string_length(parsed) == 0)) &&
+		    json_is_string(json_object_get(c->vars, k)))
 			json_object_set(env, k, json_object_get(c->vars, k));
 	}
 	parsed = NULL;
@@ -444,6 +453,7 @@ norm_networks(struct nctx *c, json_t *s, const json_t *svc, json_t *used)
 				    str_or_null(json_object_get(v, "ipv4_address")));
 		json_object_set_new(o, "ipv6_address",
 				    str_or_null(json_object_get(v, "ipv6_address")));
+		json_object_set_new(o, "driver_opts", str_map(json_object_get(v, "driver_opts")));
 		json_object_set_new(out, k, o);
 	}
 	json_object_set_new(s, "networks", out);
@@ -538,8 +548,6 @@ norm_refs(struct nctx *c, json_t *s, const json_t *svc, const char *kind)
 		tgt = sval(json_object_get(v, "target"));
 		if (tgt && *tgt)
 			json_object_set_new(o, "target", json_string(tgt));
-		else if (!strcmp(kind, "configs"))
-			json_object_set_new(o, "target", json_sprintf("/%s", src));
 		else
 			json_object_set_new(o, "target", json_string(src));
 		json_object_set_new(o, "uid",
@@ -679,6 +687,37 @@ norm_update(struct nctx *c, json_t *d, const json_t *dep, const char *key)
 	return 0;
 }
 
+/* deploy.resources.reservations.generic_resources: discrete {kind, value} (named ones warn). */
+static int
+norm_generic(struct nctx *c, json_t *rsv, const json_t *list)
+{
+	json_t *out = json_object_get(rsv, "generic_resources");
+	const json_t *g, *spec;
+	long long n;
+	size_t i;
+
+	json_array_foreach(list, i, g)
+	{
+		spec = json_object_get(g, "discrete_resource_spec");
+		if (!json_is_object(spec)) {
+			dep_compose__warn(
+			    c->warnings,
+			    "%s:%d: service '%s': generic_resources entry %zu is not a "
+			    "discrete_resource_spec: ignored (docker stack deploy "
+			    "maps only those)",
+			    c->file, c->line, c->svc, i + 1);
+			continue;
+		}
+		n = 0;
+		if (to_int(c, json_object_get(spec, "value"), "generic_resources.value", &n, 0) < 0)
+			return CS_EINVAL;
+		json_array_append_new(out, json_pack("{s:o,s:I}", "kind",
+						     str_or_null(json_object_get(spec, "kind")),
+						     "value", (json_int_t)n));
+	}
+	return 0;
+}
+
 static int
 norm_resources(struct nctx *c, json_t *d, const json_t *svc, const json_t *dep)
 {
@@ -708,11 +747,13 @@ norm_resources(struct nctx *c, json_t *d, const json_t *svc, const json_t *dep)
 	    to_int(c, json_object_get(svc, "pids_limit"), "pids_limit", &pids, 0) < 0)
 		return CS_EINVAL;
 	json_object_set_new(d, "resources",
-			    json_pack("{s:{s:I,s:I,s:I},s:{s:I,s:I}}", "limits", "nano_cpus",
+			    json_pack("{s:{s:I,s:I,s:I},s:{s:I,s:I,s:o}}", "limits", "nano_cpus",
 				      (json_int_t)cpu, "memory_bytes", (json_int_t)mem, "pids",
 				      (json_int_t)pids, "reservations", "nano_cpus",
-				      (json_int_t)rcpu, "memory_bytes", (json_int_t)rmem));
-	return 0;
+				      (json_int_t)rcpu, "memory_bytes", (json_int_t)rmem,
+				      "generic_resources", json_array()));
+	return norm_generic(c, json_object_get(json_object_get(d, "resources"), "reservations"),
+			    json_object_get(rsv, "generic_resources"));
 }
 
 static int
@@ -822,9 +863,9 @@ norm_deploy(struct nctx *c, json_t *s, const json_t *svc)
 static int
 norm_misc(struct nctx *c, json_t *s, const json_t *svc)
 {
-	static const char *const strs[] = {"working_dir", "user",	 "hostname",
-					   "domainname",  "stop_signal", "container_name",
-					   "restart",	  "network_mode"};
+	static const char *const strs[] = {"working_dir", "user",	  "hostname",
+					   "domainname",  "stop_signal",  "container_name",
+					   "restart",	  "network_mode", "isolation"};
 	static const char *const bools[] = {"privileged", "read_only", "init", "tty", "stdin_open"};
 	static const char *const lists[] = {"links",	    "cap_add",	   "cap_drop", "dns",
 					    "dns_search",   "extra_hosts", "tmpfs",    "expose",
@@ -882,6 +923,58 @@ fail:
 	return CS_EINVAL;
 }
 
+/*
+ * Classic Swarm scheduling hints given as environment entries (seed-era
+ * files): "constraint:node==x" becomes the placement constraint
+ * "node.hostname==x", "constraint:KEY==V" (or !=) "node.labels.KEY==V";
+ * "affinity:..." has no swarm-mode equivalent and is a warning. Neither stays
+ * a variable.
+ */
+static void
+norm_classic_hints(struct nctx *c, json_t *s)
+{
+	json_t *env = json_object_get(s, "environment"), *v;
+	json_t *cons = json_object_get(json_object_get(json_object_get(s, "deploy"), "placement"),
+				       "constraints");
+	const char *k;
+	void *tmp;
+
+	json_object_foreach_safe(env, tmp, k, v)
+	{
+		const char *val = json_is_string(v) ? json_string_value(v) : "";
+		size_t klen = strlen(k);
+		int neg = klen && k[klen - 1] == '!';
+
+		if (!strncmp(k, "constraint:", 11) && klen > 11) {
+			int node =
+			    (int)(klen - 11 - (size_t)neg) == 4 && !strncmp(k + 11, "node", 4);
+
+			/* "constraint:KEY==V" splits as "constraint:KEY" = "=V" */
+			if (val[0] == '=')
+				val++;
+			json_array_append_new(
+			    cons,
+			    json_sprintf("%s%.*s%s%s", node ? "node.hostname" : "node.labels.",
+					 node ? 0 : (int)(klen - 11 - (size_t)neg), k + 11,
+					 neg ? "!=" : "==", val));
+			dep_compose__warn(
+			    c->warnings,
+			    "%s:%d: service '%s': environment '%s' is a classic Swarm "
+			    "constraint: it becomes the placement constraint '%s'",
+			    c->file, c->line, c->svc, k,
+			    json_string_value(json_array_get(cons, json_array_size(cons) - 1)));
+			json_object_del(env, k);
+		} else if (!strncmp(k, "affinity:", 9)) {
+			dep_compose__warn(
+			    c->warnings,
+			    "%s:%d: service '%s': environment '%s' is a classic Swarm "
+			    "affinity, which swarm mode cannot express: dropped",
+			    c->file, c->line, c->svc, k);
+			json_object_del(env, k);
+		}
+	}
+}
+
 static int
 norm_service(json_t **out, struct nctx *c, const char *name, const json_t *svc, json_t *used)
 {
@@ -907,6 +1000,7 @@ norm_service(json_t **out, struct nctx *c, const char *name, const json_t *svc, 
 	    norm_deploy(c, s, svc) < 0 || norm_refs(c, s, svc, "secrets") < 0 ||
 	    norm_refs(c, s, svc, "configs") < 0 || norm_misc(c, s, svc) < 0)
 		goto fail;
+	norm_classic_hints(c, s);
 	*out = s;
 	return 0;
 fail:
@@ -1027,6 +1121,7 @@ dep_compose__normalize(json_t **out, const json_t *doc, const char *app, const c
 	*out = NULL;
 	json_object_set_new(m, "name", json_string(app));
 	json_object_set_new(m, "project_dir", json_string(project_dir));
+	json_object_set_new(m, "version", str_or_null(json_object_get(doc, "version")));
 	json_object_set_new(m, "services", services);
 	json_object_foreach((json_t *)json_object_get(doc, "services"), name, svc)
 	{

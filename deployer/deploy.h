@@ -35,6 +35,11 @@ struct dep_deploy_opts {
 	const char *registry_auth; /* X-Registry-Auth value (base64url JSON), or NULL */
 	int poll_ms;		   /* converge poll interval; 0: 250 */
 	/*
+	 * swarm: --resolve-image "always" (NULL means always), "changed" or
+	 * "never", as docker stack deploy (see deployer/swarm_spec.h)
+	 */
+	const char *resolve_image;
+	/*
 	 * Stability window in seconds: a waited object must stay ready this
 	 * long (converge.h; a service's update_config.monitor wins); 0: none.
 	 * main() passes --stable-for, default DEP_DEFAULT_STABLE_S.

@@ -15,6 +15,7 @@
 #include "converge.h"
 #include "docker.h"
 #include "engine.h"
+#include "engine_hostconfig.h"
 #include "err.h"
 #include "log.h"
 #include "xalloc.h"
@@ -239,7 +240,9 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 			       key, src ? src : "?");
 			continue;
 		}
-		t = target ? cs_xstrdup(target) : cs_xasprintf("/%s", src);
+		/* a relative target is under / (as on a swarm) */
+		t = target && target[0] == '/' ? cs_xstrdup(target)
+					       : cs_xasprintf("/%s", target ? target : src);
 		json_array_append_new(mounts,
 				      json_pack("{s:s, s:s, s:s, s:b}", "Type", "bind", "Source",
 						dep_str(def, "file"), "Target", t, "ReadOnly", 1));
@@ -264,6 +267,7 @@ container_body(struct dep_ctx *ctx, const char *key, json_t *svc, json_t *nets, 
 	json_decref(a);
 	json_object_set_new(v, "NetworkMode",
 			    json_string(dep_str(json_array_get(nets, 0), "name")));
+	dep_engine_container_extras(body, v, svc);
 	json_object_set_new(body, "HostConfig", v);
 	json_object_set_new(body, "NetworkingConfig",
 			    json_pack("{s:{s:{s:O}}}", "EndpointsConfig",
@@ -378,6 +382,7 @@ compose_plan(struct dep_ctx *ctx)
 		if (json_object_size(json_object_get(def, "driver_opts")))
 			json_object_set(it->desired, "Options",
 					json_object_get(def, "driver_opts"));
+		dep_engine_network_extras(it->desired, def);
 		free(name);
 		free(idkey);
 	}

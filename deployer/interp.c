@@ -199,6 +199,10 @@ interp(struct cs_buf *out, const char *s, size_t n, struct ictx *c)
 		if (s[i + 1] == '$') {
 			cs_buf_addch(out, '$');
 			i += 2;
+		} else if (s[i + 1] == '}') {
+			/* "$}": docker refuses it, and so does compose */
+			syntax_error(c);
+			return CS_EINVAL;
 		} else if (s[i + 1] == '{') {
 			i += 2;
 			i += braced(out, s + i, n - i, c);

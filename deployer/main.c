@@ -28,7 +28,8 @@ static const char usage_text[] =
     "                     [--dry-run] [--json FILE] [--registry-user USER\n"
     "                     --registry-password-file FILE] [--publish-mode ingress|host]\n"
     "                     [--keep-on-failure] [--stable-for SECONDS]\n"
-    "                     [--lock-timeout SECONDS] [-v...]\n"
+    "                     [--lock-timeout SECONDS] [--resolve-image always|changed|never]\n"
+    "                     [-v...]\n"
     "\n"
     "Deploys an application's Compose files to a bay and waits until it converges,\n"
     "rolling back on failure.\n"
@@ -62,6 +63,7 @@ enum {
 	OPT_REG_PW_FILE,
 	OPT_PUBLISH_MODE,
 	OPT_KEEP,
+	OPT_RESOLVE_IMAGE,
 	OPT_PRINT_MODEL,
 	OPT_STABLE_FOR,
 	OPT_LOCK_TIMEOUT
@@ -82,6 +84,7 @@ static const struct option long_opts[] = {
     {"registry-password-file", required_argument, NULL, OPT_REG_PW_FILE},
     {"publish-mode", required_argument, NULL, OPT_PUBLISH_MODE},
     {"keep-on-failure", no_argument, NULL, OPT_KEEP},
+    {"resolve-image", required_argument, NULL, OPT_RESOLVE_IMAGE},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"print-model", no_argument, NULL, OPT_PRINT_MODEL}, /* hidden: tests */
@@ -160,6 +163,13 @@ parse_args(struct dep_args *a, int argc, char **argv)
 			break;
 		case OPT_KEEP:
 			a->keep_on_failure = 1;
+			break;
+		case OPT_RESOLVE_IMAGE:
+			if (strcmp(optarg, "always") && strcmp(optarg, "changed") &&
+			    strcmp(optarg, "never"))
+				return usage_error(
+				    "--resolve-image wants always, changed or never");
+			a->resolve_image = optarg;
 			break;
 		case 'v':
 			a->verbose++;
@@ -344,6 +354,7 @@ main(int argc, char **argv)
 			 : strcmp(a.publish_mode, "host") == 0 ? DEP_PUBLISH_HOST
 							       : DEP_PUBLISH_INGRESS;
 	d.registry_auth = auth_header.len ? auth_header.buf : NULL;
+	d.resolve_image = a.resolve_image;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = dep_deploy_run(&res, model, &d);
 	for (size_t i = 0; rc == DEP_EXIT_OK && !a.dry_run && i < res.endpoints.nr; i++)

@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "err.h"
 #include "log.h"
+#include "swarm_spec.h"
 #include "xalloc.h"
 
 #define NS_LABEL "com.docker.stack.namespace"
@@ -95,235 +96,6 @@ restart_condition(json_t *rp)
 	return c;
 }
 
-static json_t *
-update_config(json_t *uc)
-{
-	json_t *res = json_object(), *r;
-
-	dep_set_int(res, "Parallelism", dep_num(uc, "parallelism"));
-	dep_set_int(res, "Delay", dep_num(uc, "delay_ns"));
-	dep_set_str(res, "FailureAction", dep_str(uc, "failure_action"));
-	dep_set_int(res, "Monitor", dep_num(uc, "monitor_ns"));
-	r = json_object_get(uc, "max_failure_ratio");
-	if (json_number_value(r) != 0)
-		json_object_set_new(res, "MaxFailureRatio", json_real(json_number_value(r)));
-	dep_set_str(res, "Order", dep_str(uc, "order"));
-	return res;
-}
-
-static json_t *
-resources(json_t *r)
-{
-	json_t *res = json_object(), *lim = json_object(), *resv = json_object();
-
-	dep_set_int(lim, "NanoCPUs", dep_num(json_object_get(r, "limits"), "nano_cpus"));
-	dep_set_int(lim, "MemoryBytes", dep_num(json_object_get(r, "limits"), "memory_bytes"));
-	dep_set_int(resv, "NanoCPUs", dep_num(json_object_get(r, "reservations"), "nano_cpus"));
-	dep_set_int(resv, "MemoryBytes",
-		    dep_num(json_object_get(r, "reservations"), "memory_bytes"));
-	dep_set_obj(res, "Limits", lim);
-	dep_set_obj(res, "Reservations", resv);
-	return res;
-}
-
-static const char *
-uid_str(json_t *o, const char *key, char *tmp, size_t n)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (json_is_string(v) && json_string_length(v))
-		return json_string_value(v);
-	if (json_is_integer(v)) {
-		snprintf(tmp, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		return tmp;
-	}
-	return "0";
-}
-
-/* Secret or config references: kind "secret" or "config". */
-static json_t *
-file_refs(json_t *refs, const char *kind)
-{
-	json_t *res = json_array(), *r;
-	size_t i;
-	char u[32], g[32];
-
-	json_array_foreach(refs, i, r)
-	{
-		const char *src = json_is_string(r) ? json_string_value(r) : dep_str(r, "source");
-		const char *target = json_is_object(r) ? dep_str(r, "target") : NULL;
-		json_t *mode = json_object_get(r, "mode"), *ref, *file;
-
-		if (src == NULL)
-			continue;
-		file = json_pack(
-		    "{s:s, s:s, s:s, s:I}", "Name", target ? target : src, "UID",
-		    uid_str(r, "uid", u, sizeof(u)), "GID", uid_str(r, "gid", g, sizeof(g)), "Mode",
-		    (json_int_t)(json_is_integer(mode) ? json_integer_value(mode) : 0444));
-		ref = json_pack("{s:o}", "File", file);
-		/* the versioned engine name is resolved in plan (see object_name) */
-		json_object_set_new(ref, strcmp(kind, "secret") == 0 ? "SecretName" : "ConfigName",
-				    json_string(src));
-		json_array_append_new(res, ref);
-	}
-	return res;
-}
-
-/* Build the ServiceSpec of model service key. */
-static json_t *
-service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
-{
-	const char *app = ctx->opts->app;
-	json_t *spec = json_object(), *tt = json_object(), *cs = json_object();
-	json_t *deploy = json_object_get(svc, "deploy"), *v, *a, *e;
-	const char *image = dep_str(svc, "image"), *mode;
-	size_t i;
-	char *name = cs_xasprintf("%s_%s", app, key);
-
-	json_object_set_new(spec, "Name", json_string(name));
-	free(name);
-	v = labels(json_object_get(deploy, "labels"), app);
-	json_object_set_new(v, IMAGE_LABEL, json_string(image));
-	json_object_set_new(spec, "Labels", v);
-
-	json_object_set_new(cs, "Image", json_string(image));
-	json_object_set_new(cs, "Labels", labels(json_object_get(svc, "labels"), app));
-	/* compose entrypoint replaces the image's ENTRYPOINT (Command), command its CMD (Args) */
-	if (json_is_array(json_object_get(svc, "entrypoint")))
-		json_object_set_new(cs, "Command",
-				    dep_string_array(json_object_get(svc, "entrypoint")));
-	if (json_is_array(json_object_get(svc, "command")))
-		json_object_set_new(cs, "Args", dep_string_array(json_object_get(svc, "command")));
-	dep_set_str(cs, "Hostname", dep_str(svc, "hostname"));
-	a = dep_env_list(json_object_get(svc, "environment"));
-	dep_set_obj(cs, "Env", a);
-	dep_set_str(cs, "Dir", dep_str(svc, "working_dir"));
-	dep_set_str(cs, "User", dep_str(svc, "user"));
-
-	a = json_array();
-	json_array_foreach(json_object_get(svc, "volumes"), i, v)
-	{
-		const char *type = dep_str(v, "type") ? dep_str(v, "type") : "volume";
-		const char *src = dep_str(v, "source");
-		json_t *m;
-
-		if (strcmp(type, "volume") != 0 && strcmp(type, "bind") != 0 &&
-		    strcmp(type, "tmpfs") != 0 && strcmp(type, "npipe") != 0) {
-			cs_log(CS_LOG_WARN,
-			       "service '%s': %s mounts need a newer engine API: '%s' "
-			       "not mounted",
-			       key, type, dep_str(v, "target") ? dep_str(v, "target") : "?");
-			continue;
-		}
-		m = json_pack("{s:s, s:s}", "Type", type, "Target",
-			      dep_str(v, "target") ? dep_str(v, "target") : "");
-
-		if (strcmp(type, "volume") == 0 && src) {
-			json_t *top = json_object_get(json_object_get(ctx->model, "volumes"), src);
-			char *vn = dep_volume_name(ctx, src);
-
-			json_object_set_new(m, "Source", json_string(vn));
-			free(vn);
-			if (!json_is_true(json_object_get(top, "external"))) {
-				json_t *vo = json_pack("{s:o}", "Labels",
-						       labels(json_object_get(top, "labels"), app));
-
-				if (dep_str(top, "driver"))
-					json_object_set_new(
-					    vo, "DriverConfig",
-					    json_pack("{s:s, s:O}", "Name", dep_str(top, "driver"),
-						      "Options",
-						      json_object_get(top, "driver_opts")
-							  ? json_object_get(top, "driver_opts")
-							  : json_object()));
-				json_object_set_new(m, "VolumeOptions", vo);
-			}
-		} else if (src) {
-			json_object_set_new(m, "Source", json_string(src));
-		}
-		dep_mount_options(m, v, type);
-		json_array_append_new(a, m);
-	}
-	dep_set_obj(cs, "Mounts", a);
-	dep_set_int(cs, "StopGracePeriod", dep_num(svc, "stop_grace_period_ns"));
-	v = json_object_get(svc, "healthcheck");
-	if (json_is_object(v)) {
-		json_t *hc = json_object();
-
-		if (json_is_true(json_object_get(v, "disable"))) {
-			json_object_set_new(hc, "Test", json_pack("[s]", "NONE"));
-		} else {
-			dep_set_obj(hc, "Test", dep_string_array(json_object_get(v, "test")));
-			dep_set_int(hc, "Interval", dep_num(v, "interval_ns"));
-			dep_set_int(hc, "Timeout", dep_num(v, "timeout_ns"));
-			dep_set_int(hc, "Retries", dep_num(v, "retries"));
-			dep_set_int(hc, "StartPeriod", dep_num(v, "start_period_ns"));
-		}
-		dep_set_obj(cs, "Healthcheck", hc);
-	}
-	dep_set_obj(cs, "Secrets", file_refs(json_object_get(svc, "secrets"), "secret"));
-	dep_set_obj(cs, "Configs", file_refs(json_object_get(svc, "configs"), "config"));
-	json_object_set_new(tt, "ContainerSpec", cs);
-
-	dep_set_obj(tt, "Resources", resources(json_object_get(deploy, "resources")));
-	v = json_object_get(deploy, "restart_policy");
-	if (json_is_object(v)) {
-		json_t *rp = json_object();
-
-		dep_set_str(rp, "Condition", restart_condition(v));
-		dep_set_int(rp, "Delay", dep_num(v, "delay_ns"));
-		dep_set_int(rp, "MaxAttempts", dep_num(v, "max_attempts"));
-		dep_set_int(rp, "Window", dep_num(v, "window_ns"));
-		dep_set_obj(tt, "RestartPolicy", rp);
-	}
-	v = json_object_get(json_object_get(deploy, "placement"), "constraints");
-	if (json_array_size(v))
-		json_object_set_new(tt, "Placement",
-				    json_pack("{s:o}", "Constraints", dep_string_array(v)));
-
-	a = dep_network_attachments(ctx, svc, key, "Target", "Aliases");
-	json_object_set_new(tt, "Networks", a);
-	json_object_set_new(spec, "TaskTemplate", tt);
-
-	mode = dep_str(deploy, "mode");
-	if (mode && strcmp(mode, "global") == 0) {
-		json_object_set_new(spec, "Mode", json_pack("{s:{}}", "Global"));
-	} else {
-		v = json_object_get(deploy, "replicas");
-		json_object_set_new(
-		    spec, "Mode",
-		    json_pack("{s:{s:I}}", "Replicated", "Replicas",
-			      (json_int_t)(json_is_integer(v) ? json_integer_value(v) : 1)));
-	}
-	if (json_is_object(json_object_get(deploy, "update_config")))
-		dep_set_obj(spec, "UpdateConfig",
-			    update_config(json_object_get(deploy, "update_config")));
-	if (json_is_object(json_object_get(deploy, "rollback_config")))
-		dep_set_obj(spec, "RollbackConfig",
-			    update_config(json_object_get(deploy, "rollback_config")));
-
-	a = json_array();
-	json_array_foreach(json_object_get(svc, "ports"), i, v)
-	{
-		const char *pm = dep_str(v, "mode") ? dep_str(v, "mode") : "ingress";
-		json_t *p;
-
-		if (ctx->opts->publish_mode == DEP_PUBLISH_HOST)
-			pm = "host";
-		else if (ctx->opts->publish_mode == DEP_PUBLISH_INGRESS)
-			pm = "ingress";
-		p = json_pack("{s:s, s:I, s:s}", "Protocol",
-			      dep_str(v, "protocol") ? dep_str(v, "protocol") : "tcp", "TargetPort",
-			      (json_int_t)dep_num(v, "target"), "PublishMode", pm);
-		dep_set_int(p, "PublishedPort", dep_num(v, "published"));
-		json_array_append_new(a, p);
-	}
-	e = json_pack("{s:s}", "Mode", "vip");
-	dep_set_obj(e, "Ports", a);
-	json_object_set_new(spec, "EndpointSpec", e);
-	return spec;
-}
-
 /*
  * A copy of a spec for comparison: network IDs replaced by names, secret and
  * config IDs dropped, engine-filled defaults removed, empties pruned.
@@ -343,6 +115,7 @@ normalize_task(struct swarm *sw, json_t *tt)
 		json_object_del(cs, "Isolation");
 	json_array_foreach(json_object_get(cs, "Secrets"), i, v) { json_object_del(v, "SecretID"); }
 	json_array_foreach(json_object_get(cs, "Configs"), i, v) { json_object_del(v, "ConfigID"); }
+	dep_swarm_sort_refs(cs);
 	json_array_foreach(json_object_get(t, "Networks"), i, n)
 	{
 		const char *id = dep_str(n, "Target");
@@ -753,13 +526,7 @@ swarm_plan(struct dep_ctx *ctx)
 				       "network '%s' exists with driver '%s', not '%s': left as is",
 				       name, dep_str(found, "Driver"), driver);
 		}
-		it->desired = json_pack("{s:s, s:b, s:s, s:b, s:o}", "Name", name, "CheckDuplicate",
-					1, "Driver", driver, "Attachable",
-					json_is_true(json_object_get(def, "attachable")), "Labels",
-					labels(json_object_get(def, "labels"), ctx->opts->app));
-		if (json_object_size(json_object_get(def, "driver_opts")))
-			json_object_set(it->desired, "Options",
-					json_object_get(def, "driver_opts"));
+		it->desired = dep_swarm_network_spec(ctx, keys.v[i], name, driver);
 		free(name);
 		free(idkey);
 	}
@@ -773,7 +540,8 @@ swarm_plan(struct dep_ctx *ctx)
 	if ((error = list_app(ctx, "/services", &current)) < 0)
 		goto out;
 	for (i = 0; i < order.nr; i++) {
-		json_t *spec = service_spec(ctx, order.v[i], json_object_get(services, order.v[i]));
+		json_t *spec =
+		    dep_swarm_service_spec(ctx, order.v[i], json_object_get(services, order.v[i]));
 		json_t *cs =
 		    json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
 		json_t *deploy = json_object_get(json_object_get(services, order.v[i]), "deploy");
@@ -784,6 +552,14 @@ swarm_plan(struct dep_ctx *ctx)
 
 		rename_refs(cs, "Secrets", "SecretName", secret_names);
 		rename_refs(cs, "Configs", "ConfigName", config_names);
+		dep_swarm_sort_refs(cs);
+		if ((error = dep_swarm_resolve_image(ctx, spec,
+						     found ? json_object_get(found, "Spec") : NULL,
+						     ctx->opts->resolve_image)) < 0) {
+			json_decref(spec);
+			free(p);
+			goto out;
+		}
 		it = dep_plan_add(&ctx->plan, DEP_KIND_SERVICE, DEP_ACT_CREATE, name, order.v[i]);
 		it->desired = spec;
 		if (cs_log_get_level() >= CS_LOG_DEBUG) {

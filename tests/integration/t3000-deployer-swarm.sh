@@ -220,7 +220,10 @@ test_expect_success 'a private registry image with --registry-user/--registry-pa
 		--json priv.json -vv >out 2>&1 &&
 	jq -e ".status == \"converged\"" priv.json &&
 	get_until $port greeting-private &&
-	docker image inspect $reg/$priv:1 >/dev/null &&
+	# pinned by --resolve-image (default always): the node pulled NAME:1@sha256:...
+	pinned=$(docker service inspect -f "{{.Spec.TaskTemplate.ContainerSpec.Image}}" $app-priv_web) &&
+	case $pinned in "$reg/$priv:1@sha256:"*) ;; *) false ;; esac &&
+	docker image inspect "$pinned" >/dev/null &&
 	grep -i "x-registry-auth" out &&
 	pw=$(cat "$CAAS_REGISTRY_PASSWORD_FILE") &&
 	! grep -F "$pw" out priv.json &&

@@ -106,7 +106,7 @@ test_expect_success 'the seed samples (version 2, overlay, container_name, links
 	for f in "$seeds"/*-v2.yml; do
 		model -f "$f" --set PRIVATE_REGISTRY=registry.example --set TAG=42 >m.json 2>err &&
 		! grep -v "^caas-deployer: warning: " err &&
-		grep "key .container_name. is ignored by swarm" err &&
+		grep "container_name .*. becomes a network alias of the service" err &&
 		jq -e "[.services[].image] | any(test(\"^registry\\\\.example:5000/[a-z-]+:42$\"))" m.json &&
 		jq -e "[.networks[] | .driver] | any(. == \"overlay\")" m.json || return 1
 		n=$((n + 1))

@@ -202,6 +202,61 @@ test_expect_success 'a command that exits 1: exit 8, the previous container is b
 	test "$(dk ps -aq --filter label=com.docker.compose.project=$app | wc -l)" = 2
 '
 
+test_expect_success 'the keys docker compose puts in Config and HostConfig are applied (cap_add, sysctls, dns, ulimits, logging, ...)' '
+	cat >keys.yml <<-EOF &&
+	services:
+	  keys:
+	    image: busybox:latest
+	    command: ["sleep", "3600"]
+	    cap_add: [NET_ADMIN]
+	    cap_drop: [MKNOD]
+	    sysctls:
+	      net.ipv4.ip_unprivileged_port_start: "80"
+	    dns: [10.0.0.53]
+	    dns_search: [example.org]
+	    extra_hosts: ["somehost:10.1.2.3"]
+	    tty: true
+	    stdin_open: true
+	    read_only: true
+	    init: true
+	    stop_signal: SIGUSR1
+	    ulimits:
+	      nofile: {soft: 1024, hard: 2048}
+	    logging:
+	      driver: json-file
+	      options: {max-size: 1m}
+	    tmpfs: ["/scratch:size=1m"]
+	    expose: ["3000"]
+	    deploy:
+	      resources:
+	        limits: {pids: 50}
+	    networks: [fixed]
+	networks:
+	  fixed:
+	    internal: true
+	    ipam:
+	      config:
+	        - subnet: 10.231.9.0/24
+	          gateway: 10.231.9.254
+	EOF
+	kapp=${app}k &&
+	caas-deployer --coe compose --bay "$sock" --timeout 60 --app "$kapp" -f keys.yml >out 2>&1 &&
+	dk inspect ${kapp}_keys_1 >k.json &&
+	jq -e ".[0].HostConfig | .CapAdd == [\"NET_ADMIN\"] and .CapDrop == [\"MKNOD\"]
+		and .Sysctls[\"net.ipv4.ip_unprivileged_port_start\"] == \"80\"
+		and .Dns == [\"10.0.0.53\"] and .DnsSearch == [\"example.org\"]
+		and .ExtraHosts == [\"somehost:10.1.2.3\"] and .ReadonlyRootfs and .Init
+		and .Ulimits == [{\"Name\": \"nofile\", \"Soft\": 1024, \"Hard\": 2048}]
+		and .LogConfig == {\"Type\": \"json-file\", \"Config\": {\"max-size\": \"1m\"}}
+		and .Tmpfs == {\"/scratch\": \"size=1m\"} and .PidsLimit == 50" k.json &&
+	jq -e ".[0].Config | .Tty and .OpenStdin and .StopSignal == \"SIGUSR1\"
+		and (.ExposedPorts | has(\"3000/tcp\"))" k.json &&
+	dk network inspect ${kapp}_fixed >n.json &&
+	jq -e ".[0] | .Internal and .IPAM.Config == [{\"Subnet\": \"10.231.9.0/24\", \"Gateway\": \"10.231.9.254\"}]" n.json &&
+	dk rm -f ${kapp}_keys_1 >/dev/null &&
+	dk network rm ${kapp}_fixed >/dev/null
+'
+
 test_expect_success 'stop the second engine: no process, mount or directory left; the main engine is as before' '
 	test_when_finished "docker rm -f $CS_TEST_PREFIX-sentinel >/dev/null" &&
 	stop_engine &&

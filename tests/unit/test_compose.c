@@ -10,7 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "deployer/backend.h"
 #include "deployer/compose.h"
+#include "deployer/swarm_spec.h"
 #include "err.h"
 #include "log.h"
 #include "strvec.h"
@@ -34,6 +36,7 @@ static const char *
 tmp_write(const char *name, const char *text)
 {
 	char *path;
+	size_t i;
 	FILE *f;
 
 	if (tmpdir[0] == '\0') {
@@ -47,10 +50,13 @@ tmp_write(const char *name, const char *text)
 		abort();
 	fputs(text, f);
 	fclose(f);
-	if (!cs_strvec_has(&tmpfiles, path))
+	for (i = 0; i < tmpfiles.nr; i++)
+		if (!strcmp(tmpfiles.v[i], path))
+			break;
+	if (i == tmpfiles.nr)
 		cs_strvec_push(&tmpfiles, path);
 	free(path);
-	return tmpfiles.v[tmpfiles.nr - 1];
+	return tmpfiles.v[i]; /* the entry of this name, not the last one written */
 }
 
 static void
@@ -282,7 +288,9 @@ test_compose__seed_petclinic(void)
 	T_ASSERT_STR(JSTR(m, "services/web/image"), "reg.example:5000/petclinic:42");
 	T_ASSERT_STR(JSTR(m, "services/db/image"), "mariadb:10.11");
 	T_ASSERT_STR(JSTR(m, "services/db/environment/MARIADB_DATABASE"), "petclinic");
-	T_ASSERT_STR(JSTR(m, "services/web/environment/affinity:container!"), "petdb");
+	/* a classic Swarm affinity is no variable: a warning */
+	T_ASSERT(jpath(m, "services/web/environment/affinity:container!") == NULL);
+	T_ASSERT(has_warning(&l, "environment 'affinity:container!' is a classic Swarm affinity"));
 	T_ASSERT_STR(JSTR(m, "services/web/container_name"), "petclinic");
 	T_ASSERT_STR(JSTR(m, "services/web/links/0"), "db:database");
 	T_ASSERT_INT(JINT(m, "services/web/ports/0/published"), 8080);
@@ -291,9 +299,10 @@ test_compose__seed_petclinic(void)
 	T_ASSERT_STR(JSTR(m, "networks/backend/driver"), "overlay");
 	T_ASSERT(jpath(m, "networks/default") == NULL);
 	T_ASSERT_INT(dep_compose_deployable(m, NULL), 0);
-	T_ASSERT(has_warning(&l, "petclinic-v2.yml:7: service 'db': key 'container_name' is "
-				 "ignored by swarm"));
-	T_ASSERT(has_warning(&l, "petclinic-v2.yml:15: service 'web': key 'container_name'"));
+	T_ASSERT(has_warning(&l, "petclinic-v2.yml:7: service 'db': container_name 'petdb' "
+				 "becomes a network alias of the service"));
+	T_ASSERT(has_warning(&l, "petclinic-v2.yml:15: service 'web': container_name"));
+	T_ASSERT(!has_warning(&l, "key 'container_name' is ignored"));
 	load_release(&l);
 
 	/* the compose target keeps container_name without a word */
@@ -328,7 +337,8 @@ test_compose__seed_tweetdemo(void)
 	T_ASSERT_INT(JINT(m, "services/web/ports/0/published"), 80);
 	T_ASSERT_INT(JINT(m, "services/web/ports/0/target"), 8080);
 	T_ASSERT_STR(JSTR(m, "services/store/container_name"), "tweetstore");
-	T_ASSERT(has_warning(&l, "service 'store_admin': key 'links' is ignored by swarm"));
+	T_ASSERT(has_warning(&l, "service 'store_admin': links 'store:store' becomes the network "
+				 "alias 'store' of service 'store'"));
 	load_release(&l);
 
 	/* without the variables: a warning each, an empty string, still loads */
@@ -759,7 +769,6 @@ test_compose__warnings_name_key_and_line(void)
 					  "  web:\n"
 					  "    image: w\n"
 					  "    links: [db]\n"
-					  "    frobnicate: 1\n"
 					  "    x-mine: ok\n"
 					  "    restart: on-failure:3\n"
 					  "    mem_limit: 256m\n"
@@ -770,18 +779,13 @@ test_compose__warnings_name_key_and_line(void)
 					  "        condition: service_healthy\n"
 					  "    deploy:\n"
 					  "      placement: {constraints: [node.role==worker]}\n"
-					  "      wibble: 1\n"
 					  "  db:\n"
 					  "    image: d\n"
-					  "    environment: [A, B=]\n"
-					  "whatever: 1\n"));
+					  "    environment: [A, B=]\n"));
 	T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
-	T_ASSERT(has_warning(&l, "w.yml:5: service 'web': key 'links' is ignored by swarm"));
-	T_ASSERT(has_warning(&l, "w.yml:6: service 'web': unknown key 'frobnicate'"));
-	T_ASSERT(has_warning(&l, "w.yml:14: service 'web': key 'depends_on.db.condition' "
+	T_ASSERT(has_warning(&l, "w.yml:5: service 'web': links 'db': a swarm has no links"));
+	T_ASSERT(has_warning(&l, "w.yml:13: service 'web': key 'depends_on.db.condition' "
 				 "(service_healthy) is ignored by swarm"));
-	T_ASSERT(has_warning(&l, "w.yml:17: service 'web': unknown key 'deploy.wibble'"));
-	T_ASSERT(has_warning(&l, "w.yml:21: unknown key 'whatever'"));
 	T_ASSERT(!has_warning(&l, "x-mine"));
 	T_ASSERT(!has_warning(&l, "placement"));
 	/* version 2 keys fold into deploy */
@@ -801,7 +805,7 @@ test_compose__warnings_name_key_and_line(void)
 	cs_strvec_push(&l.files, tmpfiles.v[0]);
 	T_ASSERT_INT(do_load(&l, "compose", NULL), 0);
 	T_ASSERT(!has_warning(&l, "'links'"));
-	T_ASSERT(has_warning(&l, "w.yml:16: service 'web': key 'deploy.placement' is ignored by "
+	T_ASSERT(has_warning(&l, "w.yml:15: service 'web': key 'deploy.placement' is ignored by "
 				 "compose"));
 	load_release(&l);
 	tmp_cleanup();
@@ -827,6 +831,29 @@ test_compose__invalid_input(void)
 	    {"services:\n  a:\n    image: x\n    read_only: maybe\n", "boolean", CS_EINVAL},
 	    {"services:\n  a: [1]\n", "service 'a' must be a mapping", CS_EINVAL},
 	    {"services:\n  a:\n    image: ${A:x}\n", "invalid interpolation format", CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    command: echo $}\n",
+	     "bad.yml:4: invalid interpolation format in 'echo $}'", CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    command: echo ${\n",
+	     "bad.yml:4: invalid interpolation format in 'echo ${'", CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    deploy:\n      replcas: 2\n",
+	     "bad.yml:5: service 'a': unknown key 'deploy.replcas' (not in the Compose schema)",
+	     CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    deploy:\n      resources: {limits: {pid: 1}}\n",
+	     "unknown key 'deploy.resources.limits.pid'", CS_EINVAL},
+	    {"services:\n  a:\n    image: x\n    imgae: y\n",
+	     "bad.yml:4: service 'a': unknown key 'imgae'", CS_EINVAL},
+	    {"version: '1'\nservices:\n  a:\n    image: x\n",
+	     "bad.yml:1: version '1' is no Compose file format", CS_EINVAL},
+	    {"services:\n  a:\n    image: x\nnetworks:\n  n:\n    drvier: overlay\n",
+	     "bad.yml:6: network 'n': unknown key 'drvier'", CS_EINVAL},
+	    {"services:\n  a:\n    image: x\nnetworks:\n  n:\n    ipam: {config: [{subnett: x}]}\n",
+	     "network 'n': unknown key 'ipam.config.subnett'", CS_EINVAL},
+	    {"services:\n  a:\n    image: x\nsecrets:\n  s:\n    fille: x\n",
+	     "secret 's': unknown key 'fille'", CS_EINVAL},
+	    {"version: '4.0'\nservices:\n  a:\n    image: x\n", "version '4.0' is no Compose",
+	     CS_EINVAL},
+	    {"services:\n  a:\n    image: x\nwhatever: 1\n", "bad.yml:4: unknown key 'whatever'",
+	     CS_EINVAL},
 	    {"- just a list\n", "top-level must be a mapping", CS_EINVAL},
 	    {"services:\n  a:\n    image: [\n", "bad.yml:", CS_EPARSE},
 	};
@@ -1137,6 +1164,168 @@ test_compose__order_of_a_long_chain(void)
 	json_decref(model);
 }
 
+/*
+ * The check the other way round: every service key of the Compose JSON
+ * schemas (the specification's, version 2.4's, version 3.9's) is either
+ * mapped or a warning, on both targets; and every key said to be mapped on
+ * a swarm really changes the service spec (a sample value per key below).
+ */
+static const struct {
+	const char *key, *yaml; /* yaml: lines under the service "s" */
+} samples[] = {
+    {"cap_add", "    cap_add: [NET_ADMIN]\n"},
+    {"cap_drop", "    cap_drop: [MKNOD]\n"},
+    {"command", "    command: sleep 1\n"},
+    {"configs", "    configs: [c]\n"},
+    {"cpus", "    cpus: 0.5\n"},
+    {"deploy", "    deploy: {replicas: 3}\n"},
+    {"dns", "    dns: 10.0.0.53\n"},
+    {"dns_search", "    dns_search: example.org\n"},
+    {"entrypoint", "    entrypoint: [sh]\n"},
+    {"env_file", "    env_file: e.env\n"},
+    {"environment", "    environment: [A=1]\n"},
+    {"extra_hosts", "    extra_hosts: ['h:10.0.0.1']\n"},
+    {"healthcheck", "    healthcheck: {test: [CMD, 'true']}\n"},
+    {"hostname", "    hostname: h\n"},
+    {"image", "    image: other\n"},
+    {"init", "    init: true\n"},
+    {"isolation", "    isolation: process\n"},
+    {"labels", "    labels: [a=b]\n"},
+    {"logging", "    logging: {driver: syslog}\n"},
+    {"mem_limit", "    mem_limit: 64m\n"},
+    {"mem_reservation", "    mem_reservation: 8m\n"},
+    {"networks", "    networks: [n]\n"},
+    {"pids_limit", "    pids_limit: 10\n"},
+    {"ports", "    ports: ['80']\n"},
+    {"read_only", "    read_only: true\n"},
+    {"restart", "    restart: on-failure\n"},
+    {"scale", "    scale: 2\n"},
+    {"secrets", "    secrets: [t]\n"},
+    {"stdin_open", "    stdin_open: true\n"},
+    {"stop_grace_period", "    stop_grace_period: 3s\n"},
+    {"stop_signal", "    stop_signal: SIGUSR1\n"},
+    {"sysctls", "    sysctls: {net.core.somaxconn: '1'}\n"},
+    {"tty", "    tty: true\n"},
+    {"ulimits", "    ulimits: {nproc: 5}\n"},
+    {"user", "    user: '1'\n"},
+    {"volumes", "    volumes: ['/tmp:/t']\n"},
+    {"working_dir", "    working_dir: /w\n"},
+};
+
+/* The swarm spec of service "s" of a file with extra under it; NULL when it does not load. */
+static json_t *
+spec_with(const char *extra)
+{
+	struct dep_deploy_opts opts = {.app = "t"};
+	struct dep_ctx ctx = {0};
+	struct load l = {0};
+	char *text;
+	json_t *spec = NULL;
+
+	text = cs_xasprintf("services:\n  s:\n%s%s",
+			    strstr(extra, "image:") ? "" : "    image: x\n", extra);
+	cs_strvec_push(&l.files, tmp_write("k.yml", text));
+	free(text);
+	/* the top-level objects the samples refer to, in a second -f file */
+	tmp_write("e.env", "E=1\n");
+	cs_strvec_push(&l.files, tmp_write("top.yml", "networks: {n: {}}\n"
+						      "configs: {c: {file: e.env}}\n"
+						      "secrets: {t: {file: e.env}}\n"));
+	if (do_load(&l, "swarm", NULL) == 0) {
+		ctx.model = l.model;
+		ctx.opts = &opts;
+		spec = dep_swarm_service_spec(
+		    &ctx, "s", json_object_get(json_object_get(l.model, "services"), "s"));
+	}
+	load_release(&l);
+	return spec;
+}
+
+static void
+test_compose__every_schema_key_is_mapped_or_warned(void)
+{
+	static const char *const schemas[] = {"compose-spec.json", "config_schema_v2.4.json",
+					      "config_schema_v3.9.json"};
+	static const char *const shaping[] = {"depends_on", "profiles"}; /* order, selection */
+	json_t *base, *with, *schema, *props, *v;
+	json_error_t jerr;
+	const char *key;
+	size_t i, j, nkeys = 0;
+	char path[256];
+
+	for (i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++) {
+		snprintf(path, sizeof(path), "tests/data/compose-schema/%s", schemas[i]);
+		schema = json_load_file(path, 0, &jerr);
+		T_ASSERT(schema != NULL);
+		props = json_object_get(
+		    json_object_get(json_object_get(schema, "definitions"), "service"),
+		    "properties");
+		T_ASSERT(json_object_size(props) > 40);
+		json_object_foreach(props, key, v)
+		{
+			nkeys++;
+			if (dep_compose_key_mapped("swarm", key) < 0 ||
+			    dep_compose_key_mapped("compose", key) < 0) {
+				fprintf(stderr,
+					"  %s: service key '%s' is neither mapped nor warned\n",
+					schemas[i], key);
+				T_FAIL_("a schema key has no disposition");
+			}
+		}
+		json_decref(schema);
+	}
+	T_ASSERT(nkeys > 150);
+
+	base = spec_with("");
+	T_ASSERT(base != NULL);
+	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		T_ASSERT_INT(dep_compose_key_mapped("swarm", samples[i].key), 1);
+		with = spec_with(samples[i].yaml);
+		if (getenv("DUMP") && !strcmp(getenv("DUMP"), samples[i].key)) {
+			json_dumpf(base, stderr, JSON_SORT_KEYS);
+			fputs("\n", stderr);
+			json_dumpf(with, stderr, JSON_SORT_KEYS);
+			fputs("\n", stderr);
+		}
+		if (with == NULL || json_equal(base, with)) {
+			fprintf(stderr, "  key '%s' is said to be mapped but changes nothing\n",
+				samples[i].key);
+			json_decref(with);
+			json_decref(base);
+			T_FAIL_("a mapped key is dropped");
+		}
+		json_decref(with);
+	}
+	json_decref(base);
+	/* and every key mapped on a swarm has a sample above */
+	for (i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++) {
+		snprintf(path, sizeof(path), "tests/data/compose-schema/%s", schemas[i]);
+		schema = json_load_file(path, 0, &jerr);
+		props = json_object_get(
+		    json_object_get(json_object_get(schema, "definitions"), "service"),
+		    "properties");
+		json_object_foreach(props, key, v)
+		{
+			int found = 0;
+
+			if (dep_compose_key_mapped("swarm", key) != 1)
+				continue;
+			for (j = 0; j < sizeof(samples) / sizeof(samples[0]); j++)
+				found |= !strcmp(samples[j].key, key);
+			for (j = 0; j < sizeof(shaping) / sizeof(shaping[0]); j++)
+				found |= !strcmp(shaping[j], key);
+			if (!found) {
+				fprintf(stderr, "  key '%s' is mapped on swarm but has no sample\n",
+					key);
+				json_decref(schema);
+				T_FAIL_("a mapped key is not tested");
+			}
+		}
+		json_decref(schema);
+	}
+	tmp_cleanup();
+}
+
 int
 main(void)
 {
@@ -1160,6 +1349,7 @@ main(void)
 	T_RUN(test_compose__invalid_input);
 	T_RUN(test_compose__order_profiles_and_cycles);
 	T_RUN(test_compose__order_of_a_long_chain);
+	T_RUN(test_compose__every_schema_key_is_mapped_or_warned);
 	tmp_cleanup();
 	return T_REPORT();
 }
