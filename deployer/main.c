@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "args.h"
+#include "backend.h"
 #include "compose.h"
 #include "deploy.h"
 #include "dockerauth.h"
@@ -157,8 +158,7 @@ parse_args(struct dep_args *a, int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument");
-	if (a->coe == NULL ||
-	    (strcmp(a->coe, "swarm") && strcmp(a->coe, "compose") && strcmp(a->coe, "kubernetes")))
+	if (dep_backend_find(a->coe) == NULL)
 		return usage_error("--coe wants swarm, compose or kubernetes");
 	if (a->files.nr == 0)
 		return usage_error("at least one -f FILE is needed");
@@ -207,21 +207,23 @@ first_registry(json_t *model)
 }
 
 /*
- * The X-Registry-Auth the swarm needs to pull: from --registry-user and
- * --registry-password-file, else docker's config.json for the registry of the
- * first image (as `docker stack deploy --with-registry-auth`). 0 or an exit code.
+ * The registry credential the bay needs to pull, parsed (each backend encodes
+ * it for its transport): from --registry-user and --registry-password-file,
+ * else docker's config.json for the registry of the first image (as `docker
+ * stack deploy --with-registry-auth`). *found is 1 when there is one.
+ * 0 or an exit code.
  */
 static int
-load_registry_auth(struct cs_buf *out, const struct dep_args *a, json_t *model)
+load_registry_cred(struct cs_dockerauth *out, int *found, const struct dep_args *a, json_t *model)
 {
-	struct cs_dockerauth auth = CS_DOCKERAUTH_INIT;
 	char *host = first_registry(model);
 	int error, rc = 0;
 
+	*found = 0;
 	if (a->registry_user)
-		error = cs_dockerauth_from_file(&auth, a->registry_user, a->registry_password_file);
+		error = cs_dockerauth_from_file(out, a->registry_user, a->registry_password_file);
 	else if (host)
-		error = cs_dockerauth_lookup(&auth, host);
+		error = cs_dockerauth_lookup(out, host);
 	else
 		error = CS_ENOTFOUND;
 	if (error == CS_ENOTFOUND && a->registry_user == NULL) {
@@ -229,18 +231,18 @@ load_registry_auth(struct cs_buf *out, const struct dep_args *a, json_t *model)
 	} else if (error < 0) {
 		cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
 		rc = DEP_EXIT_INVALID;
-		goto out;
 	} else {
-		if (auth.server == NULL && host)
-			auth.server = cs_xstrdup(host);
-		if (cs_dockerauth_header(out, &auth) < 0) {
-			cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
+		if (out->server == NULL && host)
+			out->server = cs_xstrdup(host);
+		if (out->password == NULL && out->identitytoken == NULL) {
+			cs_log(CS_LOG_ERROR, "registry credentials for '%s' have no password or token",
+			       host ? host : "?");
 			rc = DEP_EXIT_INVALID;
+		} else {
+			*found = 1;
 		}
 	}
-out:
 	free(host);
-	cs_dockerauth_release(&auth);
 	return rc;
 }
 
@@ -252,9 +254,9 @@ main(int argc, char **argv)
 	struct dep_compose_opts o = {0};
 	struct dep_deploy_opts d = {0};
 	struct dep_result res = DEP_RESULT_INIT;
-	struct cs_buf auth_header = CS_BUF_INIT;
+	struct cs_dockerauth cred = CS_DOCKERAUTH_INIT;
 	json_t *model = NULL;
-	int rc;
+	int rc, have_cred = 0;
 
 	cs_log_init("caas-deployer");
 	if ((rc = parse_args(&a, argc, argv)) != 0) {
@@ -289,14 +291,7 @@ main(int argc, char **argv)
 	}
 	if (a.print_model)
 		goto out; /* a look at the model only: never contact the bay */
-	if (strcmp(a.coe, "kubernetes") == 0) {
-		cs_log(CS_LOG_ERROR,
-		       "--coe kubernetes: the Kubernetes backend is not available yet "
-		       "(nothing was changed)");
-		rc = DEP_EXIT_INVALID;
-		goto out;
-	}
-	if ((rc = load_registry_auth(&auth_header, &a, model)) != 0)
+	if ((rc = load_registry_cred(&cred, &have_cred, &a, model)) != 0)
 		goto out;
 	d.coe = a.coe;
 	d.bay = a.bay;
@@ -308,8 +303,9 @@ main(int argc, char **argv)
 	d.publish_mode = a.publish_mode == NULL		       ? DEP_PUBLISH_AS_FILE
 			 : strcmp(a.publish_mode, "host") == 0 ? DEP_PUBLISH_HOST
 							       : DEP_PUBLISH_INGRESS;
-	d.registry_auth = auth_header.len ? auth_header.buf : NULL;
+	d.registry_cred = have_cred ? &cred : NULL;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	dep_signals_install();
 	rc = dep_deploy_run(&res, model, &d);
 	for (size_t i = 0; rc == DEP_EXIT_OK && !a.dry_run && i < res.endpoints.nr; i++)
 		cs_out("endpoint %s", res.endpoints.v[i]);
@@ -321,7 +317,7 @@ main(int argc, char **argv)
 	dep_result_release(&res);
 	curl_global_cleanup();
 out:
-	cs_buf_wipe(&auth_header);
+	cs_dockerauth_release(&cred);
 	cs_log_secret_clear();
 	json_decref(model);
 	cs_strvec_clear(&errors);
