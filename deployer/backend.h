@@ -23,6 +23,7 @@ enum dep_kind {
 	DEP_KIND_CONFIG,
 	DEP_KIND_SERVICE,
 	DEP_KIND_CONTAINER,
+	DEP_KIND_OBJECT, /* a Kubernetes object: kind_name says which kind */
 };
 
 enum dep_action {
@@ -41,6 +42,7 @@ struct dep_item {
 	enum dep_kind kind;
 	enum dep_action action;
 	char *name;	   /* name on the engine: APP_web, APP_default, APP_web_1, ... */
+	char *kind_name;   /* Kubernetes kind ("Deployment"), or NULL: dep_kind_name(kind) */
 	char *key;	   /* name in the model (service, network, secret), or NULL */
 	char *id;	   /* engine ID of the current object; of the new one after apply */
 	long long version; /* version index of the current object (swarm) */
@@ -141,6 +143,8 @@ struct dep_item *dep_plan_add(struct dep_plan *plan, enum dep_kind kind, enum de
 void dep_plan_release(struct dep_plan *plan, const struct dep_backend *be);
 
 const char *dep_kind_name(enum dep_kind kind);
+/* it->kind_name, else dep_kind_name(it->kind). */
+const char *dep_item_kind(const struct dep_item *it);
 
 /*
  * The model's service names in creation order: depends_on and links first, otherwise

@@ -88,8 +88,16 @@ dep_kind_name(enum dep_kind kind)
 		return "service";
 	case DEP_KIND_CONTAINER:
 		return "container";
+	case DEP_KIND_OBJECT:
+		return "object";
 	}
 	return "object";
+}
+
+const char *
+dep_item_kind(const struct dep_item *it)
+{
+	return it->kind_name ? it->kind_name : dep_kind_name(it->kind);
 }
 
 static const char *
@@ -151,6 +159,7 @@ dep_plan_release(struct dep_plan *plan, const struct dep_backend *be)
 		if (be && be->item_release)
 			be->item_release(it);
 		free(it->name);
+		free(it->kind_name);
 		free(it->key);
 		free(it->id);
 		free(it->diag);
@@ -616,7 +625,7 @@ print_plan(struct dep_ctx *ctx)
 		struct dep_item *it = &ctx->plan.v[i];
 
 		cs_out("%s%s %s %s", ctx->opts->dry_run ? "plan: " : "", plan_verb(it->action),
-		       dep_kind_name(it->kind), it->name);
+		       dep_item_kind(it), it->name);
 	}
 }
 
@@ -637,10 +646,10 @@ roll_back(struct dep_ctx *ctx)
 
 		if (!it->applied)
 			continue;
-		cs_out("rolling back %s %s", dep_kind_name(it->kind), it->name);
+		cs_out("rolling back %s %s", dep_item_kind(it), it->name);
 		if ((error = ctx->be->rollback(ctx, it)) < 0) {
 			char *what = cs_xasprintf("cannot roll back %s '%s'",
-						  dep_kind_name(it->kind), it->name);
+						  dep_item_kind(it), it->name);
 
 			fail(ctx->result, 0, what);
 			free(what);
@@ -661,7 +670,7 @@ roll_back(struct dep_ctx *ctx)
 			if (!it->wait || it->done || !(it->failed || error == CS_ETIMEOUT))
 				continue;
 			m = cs_xasprintf("rollback of %s '%s' did not converge: %s",
-					 dep_kind_name(it->kind), it->name,
+					 dep_item_kind(it), it->name,
 					 it->diag ? it->diag : "unknown state");
 			log_lines(CS_LOG_ERROR, m);
 			add_message(ctx->result, m);
@@ -698,7 +707,7 @@ report_failures(struct dep_ctx *ctx, int timed_out)
 
 		if (!it->wait || it->done || !(it->failed || timed_out))
 			continue;
-		m = cs_xasprintf("%s '%s' %s: %s", dep_kind_name(it->kind),
+		m = cs_xasprintf("%s '%s' %s: %s", dep_item_kind(it),
 				 it->key ? it->key : it->name,
 				 it->failed ? "failed" : "did not converge in time",
 				 it->diag ? it->diag : "no task running yet");
@@ -717,7 +726,7 @@ fill_objects(struct dep_ctx *ctx)
 		struct dep_item *it = &ctx->plan.v[i];
 
 		if (ctx->opts->dry_run || it->action == DEP_ACT_UNCHANGED || it->applied)
-			dep_result_add(ctx->result, dep_kind_name(it->kind), it->name,
+			dep_result_add(ctx->result, dep_item_kind(it), it->name,
 				       done_verb(it->action));
 		if (it->action != DEP_ACT_UNCHANGED && (it->applied || ctx->opts->dry_run))
 			ctx->result->changed = 1;
@@ -813,7 +822,7 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 			goto out;
 		}
 		what = cs_xasprintf("cannot %s %s '%s'", plan_verb(it->action),
-				    dep_kind_name(it->kind), it->name);
+				    dep_item_kind(it), it->name);
 		code = fail(out, error == CS_ENET ? DEP_EXIT_UNREACHABLE : DEP_EXIT_REJECTED, what);
 		free(what);
 		if (any_applied && code != DEP_EXIT_UNREACHABLE && roll_back(&ctx) < 0)
@@ -837,7 +846,7 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 
 			if (it->action != DEP_ACT_REMOVE || ctx.be->apply(&ctx, it) == 0)
 				continue;
-			what = cs_xasprintf("cannot remove %s '%s'", dep_kind_name(it->kind),
+			what = cs_xasprintf("cannot remove %s '%s'", dep_item_kind(it),
 					    it->name);
 			code = fail(out, DEP_EXIT_REJECTED, what);
 			free(what);

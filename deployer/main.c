@@ -17,6 +17,7 @@
 #include "dockerauth.h"
 #include "err.h"
 #include "imageref.h"
+#include "kube.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -27,6 +28,10 @@ static const char usage_text[] =
     "                     [--dry-run] [--json FILE] [--registry-user USER\n"
     "                     --registry-password-file FILE] [--publish-mode ingress|host]\n"
     "                     [--keep-on-failure] [-v...]\n"
+    "  kubernetes:        [--kubeconfig FILE] [--context NAME] [--namespace NS]\n"
+    "                     [--force-conflicts]   (-f: manifests, directories, or a Compose file;\n"
+    "                     --bay http(s)://HOST:PORT instead of a kubeconfig;\n"
+    "                     --publish-mode loadbalancer for Compose ports)\n"
     "\n"
     "Deploys an application's Compose files to a bay and waits until it converges,\n"
     "rolling back on failure.\n"
@@ -54,7 +59,11 @@ enum {
 	OPT_REG_PW_FILE,
 	OPT_PUBLISH_MODE,
 	OPT_KEEP,
-	OPT_PRINT_MODEL
+	OPT_PRINT_MODEL,
+	OPT_KUBECONFIG,
+	OPT_CONTEXT,
+	OPT_NAMESPACE,
+	OPT_FORCE_CONFLICTS
 };
 
 static const struct option long_opts[] = {
@@ -75,6 +84,10 @@ static const struct option long_opts[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"print-model", no_argument, NULL, OPT_PRINT_MODEL}, /* hidden: tests */
+    {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+    {"context", required_argument, NULL, OPT_CONTEXT},
+    {"namespace", required_argument, NULL, OPT_NAMESPACE},
+    {"force-conflicts", no_argument, NULL, OPT_FORCE_CONFLICTS},
     {NULL, 0, NULL, 0},
 };
 
@@ -136,8 +149,10 @@ parse_args(struct dep_args *a, int argc, char **argv)
 			a->registry_password_file = optarg;
 			break;
 		case OPT_PUBLISH_MODE:
-			if (strcmp(optarg, "ingress") && strcmp(optarg, "host"))
-				return usage_error("--publish-mode wants ingress or host");
+			if (strcmp(optarg, "ingress") && strcmp(optarg, "host") &&
+			    strcmp(optarg, "loadbalancer") && strcmp(optarg, "nodeport"))
+				return usage_error("--publish-mode wants ingress or host (kubernetes: "
+						   "nodeport or loadbalancer)");
 			a->publish_mode = optarg;
 			break;
 		case OPT_KEEP:
@@ -152,6 +167,18 @@ parse_args(struct dep_args *a, int argc, char **argv)
 		case OPT_PRINT_MODEL:
 			a->print_model = 1;
 			break;
+		case OPT_KUBECONFIG:
+			a->kubeconfig = optarg;
+			break;
+		case OPT_CONTEXT:
+			a->context = optarg;
+			break;
+		case OPT_NAMESPACE:
+			a->namespace = optarg;
+			break;
+		case OPT_FORCE_CONFLICTS:
+			a->force_conflicts = 1;
+			break;
 		default:
 			return usage_error("invalid option");
 		}
@@ -164,8 +191,11 @@ parse_args(struct dep_args *a, int argc, char **argv)
 		return usage_error("at least one -f FILE is needed");
 	if (a->app == NULL && !a->print_model)
 		return usage_error("--app NAME is needed");
-	if (a->bay == NULL && !a->print_model && !a->dry_run)
+	if (a->bay == NULL && !a->print_model && !a->dry_run && strcmp(a->coe, "kubernetes") != 0)
 		return usage_error("--bay URL is needed");
+	if (a->publish_mode && strcmp(a->coe, "kubernetes") != 0 &&
+	    (strcmp(a->publish_mode, "loadbalancer") == 0 || strcmp(a->publish_mode, "nodeport") == 0))
+		return usage_error("--publish-mode nodeport and loadbalancer are for --coe kubernetes");
 	if ((a->registry_user == NULL) != (a->registry_password_file == NULL))
 		return usage_error("--registry-user and --registry-password-file go together");
 	return 0;
@@ -182,28 +212,56 @@ print_errors(const struct cs_strvec *errors)
 		cs_log(CS_LOG_ERROR, "%s", errors->v[i]);
 }
 
-/* The registry host of the first service image that names one (caller frees), or NULL. */
+/* Every "image" string below v (Compose services, Kubernetes containers), in order. */
+static void
+collect_images(struct cs_strvec *out, json_t *v)
+{
+	const char *k;
+	json_t *e;
+	size_t i;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, e)
+		{
+			if (strcmp(k, "image") == 0 && json_is_string(e))
+				cs_strvec_push(out, json_string_value(e));
+			else
+				collect_images(out, e);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e) { collect_images(out, e); }
+	}
+}
+
+/* The registry host of the first image that names one (caller frees), or NULL. */
 static char *
 first_registry(json_t *model)
 {
-	const char *name;
-	json_t *svc;
+	struct cs_strvec images = CS_STRVEC_INIT;
+	char *host = NULL;
+	size_t i;
 
-	json_object_foreach(json_object_get(model, "services"), name, svc)
-	{
-		const char *image = json_string_value(json_object_get(svc, "image"));
+	collect_images(&images, json_object_get(model, "services")
+				    ? json_object_get(model, "services")
+				    : json_object_get(model, "manifests"));
+	for (i = 0; i < images.nr && host == NULL; i++) {
 		struct cs_imageref ref;
-		char *host = NULL;
 
-		if (image == NULL || cs_imageref_parse(&ref, image) < 0)
+		if (cs_imageref_parse(&ref, images.v[i]) < 0)
 			continue;
 		if (ref.registry)
 			host = cs_xstrdup(ref.registry);
 		cs_imageref_release(&ref);
-		if (host)
-			return host;
 	}
-	return NULL;
+	cs_strvec_clear(&images);
+	return host;
+}
+
+/* Kubernetes: the -f files are one Compose file (translated), else manifests. */
+static int
+compose_input(const struct cs_strvec *files)
+{
+	return files->nr > 0 && dep_kube_is_compose(files->v[0]);
 }
 
 /*
@@ -270,7 +328,16 @@ main(int argc, char **argv)
 	o.env_file = a.env_file;
 	o.target = a.coe;
 	o.errors = &errors;
-	if (dep_compose_load(&model, &o) < 0) {
+	if (strcmp(a.coe, "kubernetes") == 0 && !compose_input(&a.files)) {
+		struct dep_kube_input ki = {
+		    .files = &a.files, .sets = &a.sets, .env_file = a.env_file, .errors = &errors};
+
+		if (dep_kube_load(&model, &ki) < 0) {
+			print_errors(&errors);
+			rc = DEP_EXIT_INVALID;
+			goto out;
+		}
+	} else if (dep_compose_load(&model, &o) < 0) {
 		print_errors(&errors);
 		rc = DEP_EXIT_INVALID;
 		goto out;
@@ -284,13 +351,25 @@ main(int argc, char **argv)
 		}
 		free(s);
 	}
-	if (dep_compose_deployable(model, &errors) < 0) {
+	if (json_object_get(model, "services") && dep_compose_deployable(model, &errors) < 0) {
 		print_errors(&errors);
 		rc = DEP_EXIT_INVALID;
 		goto out;
 	}
 	if (a.print_model)
 		goto out; /* a look at the model only: never contact the bay */
+	if (strcmp(a.coe, "kubernetes") == 0 && json_object_get(model, "services")) {
+		json_t *km = NULL;
+
+		/* the same Compose model, translated into Kubernetes objects */
+		if (dep_kube_from_compose(&km, model, a.publish_mode, NULL) < 0) {
+			cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
+			rc = DEP_EXIT_INVALID;
+			goto out;
+		}
+		json_decref(model);
+		model = km;
+	}
 	if ((rc = load_registry_cred(&cred, &have_cred, &a, model)) != 0)
 		goto out;
 	d.coe = a.coe;
@@ -304,6 +383,10 @@ main(int argc, char **argv)
 			 : strcmp(a.publish_mode, "host") == 0 ? DEP_PUBLISH_HOST
 							       : DEP_PUBLISH_INGRESS;
 	d.registry_cred = have_cred ? &cred : NULL;
+	d.kubeconfig = a.kubeconfig;
+	d.context = a.context;
+	d.namespace = a.namespace;
+	d.force_conflicts = a.force_conflicts;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	dep_signals_install();
 	rc = dep_deploy_run(&res, model, &d);
