@@ -38,6 +38,7 @@ struct kube {
 struct kitem {
 	char *api, *kind, *ns, *name; /* ns NULL: cluster-scoped */
 	int order;
+	int seq;      /* position in the files: order within a kind group */
 	int deleting; /* the rollback deletes it: wait until it is gone */
 	int unknown;  /* kind served only once a CRD of this run is established */
 };
@@ -629,7 +630,7 @@ by_order(const void *a, const void *b)
 
 	if (p->order != q->order)
 		return p->order - q->order;
-	return (int)(x - y); /* stable: file order within a kind group */
+	return p->seq - q->seq;
 }
 
 /* Kinds looked at for --prune besides the kinds of the files. */
@@ -718,6 +719,7 @@ plan_prune(struct dep_ctx *ctx, json_t *want)
 			p->name = cs_xstrdup(name);
 			p->ns = ns ? cs_xstrdup(ns) : NULL;
 			p->order = -kind_order(p->kind); /* reverse order */
+			p->seq = (int)ctx->plan.nr;
 			{
 				char *dn = display_name(p);
 
@@ -813,6 +815,7 @@ kube_plan(struct dep_ctx *ctx)
 		it = dep_plan_add(&ctx->plan, DEP_KIND_OBJECT, DEP_ACT_CREATE, dn, NULL);
 		it->kind_name = cs_xstrdup(p->kind);
 		it->priv = p;
+		p->seq = (int)i;
 		it->desired = json_incref(o);
 		p->unknown = disc_find(k, p->api, p->kind) == NULL;
 		free(id);
