@@ -49,8 +49,11 @@ ifneq ($(DEP_OBJ),)
 PROGRAMS += deployer/caas-deployer
 endif
 
-# Real-world inputs (compose files, manifests, .dockerignore files) live in shared/, beside the clone.
-CORPUS_DIR ?= $(or $(realpath $(CURDIR)/../shared/corpus),$(abspath $(CURDIR)/../shared/corpus))
+# Test inputs live in the repository: real-world Compose files and manifests (tests/data/corpus,
+# origins and licenses in its SOURCES.md) and the project's own seed-era files. Absolute and
+# resolved: the loader reports resolved paths.
+CORPUS_DIR := $(realpath $(CURDIR)/tests/data/corpus)
+SEED_DIR := $(realpath $(CURDIR)/tests/data/seed-style)
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:.c=)
@@ -65,6 +68,14 @@ endif
 %.o: %.c $(wildcard lib/*.h) $(wildcard */*.h) Makefile
 	$(QUIET_CC)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
+# The data directory is compiled into lib/filch.o: a change of PREFIX or datadir (as in
+# `make && make install PREFIX=/usr`) rebuilds it. The stamp only changes when the value does.
+DATADIR_STAMP = lib/.datadir
+$(DATADIR_STAMP): FORCE
+	@echo '$(datadir)' | cmp -s - $@ || echo '$(datadir)' >$@
+lib/filch.o: $(DATADIR_STAMP)
+FORCE:
+
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
@@ -78,7 +89,7 @@ deployer/caas-deployer: $(DEP_OBJ) $(LIB)
 # Unit tests may use a tool's internal modules: link the tool objects but not its main.o.
 TOOL_OBJ_NOMAIN := $(filter-out %/main.o,$(BR_OBJ) $(VAL_OBJ) $(DEP_OBJ))
 tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h tests/unit/deploy_helpers.h $(TOOL_OBJ_NOMAIN) $(LIB)
-	$(QUIET_LINK)$(CC) $(CPPFLAGS) -I. -DCORPUS_DIR='"$(CORPUS_DIR)"' $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_OBJ_NOMAIN) $(LIB) $(LDLIBS)
+	$(QUIET_LINK)$(CC) $(CPPFLAGS) -I. -DCORPUS_DIR='"$(CORPUS_DIR)"' -DSEED_DIR='"$(SEED_DIR)"' $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_OBJ_NOMAIN) $(LIB) $(LDLIBS)
 
 .PHONY: all test check-unit check-integration test-env check-valgrind style install clean asan demo bench
 
@@ -122,5 +133,5 @@ install: all
 	if [ -d validator/policies ]; then install -m 644 validator/policies/*.json '$(DESTDIR)$(datadir)/policies'; fi
 
 clean:
-	rm -f lib/*.o $(LIB) build-runner/*.o validator/*.o deployer/*.o \
+	rm -f lib/*.o $(LIB) $(DATADIR_STAMP) build-runner/*.o validator/*.o deployer/*.o \
 		build-runner/caas-build-runner validator/caas-validator deployer/caas-deployer $(UNIT_BIN)

@@ -339,10 +339,15 @@ cs_filch_level_path(struct cs_buf *out, const char *level)
 		snprintf(dir, sizeof(dir), "%s/../validator/policies", exe);
 		if (try_dir(out, dir, file))
 			return 0;
+		/* relocatable installs: PREFIX/bin/TOOL finds PREFIX/share/caas-devops */
+		snprintf(dir, sizeof(dir), "%s/../share/caas-devops/policies", exe);
+		if (try_dir(out, dir, file))
+			return 0;
 	}
 	if (try_dir(out, CS_DATADIR "/policies", file))
 		return 0;
 	return cs_err_set(CS_ENOTFOUND,
-			  "policy level '%s': '%s' not found next to the executable nor in '%s'",
+			  "policy level '%s': '%s' not found next to the executable, in "
+			  "../share/caas-devops/policies beside it, nor in '%s'",
 			  level, file, CS_DATADIR "/policies");
 }

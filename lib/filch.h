@@ -71,8 +71,9 @@ size_t cs_filch_check(const struct cs_filch *p, enum cs_filch_section s, const c
 /*
  * Find the file of a policy level: "production" is filch.json,
  * "non-production" filch-insecure.json. Looked up in <exe dir>/policies,
- * <exe dir>/../validator/policies (in-tree builds of the other tools), then
- * CS_DATADIR/policies. The path is appended to out. Errors: CS_EINVAL for an
+ * <exe dir>/../validator/policies (in-tree builds of the other tools),
+ * <exe dir>/../share/caas-devops/policies (an install under any PREFIX or
+ * DESTDIR), then CS_DATADIR/policies. The path is appended to out. Errors: CS_EINVAL for an
  * unknown level, CS_ENOTFOUND when no file exists (message lists the places).
  */
 int cs_filch_level_path(struct cs_buf *out, const char *level);

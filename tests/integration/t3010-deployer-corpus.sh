@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-test_description='caas-deployer parses the real-world Compose corpus and the seed samples: warnings only, or exit 2 for what cannot be deployed'
+test_description='caas-deployer parses the real-world Compose corpus (tests/data/corpus) and seed-era files (tests/data/seed-style): warnings only, or exit 2 for what cannot be deployed'
 . "$(dirname "$0")/test-lib.sh"
 
-corpus=$TOP/../shared/corpus
+corpus=$TEST_DATA/corpus
 compose=$corpus/compose
+seeds=$TEST_DATA/seed-style
 
 # model FILE... [--set ...]: the normalized model for swarm (never contacts a bay).
 model() {
@@ -17,7 +18,7 @@ test_expect_success 'the corpus is there' '
 	test -d "$compose" &&
 	ls "$compose"/*.yml >files &&
 	test "$(wc -l <files)" -ge 20 &&
-	ls "$corpus"/seed-samples/*/swarm-*.yml >seeds &&
+	ls "$seeds"/*-v2.yml >seeds &&
 	test "$(wc -l <seeds)" -ge 2
 '
 
@@ -94,21 +95,15 @@ test_expect_success 'warnings name the key and its line' '
 	model -f "$f" >m.json 2>err &&
 	grep "^caas-deployer: warning: $f:24: service .db.: key .expose. is ignored by swarm$" err &&
 	sed -n 24p "$f" | grep "^ *expose:" &&
-	f=$corpus/seed-samples/tweet/swarm-tweetdemo.yml &&
+	f=$seeds/tweet-v2.yml &&
 	model -f "$f" --set PRIVATE_REGISTRY=r --set TAG=1 >m.json 2>err &&
-	line=$(sed -n "s/^caas-deployer: warning: .*swarm-tweetdemo.yml:\([0-9]*\): service .mongo_express.: key .links. is ignored by swarm$/\1/p" err) &&
+	line=$(sed -n "s/^caas-deployer: warning: .*tweet-v2.yml:\([0-9]*\): service .store_admin.: key .links. is ignored by swarm$/\1/p" err) &&
 	sed -n "${line}p" "$f" | grep "^ *links:"
 '
 
 test_expect_success 'the seed samples (version 2, overlay, container_name, links, $PRIVATE_REGISTRY:5000/...:$TAG) parse with --set' '
 	n=0 &&
-	for f in "$corpus"/seed-samples/*/swarm-*.yml; do
-		if ! grep -q "^services:" "$f"; then
-			# the seed'"'"'s Ansible playbooks share the swarm-*.yml names: not Compose files
-			test_expect_code 2 model -f "$f" >m.json 2>err &&
-			grep "top-level must be a mapping" err || return 1
-			continue
-		fi
+	for f in "$seeds"/*-v2.yml; do
 		model -f "$f" --set PRIVATE_REGISTRY=registry.example --set TAG=42 >m.json 2>err &&
 		! grep -v "^caas-deployer: warning: " err &&
 		grep "key .container_name. is ignored by swarm" err &&
@@ -120,23 +115,23 @@ test_expect_success 'the seed samples (version 2, overlay, container_name, links
 '
 
 test_expect_success 'the seed samples without --set: the empty image reference is exit 2, before the bay' '
-	f=$corpus/seed-samples/petclinic/swarm-petclinic.yml &&
+	f=$seeds/petclinic-v2.yml &&
 	test_expect_code 2 caas-deployer --dry-run --coe swarm --bay unix:///nonexistent.sock --app cs-x \
 		-f "$f" >out 2>err &&
 	grep "variable .PRIVATE_REGISTRY. is not set" err &&
-	grep "swarm-petclinic.yml:12: service .web. cannot be deployed: invalid image reference .:5000/petclinic:." err &&
-	! grep "error: .*service .mysql." err &&
+	grep "petclinic-v2.yml:14: service .web. cannot be deployed: invalid image reference .:5000/petclinic:." err &&
+	! grep "error: .*service .db." err &&
 	! grep "plan:" out
 '
 
 test_expect_success 'the seed samples: --dry-run --coe swarm plans them and changes nothing' '
-	f=$corpus/seed-samples/petclinic/swarm-petclinic.yml &&
+	f=$seeds/petclinic-v2.yml &&
 	app=$CS_TEST_PREFIX-seed &&
 	caas-deployer --dry-run --coe swarm --bay unix:///var/run/docker.sock --app $app -f "$f" \
 		--set PRIVATE_REGISTRY=registry.example --set TAG=42 --json plan.json >out 2>err &&
-	grep "^plan: create network ${app}_petnet$" out &&
+	grep "^plan: create network ${app}_backend$" out &&
 	grep "^plan: create service ${app}_web$" out &&
-	grep "^plan: create service ${app}_mysql$" out &&
+	grep "^plan: create service ${app}_db$" out &&
 	jq -e ".status == \"planned\" and (.objects | length) == 3" plan.json &&
 	test -z "$(docker service ls -q --filter name=${app}_)" &&
 	test -z "$(docker network ls -q --filter name=${app}_)"

@@ -1,5 +1,5 @@
 /*
- * The Compose input: real-world files of the corpus, the seed's samples,
+ * The Compose input: real-world files of the corpus, seed-era files,
  * multi-file merge, short syntaxes, units, and the errors that must stop a
  * deployment before anything changes. The process environment is never
  * used: every load passes its own.
@@ -19,8 +19,11 @@
 #include "yamldoc.h"
 #include "buf.h"
 
+#ifndef SEED_DIR
+#define SEED_DIR "tests/data/seed-style"
+#endif
 #ifndef CORPUS_DIR
-#define CORPUS_DIR "/work/shared/corpus"
+#define CORPUS_DIR "tests/data/corpus"
 #endif
 
 static const char *const test_env[] = {"HOME=/bar", "QUX=qux_from_environment", NULL};
@@ -271,29 +274,30 @@ test_compose__seed_petclinic(void)
 	struct load l = {0};
 	json_t *m;
 
-	cs_strvec_push(&l.files, CORPUS_DIR "/seed-samples/petclinic/swarm-petclinic.yml");
+	cs_strvec_push(&l.files, SEED_DIR "/petclinic-v2.yml");
 	cs_strvec_push(&l.sets, "PRIVATE_REGISTRY=reg.example");
 	cs_strvec_push(&l.sets, "TAG=42");
 	T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
 	m = l.model;
 	T_ASSERT_STR(JSTR(m, "services/web/image"), "reg.example:5000/petclinic:42");
-	T_ASSERT_STR(JSTR(m, "services/mysql/image"), "mysql:5.7");
-	T_ASSERT_STR(JSTR(m, "services/mysql/environment/MYSQL_DATABASE"), "petclinic");
-	T_ASSERT_STR(JSTR(m, "services/web/environment/affinity:container!"), "mysql");
+	T_ASSERT_STR(JSTR(m, "services/db/image"), "mariadb:10.11");
+	T_ASSERT_STR(JSTR(m, "services/db/environment/MARIADB_DATABASE"), "petclinic");
+	T_ASSERT_STR(JSTR(m, "services/web/environment/affinity:container!"), "petdb");
 	T_ASSERT_STR(JSTR(m, "services/web/container_name"), "petclinic");
+	T_ASSERT_STR(JSTR(m, "services/web/links/0"), "db:database");
 	T_ASSERT_INT(JINT(m, "services/web/ports/0/published"), 8080);
-	T_ASSERT(jpath(m, "services/web/networks/petnet") != NULL);
+	T_ASSERT(jpath(m, "services/web/networks/backend") != NULL);
 	T_ASSERT(jpath(m, "services/web/networks/default") == NULL);
-	T_ASSERT_STR(JSTR(m, "networks/petnet/driver"), "overlay");
+	T_ASSERT_STR(JSTR(m, "networks/backend/driver"), "overlay");
 	T_ASSERT(jpath(m, "networks/default") == NULL);
 	T_ASSERT_INT(dep_compose_deployable(m, NULL), 0);
-	T_ASSERT(has_warning(&l, "swarm-petclinic.yml:5: service 'mysql': key 'container_name' is "
+	T_ASSERT(has_warning(&l, "petclinic-v2.yml:7: service 'db': key 'container_name' is "
 				 "ignored by swarm"));
-	T_ASSERT(has_warning(&l, "swarm-petclinic.yml:13: service 'web': key 'container_name'"));
+	T_ASSERT(has_warning(&l, "petclinic-v2.yml:15: service 'web': key 'container_name'"));
 	load_release(&l);
 
 	/* the compose target keeps container_name without a word */
-	cs_strvec_push(&l.files, CORPUS_DIR "/seed-samples/petclinic/swarm-petclinic.yml");
+	cs_strvec_push(&l.files, SEED_DIR "/petclinic-v2.yml");
 	cs_strvec_push(&l.sets, "PRIVATE_REGISTRY=reg.example");
 	cs_strvec_push(&l.sets, "TAG=42");
 	T_ASSERT_INT(do_load(&l, "compose", NULL), 0);
@@ -307,28 +311,28 @@ test_compose__seed_tweetdemo(void)
 	struct load l = {0};
 	json_t *m;
 
-	cs_strvec_push(&l.files, CORPUS_DIR "/seed-samples/tweet/swarm-tweetdemo.yml");
+	cs_strvec_push(&l.files, SEED_DIR "/tweet-v2.yml");
 	cs_strvec_push(&l.sets, "PRIVATE_REGISTRY=10.0.0.5");
 	cs_strvec_push(&l.sets, "TAG=7");
 	T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
 	m = l.model;
 	T_ASSERT_STR(JSTR(m, "services/stream/image"), "10.0.0.5:5000/tweets-stream:7");
-	T_ASSERT_STR(JSTR(m, "services/stream/environment/TWITTER_TRACK"), "#DonaldTrump");
-	T_ASSERT_STR(JSTR(m, "services/stream/environment/CONSUMER_KEY"), "");
-	T_ASSERT_STR(JSTR(m, "services/web/environment/MONGODB_SERVICE_SERVICE_HOST"), "mongodb");
-	T_ASSERT_STR(JSTR(m, "services/web/depends_on/0"), "mongo");
-	T_ASSERT_STR(JSTR(m, "services/web/depends_on_conditions/mongo"), "service_started");
-	T_ASSERT_STR(JSTR(m, "services/mongo_express/links/0"), "mongo:mongo");
-	T_ASSERT_INT(JINT(m, "services/mongo/ports/0/target"), 27017);
-	T_ASSERT(json_is_null(jpath(m, "services/mongo/ports/0/published")));
+	T_ASSERT_STR(JSTR(m, "services/stream/environment/FEED_TOPIC"), "#containers");
+	T_ASSERT_STR(JSTR(m, "services/stream/environment/FEED_API_KEY"), "");
+	T_ASSERT_STR(JSTR(m, "services/web/environment/STORE_HOST"), "tweetstore");
+	T_ASSERT_STR(JSTR(m, "services/web/depends_on/0"), "store");
+	T_ASSERT_STR(JSTR(m, "services/web/depends_on_conditions/store"), "service_started");
+	T_ASSERT_STR(JSTR(m, "services/store_admin/links/0"), "store:store");
+	T_ASSERT_INT(JINT(m, "services/store/ports/0/target"), 6379);
+	T_ASSERT(json_is_null(jpath(m, "services/store/ports/0/published")));
 	T_ASSERT_INT(JINT(m, "services/web/ports/0/published"), 80);
 	T_ASSERT_INT(JINT(m, "services/web/ports/0/target"), 8080);
-	T_ASSERT_STR(JSTR(m, "services/mongo/container_name"), "mongodb");
-	T_ASSERT(has_warning(&l, "service 'mongo_express': key 'links' is ignored by swarm"));
+	T_ASSERT_STR(JSTR(m, "services/store/container_name"), "tweetstore");
+	T_ASSERT(has_warning(&l, "service 'store_admin': key 'links' is ignored by swarm"));
 	load_release(&l);
 
 	/* without the variables: a warning each, an empty string, still loads */
-	cs_strvec_push(&l.files, CORPUS_DIR "/seed-samples/tweet/swarm-tweetdemo.yml");
+	cs_strvec_push(&l.files, SEED_DIR "/tweet-v2.yml");
 	T_ASSERT_INT(do_load(&l, "swarm", NULL), 0);
 	T_ASSERT_STR(JSTR(l.model, "services/stream/image"), ":5000/tweets-stream:");
 	T_ASSERT(has_warning(&l, "variable 'PRIVATE_REGISTRY' is not set"));
