@@ -366,6 +366,12 @@ dep_kube_load(json_t **out, const struct dep_kube_input *in)
 		json_array_foreach(docs, k, d)
 		{
 			int line = cs_yamlpos_index_line(pos, docs, k, NULL);
+
+			/* a document's own position is not recorded: its first key's line is */
+			if (line == 0 && json_is_object(d) && json_object_iter(d))
+				line = cs_yamlpos_key_line(pos, d,
+							   json_object_iter_key(json_object_iter(d)),
+							   NULL);
 			char *where = cs_xasprintf("%s: document %zu (line %d)", files.v[i], k + 1,
 						   line);
 			const char *kind = json_string_value(json_object_get(d, "kind"));
