@@ -32,7 +32,7 @@ struct dep_args {
 	const char *registry_password_file; /* the password is read by the flow, never argv */
 	const char *publish_mode;	    /* NULL (as the file says), "ingress" or "host" */
 	const char *kubeconfig, *context, *namespace; /* kubernetes */
-	int force_conflicts;				/* kubernetes */
+	int force_conflicts;			      /* kubernetes */
 	int verbose;
 };
 

@@ -593,7 +593,9 @@ interrupted(struct dep_result *res)
 {
 	int sig = dep_interrupted();
 	char *m = cs_xasprintf("interrupted by %s: stopping and restoring what this run changed",
-			       sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal");
+			       sig == SIGINT	? "SIGINT"
+			       : sig == SIGTERM ? "SIGTERM"
+						: "a signal");
 
 	cs_log(CS_LOG_ERROR, "%s", m);
 	add_message(res, m);
@@ -648,8 +650,8 @@ roll_back(struct dep_ctx *ctx)
 			continue;
 		cs_out("rolling back %s %s", dep_item_kind(it), it->name);
 		if ((error = ctx->be->rollback(ctx, it)) < 0) {
-			char *what = cs_xasprintf("cannot roll back %s '%s'",
-						  dep_item_kind(it), it->name);
+			char *what =
+			    cs_xasprintf("cannot roll back %s '%s'", dep_item_kind(it), it->name);
 
 			fail(ctx->result, 0, what);
 			free(what);
@@ -707,8 +709,7 @@ report_failures(struct dep_ctx *ctx, int timed_out)
 
 		if (!it->wait || it->done || !(it->failed || timed_out))
 			continue;
-		m = cs_xasprintf("%s '%s' %s: %s", dep_item_kind(it),
-				 it->key ? it->key : it->name,
+		m = cs_xasprintf("%s '%s' %s: %s", dep_item_kind(it), it->key ? it->key : it->name,
 				 it->failed ? "failed" : "did not converge in time",
 				 it->diag ? it->diag : "no task running yet");
 		log_lines(CS_LOG_ERROR, m);
@@ -821,8 +822,8 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 				out->status = rollback_status(&ctx);
 			goto out;
 		}
-		what = cs_xasprintf("cannot %s %s '%s'", plan_verb(it->action),
-				    dep_item_kind(it), it->name);
+		what = cs_xasprintf("cannot %s %s '%s'", plan_verb(it->action), dep_item_kind(it),
+				    it->name);
 		code = fail(out, error == CS_ENET ? DEP_EXIT_UNREACHABLE : DEP_EXIT_REJECTED, what);
 		free(what);
 		if (any_applied && code != DEP_EXIT_UNREACHABLE && roll_back(&ctx) < 0)
@@ -846,8 +847,7 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 
 			if (it->action != DEP_ACT_REMOVE || ctx.be->apply(&ctx, it) == 0)
 				continue;
-			what = cs_xasprintf("cannot remove %s '%s'", dep_item_kind(it),
-					    it->name);
+			what = cs_xasprintf("cannot remove %s '%s'", dep_item_kind(it), it->name);
 			code = fail(out, DEP_EXIT_REJECTED, what);
 			free(what);
 		}

@@ -37,7 +37,7 @@ struct ctr_priv {
 
 struct compose {
 	struct dep_engine eng; /* first: dep_engine() */
-	json_t *ids; /* "network:NAME" -> ID */
+	json_t *ids;	       /* "network:NAME" -> ID */
 };
 
 static char *
@@ -554,9 +554,9 @@ ensure_image(struct dep_ctx *ctx, const char *image)
 		cs_http_urlencode(&path, tag);
 	}
 	cs_out("pulling %s", image);
-	error =
-	    cs_docker_stream(dep_engine(ctx)->docker, "POST", path.buf, dep_engine(ctx)->auth.nr ? &dep_engine(ctx)->auth : NULL,
-			     NULL, NULL, pull_msg, &p, &status);
+	error = cs_docker_stream(dep_engine(ctx)->docker, "POST", path.buf,
+				 dep_engine(ctx)->auth.nr ? &dep_engine(ctx)->auth : NULL, NULL,
+				 NULL, pull_msg, &p, &status);
 	if (error == 0 && p.err.len)
 		error = cs_err_set(CS_EHTTP, "cannot pull '%s': %s", image, p.err.buf);
 out:
@@ -572,7 +572,8 @@ start_container(struct dep_ctx *ctx, const char *id)
 	char *path = cs_xasprintf("/containers/%s/start", id);
 	long status = 0;
 	json_t *resp = NULL;
-	int error = cs_docker_json(dep_engine(ctx)->docker, "POST", path, NULL, NULL, &status, &resp);
+	int error =
+	    cs_docker_json(dep_engine(ctx)->docker, "POST", path, NULL, NULL, &status, &resp);
 
 	if (error == 0 && status != 204 && status != 304)
 		error = cs_err_set(status == 404 ? CS_ENOTFOUND : CS_EHTTP, "POST %s: HTTP %ld: %s",
@@ -588,7 +589,8 @@ stop_container(struct dep_ctx *ctx, const char *id, json_t *desired)
 	json_int_t t = dep_num(desired, "StopTimeout");
 	char *path = cs_xasprintf("/containers/%s/stop?t=%" JSON_INTEGER_FORMAT, id, t ? t : 10);
 	long status = 0;
-	int error = cs_docker_json(dep_engine(ctx)->docker, "POST", path, NULL, NULL, &status, NULL);
+	int error =
+	    cs_docker_json(dep_engine(ctx)->docker, "POST", path, NULL, NULL, &status, NULL);
 
 	if (error == 0 && status != 204 && status != 304 && status != 404)
 		error = cs_err_set(CS_EHTTP, "POST %s: HTTP %ld", path, status);

@@ -22,7 +22,7 @@
 #define L_MANAGED "app.kubernetes.io/managed-by"
 #define L_INSTANCE "app.kubernetes.io/instance"
 #define ACCEPT_DISCOVERY                                                                           \
-	"Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"           \
+	"Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"            \
 	"application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"               \
 	"application/json"
 
@@ -129,9 +129,9 @@ disc_add(struct kube *k, const char *gv, const char *kind, const char *resource,
 	char *key = cs_xasprintf("%s %s", gv, kind);
 
 	if (json_object_get(k->disc, key) == NULL)
-		json_object_set_new(k->disc, key,
-				    json_pack("{s:s, s:b}", "resource", resource, "namespaced",
-					      namespaced));
+		json_object_set_new(
+		    k->disc, key,
+		    json_pack("{s:s, s:b}", "resource", resource, "namespaced", namespaced));
 	free(key);
 }
 
@@ -144,8 +144,8 @@ disc_aggregated(struct kube *k, json_t *list)
 
 	json_array_foreach(json_object_get(list, "items"), i, g)
 	{
-		const char *group = json_string_value(
-		    json_object_get(json_object_get(g, "metadata"), "name"));
+		const char *group =
+		    json_string_value(json_object_get(json_object_get(g, "metadata"), "name"));
 
 		json_array_foreach(json_object_get(g, "versions"), j, v)
 		{
@@ -163,7 +163,8 @@ disc_aggregated(struct kube *k, json_t *list)
 				const char *scope = json_string_value(json_object_get(r, "scope"));
 
 				if (res && kind && scope)
-					disc_add(k, gv, kind, res, strcmp(scope, "Namespaced") == 0);
+					disc_add(k, gv, kind, res,
+						 strcmp(scope, "Namespaced") == 0);
 			}
 			free(gv);
 		}
@@ -366,10 +367,10 @@ kube_open(struct dep_ctx *ctx)
 		error = cs_kubeconfig_load(&k->kc, ctx->opts->kubeconfig, ctx->opts->context, NULL);
 	if (error < 0)
 		return error == CS_ENOTFOUND || error == CS_EIO || error == CS_EPARSE ? CS_EINVAL
-										       : error;
-	k->ns = ctx->opts->namespace	? ctx->opts->namespace
-		: k->kc.namespace	? k->kc.namespace
-					: "default";
+										      : error;
+	k->ns = ctx->opts->namespace ? ctx->opts->namespace
+		: k->kc.namespace    ? k->kc.namespace
+				     : "default";
 	if ((error = cs_kubeconfig_client(&k->http, &k->auth, &k->kc)) < 0)
 		return error;
 	cs_http_set_cancel(k->http, ctx->cancel);
@@ -455,7 +456,8 @@ pull_secret(const struct cs_dockerauth *cred, const char *name, const char *ns)
 	return secret;
 }
 
-/* The fields compared to tell an unchanged object: no resourceVersion, no managedFields times, no status. */
+/* The fields compared to tell an unchanged object: no resourceVersion, no managedFields times, no
+ * status. */
 static json_t *
 comparable(json_t *obj)
 {
@@ -505,9 +507,9 @@ apply_obj(struct dep_ctx *ctx, const char *path, json_t *obj, int dry, const cha
 	  json_t **out)
 {
 	struct kube *k = K(ctx);
-	char *url = cs_xasprintf("%s?fieldManager=" FIELD_MANAGER "%s%s", path,
-				 dry ? "&dryRun=All" : "",
-				 ctx->opts->force_conflicts ? "&force=true" : "");
+	char *url =
+	    cs_xasprintf("%s?fieldManager=" FIELD_MANAGER "%s%s", path, dry ? "&dryRun=All" : "",
+			 ctx->opts->force_conflicts ? "&force=true" : "");
 	json_t *resp = NULL;
 	long status = 0;
 	int error;
@@ -524,8 +526,8 @@ apply_obj(struct dep_ctx *ctx, const char *path, json_t *obj, int dry, const cha
 	if (status == 409)
 		error = conflict_error(resp, what);
 	else
-		error = cs_err_set(CS_EHTTP, "%s: HTTP %ld: %s", what, status,
-				   status_message(resp));
+		error =
+		    cs_err_set(CS_EHTTP, "%s: HTTP %ld: %s", what, status, status_message(resp));
 	json_decref(resp);
 	return error;
 }
@@ -556,7 +558,8 @@ note_crd_kinds(json_t *pending, json_t *crd)
 {
 	json_t *spec = json_object_get(crd, "spec"), *v;
 	const char *group = json_string_value(json_object_get(spec, "group"));
-	const char *kind = json_string_value(json_object_get(json_object_get(spec, "names"), "kind"));
+	const char *kind =
+	    json_string_value(json_object_get(json_object_get(spec, "names"), "kind"));
 	const char *plural =
 	    json_string_value(json_object_get(json_object_get(spec, "names"), "plural"));
 	const char *scope = json_string_value(json_object_get(spec, "scope"));
@@ -759,7 +762,8 @@ kube_plan(struct dep_ctx *ctx)
 		set_label(o, L_MANAGED, FIELD_MANAGER);
 		set_label(o, L_INSTANCE, ctx->opts->app);
 		json_array_append_new(objs, o);
-		if (dep_str(o, "kind") && strcmp(dep_str(o, "kind"), "CustomResourceDefinition") == 0)
+		if (dep_str(o, "kind") &&
+		    strcmp(dep_str(o, "kind"), "CustomResourceDefinition") == 0)
 			note_crd_kinds(pending, o);
 	}
 	json_array_foreach(objs, i, o)
@@ -778,9 +782,9 @@ kube_plan(struct dep_ctx *ctx)
 					   "%s: document %d (line %d): the server does not serve "
 					   "%s %s (and no CustomResourceDefinition of the files "
 					   "defines it)",
-					   dep_str(mm, "file") ?: "?",
-					   (int)dep_num(mm, "doc"), (int)dep_num(mm, "line"),
-					   dep_str(o, "kind"), dep_str(o, "apiVersion"));
+					   dep_str(mm, "file") ?: "?", (int)dep_num(mm, "doc"),
+					   (int)dep_num(mm, "line"), dep_str(o, "kind"),
+					   dep_str(o, "apiVersion"));
 			goto out;
 		}
 		if (json_is_true(json_object_get(r, "namespaced"))) {
@@ -804,8 +808,8 @@ kube_plan(struct dep_ctx *ctx)
 		struct dep_item *it;
 
 		if (json_object_get(want, id)) {
-			error = cs_err_set(CS_EINVAL, "%s %s is defined twice in the files", p->kind,
-					   dn);
+			error = cs_err_set(CS_EINVAL, "%s %s is defined twice in the files",
+					   p->kind, dn);
 			free(id);
 			free(dn);
 			free(p->api), free(p->kind), free(p->name), free(p->ns), free(p);
@@ -1094,9 +1098,8 @@ check_pods(struct kube *k, struct cs_buf *b, json_t *obj, const char *ns, const 
 static char *
 newest_rs_hash(struct kube *k, json_t *dep, const char *ns)
 {
-	const char *rev =
-	    dep_str(json_object_get(json_object_get(dep, "metadata"), "annotations"),
-		    "deployment.kubernetes.io/revision");
+	const char *rev = dep_str(json_object_get(json_object_get(dep, "metadata"), "annotations"),
+				  "deployment.kubernetes.io/revision");
 	const char *uid = dep_str(json_object_get(dep, "metadata"), "uid");
 	char *q = selector_query(dep, NULL, NULL);
 	char *path = cs_xasprintf("/apis/apps/v1/namespaces/%s/replicasets%s", ns, q);
@@ -1108,8 +1111,8 @@ newest_rs_hash(struct kube *k, json_t *dep, const char *ns)
 		json_array_foreach(json_object_get(list, "items"), i, rs)
 		{
 			json_t *md = json_object_get(rs, "metadata"), *o;
-			const char *r =
-			    dep_str(json_object_get(md, "annotations"), "deployment.kubernetes.io/revision");
+			const char *r = dep_str(json_object_get(md, "annotations"),
+						"deployment.kubernetes.io/revision");
 			size_t j;
 			int owned = 0;
 
@@ -1172,9 +1175,10 @@ check_item(struct dep_ctx *ctx, struct dep_item *it)
 		json_int_t want = desired_replicas(obj);
 		char *hash = newest_rs_hash(k, obj, p->ns);
 
-		cs_buf_addf(&b, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
-				" updated, %" JSON_INTEGER_FORMAT " available, %" JSON_INTEGER_FORMAT
-				" in total",
+		cs_buf_addf(&b,
+			    "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
+			    " updated, %" JSON_INTEGER_FORMAT " available, %" JSON_INTEGER_FORMAT
+			    " in total",
 			    dep_num(st, "updatedReplicas"), want, dep_num(st, "availableReplicas"),
 			    dep_num(st, "replicas"));
 		add_conditions(&b, obj);
@@ -1186,7 +1190,8 @@ check_item(struct dep_ctx *ctx, struct dep_item *it)
 			bad = 1;
 		} else if (dep_num(st, "observedGeneration") >= dep_num(md, "generation") &&
 			   dep_num(st, "updatedReplicas") == want &&
-			   dep_num(st, "availableReplicas") == want && dep_num(st, "replicas") == want) {
+			   dep_num(st, "availableReplicas") == want &&
+			   dep_num(st, "replicas") == want) {
 			it->done = 1;
 		}
 		free(hash);
@@ -1195,7 +1200,9 @@ check_item(struct dep_ctx *ctx, struct dep_item *it)
 		json_int_t want = desired_replicas(obj);
 		const char *ur = dep_str(st, "updateRevision");
 
-		cs_buf_addf(&b, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT " ready, %" JSON_INTEGER_FORMAT " updated",
+		cs_buf_addf(&b,
+			    "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
+			    " ready, %" JSON_INTEGER_FORMAT " updated",
 			    dep_num(st, "readyReplicas"), want, dep_num(st, "updatedReplicas"));
 		if (ur && check_pods(k, &why, obj, p->ns, "controller-revision-hash", ur))
 			bad = 1;
@@ -1220,8 +1227,10 @@ check_item(struct dep_ctx *ctx, struct dep_item *it)
 		add_conditions(&b, obj);
 		if ((s = cond_status(obj, "Complete", NULL, NULL)) && strcmp(s, "True") == 0)
 			it->done = 1;
-		else if ((s = cond_status(obj, "Failed", &reason, &msg)) && strcmp(s, "True") == 0) {
-			cs_buf_addf(&why, "job failed: %s %s", reason ? reason : "", msg ? msg : "");
+		else if ((s = cond_status(obj, "Failed", &reason, &msg)) &&
+			 strcmp(s, "True") == 0) {
+			cs_buf_addf(&why, "job failed: %s %s", reason ? reason : "",
+				    msg ? msg : "");
 			bad = 1;
 		} else if (check_pods(k, &why, obj, p->ns, NULL, NULL)) {
 			bad = 1;
@@ -1239,7 +1248,8 @@ check_item(struct dep_ctx *ctx, struct dep_item *it)
 		else if ((s = cond_status(obj, "Ready", NULL, NULL)) && strcmp(s, "True") == 0)
 			it->done = 1;
 	} else if (strcmp(p->kind, "Service") == 0) {
-		if (json_array_size(json_object_get(json_object_get(st, "loadBalancer"), "ingress")))
+		if (json_array_size(
+			json_object_get(json_object_get(st, "loadBalancer"), "ingress")))
 			it->done = 1;
 		else
 			cs_buf_adds(&b, "no LoadBalancer ingress assigned yet");
@@ -1410,7 +1420,8 @@ kube_report(struct dep_ctx *ctx)
 			json_array_foreach(json_object_get(spec, "rules"), j, x)
 			{
 				if (dep_str(x, "host"))
-					add_endpoint(ctx, cs_xasprintf("http://%s/", dep_str(x, "host")));
+					add_endpoint(
+					    ctx, cs_xasprintf("http://%s/", dep_str(x, "host")));
 			}
 			json_decref(obj);
 			continue;
@@ -1428,16 +1439,19 @@ kube_report(struct dep_ctx *ctx)
 							       node ? node : "NODE_IP",
 							       dep_num(port, "nodePort")));
 			}
-			json_array_foreach(json_object_get(json_object_get(json_object_get(obj, "status"),
-									   "loadBalancer"),
-							   "ingress"),
-					   n, x)
+			json_array_foreach(
+			    json_object_get(
+				json_object_get(json_object_get(obj, "status"), "loadBalancer"),
+				"ingress"),
+			    n, x)
 			{
-				const char *h = dep_str(x, "ip") ? dep_str(x, "ip") : dep_str(x, "hostname");
+				const char *h =
+				    dep_str(x, "ip") ? dep_str(x, "ip") : dep_str(x, "hostname");
 
 				if (h)
-					add_endpoint(ctx, cs_xasprintf("http://%s:%" JSON_INTEGER_FORMAT, h,
-								       dep_num(port, "port")));
+					add_endpoint(ctx,
+						     cs_xasprintf("http://%s:%" JSON_INTEGER_FORMAT,
+								  h, dep_num(port, "port")));
 			}
 		}
 		json_decref(obj);

@@ -39,14 +39,12 @@ static const struct {
     {"apps/v1beta2", "ReplicaSet", "apps/v1", "1.16"},
     {"networking.k8s.io/v1beta1", "Ingress", "networking.k8s.io/v1", "1.22"},
     {"networking.k8s.io/v1beta1", "IngressClass", "networking.k8s.io/v1", "1.22"},
-    {"apiextensions.k8s.io/v1beta1", "CustomResourceDefinition", "apiextensions.k8s.io/v1",
-     "1.22"},
+    {"apiextensions.k8s.io/v1beta1", "CustomResourceDefinition", "apiextensions.k8s.io/v1", "1.22"},
     {"admissionregistration.k8s.io/v1beta1", NULL, "admissionregistration.k8s.io/v1", "1.22"},
     {"rbac.authorization.k8s.io/v1beta1", NULL, "rbac.authorization.k8s.io/v1", "1.22"},
     {"rbac.authorization.k8s.io/v1alpha1", NULL, "rbac.authorization.k8s.io/v1", "1.22"},
     {"apiregistration.k8s.io/v1beta1", "APIService", "apiregistration.k8s.io/v1", "1.22"},
-    {"certificates.k8s.io/v1beta1", "CertificateSigningRequest", "certificates.k8s.io/v1",
-     "1.22"},
+    {"certificates.k8s.io/v1beta1", "CertificateSigningRequest", "certificates.k8s.io/v1", "1.22"},
     {"coordination.k8s.io/v1beta1", "Lease", "coordination.k8s.io/v1", "1.22"},
     {"batch/v1beta1", "CronJob", "batch/v1", "1.25"},
     {"discovery.k8s.io/v1beta1", "EndpointSlice", "discovery.k8s.io/v1", "1.25"},
@@ -116,7 +114,8 @@ protect(struct cs_buf *out, const char *s, const json_t *vars)
 		} else if (i + 2 < n && s[i + 1] == '{' && is_name_start((unsigned char)s[i + 2])) {
 			for (j = i + 2; j < n && is_name_char((unsigned char)s[j]); j++)
 				;
-			if (j < n && s[j] == '}' && json_object_getn(vars, s + i + 2, j - i - 2) == NULL)
+			if (j < n && s[j] == '}' &&
+			    json_object_getn(vars, s + i + 2, j - i - 2) == NULL)
 				cs_buf_adds(out, "$$");
 			else
 				cs_buf_addch(out, '$');
@@ -157,7 +156,7 @@ interpolate(struct cs_buf *out, const char *text, size_t len, const char *file, 
 				if (errs.nr == 0)
 					cs_strvec_pushf(errors, "%s:%d: %s", file, line,
 							cs_err_msg());
-				bad = 1;
+				bad = 1; /* the line is left empty: the other checks still run */
 			} else {
 				cs_buf_adds(out, res);
 			}
@@ -260,7 +259,8 @@ build_vars(json_t **out, const struct dep_kube_input *in)
 		struct cs_buf text = CS_BUF_INIT;
 
 		if ((error = read_all(&text, in->env_file)) == 0)
-			error = dep_envfile_parse(&filevars, text.buf, text.len, in->env_file, vars);
+			error =
+			    dep_envfile_parse(&filevars, text.buf, text.len, in->env_file, vars);
 		cs_buf_release(&text);
 		if (error < 0)
 			goto out;
@@ -353,11 +353,15 @@ dep_kube_load(json_t **out, const struct dep_kube_input *in)
 		json_t *docs = NULL, *d;
 		size_t k;
 
-		if ((error = read_all(&text, files.v[i])) < 0 ||
-		    (error = interpolate(&exp, text.buf, text.len, files.v[i], vars, errors)) < 0 ||
-		    (error = cs_yamldoc_load_all(&docs, &pos, exp.buf, exp.len, files.v[i], 0)) <
-			0) {
-			if (error != CS_EINVAL)
+		int bad_vars = 0;
+
+		if ((error = read_all(&text, files.v[i])) == 0)
+			bad_vars =
+			    interpolate(&exp, text.buf, text.len, files.v[i], vars, errors) < 0;
+		if (error < 0 || (error = cs_yamldoc_load_all(&docs, &pos, exp.buf, exp.len,
+							      files.v[i], 0)) < 0) {
+			/* a YAML error after a variable error is only its consequence */
+			if (!bad_vars)
 				cs_strvec_push(errors, cs_err_msg());
 			cs_buf_release(&text);
 			cs_buf_release(&exp);
@@ -369,11 +373,10 @@ dep_kube_load(json_t **out, const struct dep_kube_input *in)
 
 			/* a document's own position is not recorded: its first key's line is */
 			if (line == 0 && json_is_object(d) && json_object_iter(d))
-				line = cs_yamlpos_key_line(pos, d,
-							   json_object_iter_key(json_object_iter(d)),
-							   NULL);
-			char *where = cs_xasprintf("%s: document %zu (line %d)", files.v[i], k + 1,
-						   line);
+				line = cs_yamlpos_key_line(
+				    pos, d, json_object_iter_key(json_object_iter(d)), NULL);
+			char *where =
+			    cs_xasprintf("%s: document %zu (line %d)", files.v[i], k + 1, line);
 			const char *kind = json_string_value(json_object_get(d, "kind"));
 
 			if (json_is_null(d)) {

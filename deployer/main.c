@@ -151,8 +151,9 @@ parse_args(struct dep_args *a, int argc, char **argv)
 		case OPT_PUBLISH_MODE:
 			if (strcmp(optarg, "ingress") && strcmp(optarg, "host") &&
 			    strcmp(optarg, "loadbalancer") && strcmp(optarg, "nodeport"))
-				return usage_error("--publish-mode wants ingress or host (kubernetes: "
-						   "nodeport or loadbalancer)");
+				return usage_error(
+				    "--publish-mode wants ingress or host (kubernetes: "
+				    "nodeport or loadbalancer)");
 			a->publish_mode = optarg;
 			break;
 		case OPT_KEEP:
@@ -194,8 +195,10 @@ parse_args(struct dep_args *a, int argc, char **argv)
 	if (a->bay == NULL && !a->print_model && !a->dry_run && strcmp(a->coe, "kubernetes") != 0)
 		return usage_error("--bay URL is needed");
 	if (a->publish_mode && strcmp(a->coe, "kubernetes") != 0 &&
-	    (strcmp(a->publish_mode, "loadbalancer") == 0 || strcmp(a->publish_mode, "nodeport") == 0))
-		return usage_error("--publish-mode nodeport and loadbalancer are for --coe kubernetes");
+	    (strcmp(a->publish_mode, "loadbalancer") == 0 ||
+	     strcmp(a->publish_mode, "nodeport") == 0))
+		return usage_error(
+		    "--publish-mode nodeport and loadbalancer are for --coe kubernetes");
 	if ((a->registry_user == NULL) != (a->registry_password_file == NULL))
 		return usage_error("--registry-user and --registry-password-file go together");
 	return 0;
@@ -293,7 +296,8 @@ load_registry_cred(struct cs_dockerauth *out, int *found, const struct dep_args 
 		if (out->server == NULL && host)
 			out->server = cs_xstrdup(host);
 		if (out->password == NULL && out->identitytoken == NULL) {
-			cs_log(CS_LOG_ERROR, "registry credentials for '%s' have no password or token",
+			cs_log(CS_LOG_ERROR,
+			       "registry credentials for '%s' have no password or token",
 			       host ? host : "?");
 			rc = DEP_EXIT_INVALID;
 		} else {

@@ -28,9 +28,9 @@
 
 struct swarm {
 	struct dep_engine eng; /* first: dep_engine() */
-	char *node_addr;  /* Swarm.NodeAddr of the manager we talk to */
-	json_t *ids;	  /* "network:NAME", "secret:NAME", "config:NAME" -> engine ID */
-	json_t *net_name; /* network ID -> name, for comparing specs */
+	char *node_addr;       /* Swarm.NodeAddr of the manager we talk to */
+	json_t *ids;	       /* "network:NAME", "secret:NAME", "config:NAME" -> engine ID */
+	json_t *net_name;      /* network ID -> name, for comparing specs */
 };
 
 struct svc_priv {

@@ -152,8 +152,8 @@ load_one(json_t *clusters, json_t *users, json_t *contexts, char **current, cons
 	if ((error = merge_named(clusters, json_object_get(doc, "clusters"), "cluster", dir,
 				 path)) < 0 ||
 	    (error = merge_named(users, json_object_get(doc, "users"), "user", dir, path)) < 0 ||
-	    (error = merge_named(contexts, json_object_get(doc, "contexts"), "context", dir,
-				 path)) < 0)
+	    (error =
+		 merge_named(contexts, json_object_get(doc, "contexts"), "context", dir, path)) < 0)
 		goto out;
 	cur = json_string_value(json_object_get(doc, "current-context"));
 	if (*current == NULL && cur && *cur)
@@ -246,7 +246,8 @@ cs_kubeconfig_load(struct cs_kubeconfig *out, const char *path, const char *cont
 	} else if ((home = getenv_in(env, "HOME")) != NULL) {
 		cs_strvec_pushf(&files, "%s/.kube/config", home);
 	} else {
-		error = cs_err_set(CS_ENOTFOUND, "no kubeconfig: give --kubeconfig or set KUBECONFIG");
+		error =
+		    cs_err_set(CS_ENOTFOUND, "no kubeconfig: give --kubeconfig or set KUBECONFIG");
 		goto out;
 	}
 	for (i = 0; i < files.nr; i++)
@@ -254,8 +255,8 @@ cs_kubeconfig_load(struct cs_kubeconfig *out, const char *path, const char *cont
 			goto out;
 	cname = context ? context : current;
 	if (cname == NULL) {
-		error = cs_err_set(CS_ENOTFOUND, "%s: no current-context (give --context)",
-				   files.v[0]);
+		error =
+		    cs_err_set(CS_ENOTFOUND, "%s: no current-context (give --context)", files.v[0]);
 		goto out;
 	}
 	if ((ctx = json_object_get(contexts, cname)) == NULL) {
@@ -267,8 +268,8 @@ cs_kubeconfig_load(struct cs_kubeconfig *out, const char *path, const char *cont
 	if (ns && *ns)
 		out->namespace = cs_xstrdup(ns);
 	cl = json_object_get(
-	    clusters, json_string_value(json_object_get(json_object_get(ctx, "v"), "cluster"))
-			  ?: "");
+	    clusters,
+	    json_string_value(json_object_get(json_object_get(ctx, "v"), "cluster")) ?: "");
 	if (cl == NULL) {
 		error = cs_err_set(CS_ENOTFOUND, "context '%s': its cluster is not defined", cname);
 		goto out;
@@ -321,8 +322,8 @@ cs_kubeconfig_from_url(struct cs_kubeconfig *out, const char *url)
 {
 	memset(out, 0, sizeof(*out));
 	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-		return cs_err_set(CS_EINVAL, "--bay '%s': want http://HOST:PORT or https://HOST:PORT",
-				  url);
+		return cs_err_set(CS_EINVAL,
+				  "--bay '%s': want http://HOST:PORT or https://HOST:PORT", url);
 	out->server = cs_xstrdup(url);
 	while (strlen(out->server) > 8 && out->server[strlen(out->server) - 1] == '/')
 		out->server[strlen(out->server) - 1] = '\0';

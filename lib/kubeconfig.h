@@ -29,18 +29,18 @@ struct cs_http;
 
 /* One resolved connection; every member owned (release with cs_kubeconfig_release). */
 struct cs_kubeconfig {
-	char *server;	       /* "https://host:port" (no trailing slash) */
-	char *context;	       /* the context used, or NULL (--bay URL) */
-	char *namespace;       /* the context's namespace, or NULL */
-	char *ca_file;	       /* absolute path, or NULL */
-	char *ca_pem;	       /* decoded certificate-authority-data, or NULL */
-	char *cert_file;       /* client certificate path, or NULL */
-	char *cert_pem;	       /* decoded client-certificate-data, or NULL */
-	char *key_file;	       /* client key path, or NULL */
-	char *key_pem;	       /* decoded client-key-data (secret), or NULL */
-	char *token;	       /* bearer token (secret; from token or tokenFile), or NULL */
-	char *basic;	       /* "user:password" (secret), or NULL */
-	int insecure;	       /* insecure-skip-tls-verify: true */
+	char *server;		/* "https://host:port" (no trailing slash) */
+	char *context;		/* the context used, or NULL (--bay URL) */
+	char *namespace;	/* the context's namespace, or NULL */
+	char *ca_file;		/* absolute path, or NULL */
+	char *ca_pem;		/* decoded certificate-authority-data, or NULL */
+	char *cert_file;	/* client certificate path, or NULL */
+	char *cert_pem;		/* decoded client-certificate-data, or NULL */
+	char *key_file;		/* client key path, or NULL */
+	char *key_pem;		/* decoded client-key-data (secret), or NULL */
+	char *token;		/* bearer token (secret; from token or tokenFile), or NULL */
+	char *basic;		/* "user:password" (secret), or NULL */
+	int insecure;		/* insecure-skip-tls-verify: true */
 	struct cs_strvec files; /* the files that were read, in order */
 };
 

@@ -36,7 +36,7 @@ deploy() {
 
 # rvs: "KIND/NAME RESOURCEVERSION" of the app's objects, sorted.
 rvs() {
-	kubectl -n "$ns" get deploy,svc,cm,pvc,hpa -l app.kubernetes.io/instance=$app \
+	kubectl -n "$ns" get deploy,svc,cm,pvc,hpa -l "app.kubernetes.io/instance=$app" \
 		-o jsonpath='{range .items[*]}{.kind}/{.metadata.name} {.metadata.resourceVersion}{"\n"}{end}' | sort
 }
 
@@ -251,6 +251,51 @@ test_expect_success 'SIGTERM during a first deployment: what it created is delet
 	test $rc -eq 143 &&
 	jq -e ".status == \"rolled_back\"" sig2.json &&
 	wait_until 30 test_must_fail kubectl -n "$ns" get deploy slower
+'
+
+test_expect_success '--dry-run: a server-side dry run, the plan printed, nothing changed' '
+	rvs >before &&
+	deploy --app $app -f nohpa.yaml --set IMAGE=registry.example/web:3 --dry-run --force-conflicts --json dry.json >out 2>&1 &&
+	cat out &&
+	grep -x "plan: update Deployment $ns/web" out &&
+	grep -x "plan: unchanged Service $ns/web" out &&
+	jq -e ".status == \"planned\" and .changed == true" dry.json &&
+	rvs >after &&
+	test_cmp before after
+'
+
+test_expect_success 'a Compose file of the corpus on Kubernetes: translated, converged, as kubectl sees it' '
+	deploy --app vote -f "$TEST_DATA/corpus/compose/voting-app-stack.yml" --json vote.json >out 2>err &&
+	cat out err &&
+	jq -e ".status == \"converged\" and (.endpoints | length) == 2" vote.json &&
+	grep "service .redis.: key .ports. is empty: no Kubernetes Service" err &&
+	test "$(kubectl -n "$ns" get statefulset db -o jsonpath="{.status.readyReplicas}")" = 1 &&
+	test "$(kubectl -n "$ns" get deploy vote -o jsonpath="{.status.availableReplicas}")" = 2 &&
+	test "$(kubectl -n "$ns" get deploy worker -o jsonpath="{.spec.replicas}")" = 2 &&
+	kubectl -n "$ns" get pvc db-data -o jsonpath="{.metadata.labels.app\.kubernetes\.io/instance}" | grep -x vote &&
+	vport=$(kubectl -n "$ns" get svc vote -o jsonpath="{.spec.type} {.spec.ports[0].port} {.spec.ports[0].nodePort}") &&
+	set -- $vport &&
+	test "$1 $2" = "NodePort 8080" &&
+	jq -e --arg ep "http://127.0.10.1:$3" ".endpoints | index(\$ep)" vote.json
+'
+
+test_expect_success 'Compose healthcheck, resources, configs, secrets, replicas; --publish-mode loadbalancer' '
+	cp "$data/compose-app.yml" "$data/api.conf" "$data/api.key" . &&
+	deploy --app capp -f compose-app.yml --publish-mode loadbalancer --json capp.json >out 2>err &&
+	cat out err &&
+	grep "compose-app.yml:[0-9]*: service .api.: key .cap_add. is not translated" err &&
+	! grep "expose" err &&
+	kubectl -n "$ns" get deploy api -o json >api.json &&
+	jq -e ".spec.replicas == 3 and
+		(.spec.template.spec.containers[0] | .readinessProbe.periodSeconds == 10 and
+		 .readinessProbe.exec.command[0] == \"wget\" and .resources.limits.cpu == \"500m\" and
+		 .resources.limits.memory == \"268435456\" and .args == [\"serve\", \"--port\", \"8080\"] and
+		 (.volumeMounts | map(.mountPath) | index(\"/run/secrets/api_key\") and index(\"/etc/api/api.conf\")))" api.json &&
+	test "$(kubectl -n "$ns" get cm api-conf -o jsonpath="{.data.api_conf}")" = "listen = 8080" &&
+	kubectl -n "$ns" get svc api -o jsonpath="{.spec.type}" | grep -x LoadBalancer &&
+	kubectl -n "$ns" get svc cache -o jsonpath="{.spec.type} {.spec.ports[0].port}" | grep -x "ClusterIP 6379" &&
+	kubectl -n "$ns" get statefulset cache >/dev/null &&
+	jq -e ".endpoints | index(\"http://$CAAS_K8S_LB_IP:8080\")" capp.json
 '
 
 test_expect_success 'cleanup: delete the namespace' '

@@ -56,20 +56,21 @@ static const char one[] = "apiVersion: v1\n"
 			  "    client-key-data: a2V5LWRhdGE=\n";
 
 /* a later file: its current-context, c1 and u1 lose; its new context d wins */
-static const char two[] = "current-context: b\n"
-			  "clusters:\n"
-			  "- name: c1\n"
-			  "  cluster: {server: https://10.9.9.9:1}\n"
-			  "- name: c2\n"
-			  "  cluster: {server: http://127.0.0.1:8080, insecure-skip-tls-verify: true}\n"
-			  "contexts:\n"
-			  "- name: d\n"
-			  "  context: {cluster: c2, user: u3}\n"
-			  "users:\n"
-			  "- name: u1\n"
-			  "  user: {token: other}\n"
-			  "- name: u3\n"
-			  "  user: {tokenFile: tok}\n";
+static const char two[] =
+    "current-context: b\n"
+    "clusters:\n"
+    "- name: c1\n"
+    "  cluster: {server: https://10.9.9.9:1}\n"
+    "- name: c2\n"
+    "  cluster: {server: http://127.0.0.1:8080, insecure-skip-tls-verify: true}\n"
+    "contexts:\n"
+    "- name: d\n"
+    "  context: {cluster: c2, user: u3}\n"
+    "users:\n"
+    "- name: u1\n"
+    "  user: {token: other}\n"
+    "- name: u3\n"
+    "  user: {tokenFile: tok}\n";
 
 static void
 test_kubeconfig__explicit_file(void)
