@@ -253,6 +253,25 @@ test_expect_success 'SIGTERM during a first deployment: what it created is delet
 	wait_until 30 test_must_fail kubectl -n "$ns" get deploy slower
 '
 
+test_expect_success 'a crash-looping first deployment: exit 8 naming CrashLoopBackOff, what it created deleted' '
+	sed "s/slow/crash/g" slow.yaml >crash.yaml &&
+	test_expect_code 8 deploy --app crash -f crash.yaml --set TAG=crashloop --set MINREADY=0 \
+		--json crash.json >out 2>err &&
+	cat out err &&
+	grep "CrashLoopBackOff" err &&
+	jq -e ".status == \"rolled_back\" and .exit_code == 8" crash.json &&
+	wait_until 30 test_must_fail kubectl -n "$ns" get deploy crash
+'
+
+test_expect_success 'a rollout slower than --timeout: exit 10, the previous Deployment restored' '
+	test_expect_code 10 caas-deployer --coe kubernetes --namespace "$ns" --timeout 3 --app slow -f slow.yaml \
+		--set TAG=3 --set MINREADY=500 --json slowt.json >out 2>err &&
+	cat out err &&
+	grep "did not converge in time" err &&
+	jq -e ".status == \"rolled_back\" and .exit_code == 10" slowt.json &&
+	test "$(image_of slow)" = registry.example/slow:1
+'
+
 test_expect_success '--dry-run: a server-side dry run, the plan printed, nothing changed' '
 	rvs >before &&
 	deploy --app $app -f nohpa.yaml --set IMAGE=registry.example/web:3 --dry-run --force-conflicts --json dry.json >out 2>&1 &&
