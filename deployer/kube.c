@@ -37,6 +37,7 @@ struct kube {
 
 struct kitem {
 	char *api, *kind, *ns, *name; /* ns NULL: cluster-scoped */
+	char *where;		      /* "FILE: document N (line L)", or NULL (objects we add) */
 	int order;
 	int seq;      /* position in the files: order within a kind group */
 	int deleting; /* the rollback deletes it: wait until it is gone */
@@ -820,6 +821,14 @@ kube_plan(struct dep_ctx *ctx)
 		it->kind_name = cs_xstrdup(p->kind);
 		it->priv = p;
 		p->seq = (int)i;
+		{
+			json_t *mm = json_array_get(json_object_get(ctx->model, "manifests"), i);
+
+			if (mm && dep_str(mm, "file"))
+				p->where =
+				    cs_xasprintf("%s: document %d (line %d)", dep_str(mm, "file"),
+						 (int)dep_num(mm, "doc"), (int)dep_num(mm, "line"));
+		}
 		it->desired = json_incref(o);
 		p->unknown = disc_find(k, p->api, p->kind) == NULL;
 		free(id);
@@ -849,7 +858,8 @@ kube_plan(struct dep_ctx *ctx)
 		}
 		it->current = cur;
 		it->action = DEP_ACT_UPDATE;
-		what = cs_xasprintf("%s %s", p->kind, it->name);
+		what = cs_xasprintf("%s%s%s %s", p->where ? p->where : "", p->where ? ": " : "",
+				    p->kind, it->name);
 		error = apply_obj(ctx, path, it->desired, 1, what, &dry);
 		free(what);
 		free(path);
@@ -940,7 +950,8 @@ kube_apply(struct dep_ctx *ctx, struct dep_item *it)
 		}
 		goto out;
 	}
-	what = cs_xasprintf("%s %s", p->kind, it->name);
+	what = cs_xasprintf("%s%s%s %s", p->where ? p->where : "", p->where ? ": " : "", p->kind,
+			    it->name);
 	if ((error = apply_obj(ctx, path, it->desired, 0, what, &res)) < 0)
 		goto out;
 	it->applied = 1;
@@ -1484,6 +1495,7 @@ kube_item_release(struct dep_item *it)
 		return;
 	free(p->api);
 	free(p->kind);
+	free(p->where);
 	free(p->ns);
 	free(p->name);
 	free(p);
