@@ -1358,6 +1358,30 @@ kube_rollback(struct dep_ctx *ctx, struct dep_item *it)
 		if (error == 0 && st != 200)
 			error = cs_err_set(CS_EHTTP, "PUT %s: HTTP %ld: %s", path, st,
 					   status_message(resp));
+		/*
+		 * The PUT made "caas-deployer" an Update manager of the fields it put
+		 * back, which the next apply (an Apply manager of the same name) would
+		 * conflict with: give the object its previous managedFields back too
+		 * (a patch that changes no value keeps them as given).
+		 */
+		if (error == 0 && json_array_size(json_object_get(
+				      json_object_get(it->current, "metadata"), "managedFields"))) {
+			json_t *patch =
+			    json_pack("[{s:s, s:s, s:O}]", "op", "replace", "path",
+				      "/metadata/managedFields", "value",
+				      json_object_get(json_object_get(it->current, "metadata"),
+						      "managedFields"));
+
+			json_decref(resp);
+			resp = NULL;
+			error = kcall(k, "PATCH", path, "application/json-patch+json", patch, NULL,
+				      &st, &resp);
+			json_decref(patch);
+			if (error == 0 && st != 200)
+				error =
+				    cs_err_set(CS_EHTTP, "PATCH %s (managedFields): HTTP %ld: %s",
+					       path, st, status_message(resp));
+		}
 		if (error == 0) {
 			cs_out("restored %s %s", p->kind, it->name);
 			it->wait = is_workload(p->kind);
