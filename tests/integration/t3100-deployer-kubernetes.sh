@@ -170,6 +170,24 @@ test_expect_success 'a CustomResourceDefinition and a custom resource of it in o
 	jq -e ".changed == false" crd2.json
 '
 
+test_expect_success 'an Ingress: its hosts are endpoints, in the text and the JSON' '
+	cat >ingress.yaml <<-EOF &&
+	apiVersion: networking.k8s.io/v1
+	kind: Ingress
+	metadata: {name: web}
+	spec:
+	  rules:
+	  - host: web.caas.example
+	    http:
+	      paths:
+	      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+	EOF
+	deploy --app ing -f ingress.yaml --json ing.json >out 2>&1 &&
+	grep -x "endpoint http://web.caas.example/" out &&
+	jq -e ".endpoints == [\"http://web.caas.example/\"]" ing.json &&
+	kubectl -n "$ns" get ingress web -o jsonpath="{.spec.rules[0].host}" | grep -x web.caas.example
+'
+
 test_expect_success 'one file spanning two namespaces' '
 	a=$CS_TEST_PREFIX-a b=$CS_TEST_PREFIX-b &&
 	test_when_finished "kubectl delete ns $a $b --wait=false >/dev/null 2>&1; :" &&
