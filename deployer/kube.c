@@ -14,6 +14,7 @@
 #include "err.h"
 #include "http.h"
 #include "kube.h"
+#include "kube_int.h"
 #include "kubeconfig.h"
 #include "log.h"
 #include "xalloc.h"
@@ -26,30 +27,6 @@
 	"application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"               \
 	"application/json"
 
-struct kube {
-	struct cs_kubeconfig kc;
-	struct cs_http *http;
-	struct cs_strvec auth; /* Authorization header (a secret) */
-	const char *ns;	       /* the default namespace (borrowed from opts or kc) */
-	json_t *disc;	       /* "apiVersion Kind" -> {"resource", "namespaced"} */
-	int aggregated;	       /* the server offered aggregated discovery */
-};
-
-struct kitem {
-	char *api, *kind, *ns, *name; /* ns NULL: cluster-scoped */
-	char *where;		      /* "FILE: document N (line L)", or NULL (objects we add) */
-	int order;
-	int seq;      /* position in the files: order within a kind group */
-	int deleting; /* the rollback deletes it: wait until it is gone */
-	int unknown;  /* kind served only once a CRD of this run is established */
-};
-
-static struct kube *
-K(struct dep_ctx *ctx)
-{
-	return ctx->priv;
-}
-
 /* HTTP. */
 
 /*
@@ -57,9 +34,9 @@ K(struct dep_ctx *ctx)
  * *status gets the HTTP status; *out (may be NULL) the decoded body.
  * Errors: transport only (CS_ENET, CS_ETIMEOUT, CS_EINTR).
  */
-static int
-kcall(struct kube *k, const char *method, const char *path, const char *ctype, json_t *body,
-      const char *accept, long *status, json_t **out)
+int
+dep_kube__call(struct kube *k, const char *method, const char *path, const char *ctype,
+	       json_t *body, const char *accept, long *status, json_t **out)
 {
 	struct cs_strvec hdrs = CS_STRVEC_INIT;
 	struct cs_http_resp resp = CS_HTTP_RESP_INIT;
@@ -93,8 +70,8 @@ kcall(struct kube *k, const char *method, const char *path, const char *ctype, j
 	return error;
 }
 
-static const char *
-status_message(json_t *resp)
+const char *
+dep_kube__status_message(json_t *resp)
 {
 	const char *m = json_string_value(json_object_get(resp, "message"));
 
@@ -102,22 +79,22 @@ status_message(json_t *resp)
 }
 
 /* GET path: 0 and *out, CS_ENOTFOUND for 404, CS_EHTTP otherwise. */
-static int
-kget(struct kube *k, const char *path, json_t **out)
+int
+dep_kube__get(struct kube *k, const char *path, json_t **out)
 {
 	json_t *resp = NULL;
 	long status = 0;
 	int error;
 
 	*out = NULL;
-	if ((error = kcall(k, "GET", path, NULL, NULL, NULL, &status, &resp)) < 0)
+	if ((error = dep_kube__call(k, "GET", path, NULL, NULL, NULL, &status, &resp)) < 0)
 		return error;
 	if (status == 200 && resp) {
 		*out = resp;
 		return 0;
 	}
 	error = cs_err_set(status == 404 ? CS_ENOTFOUND : CS_EHTTP, "GET %s: HTTP %ld: %s", path,
-			   status, status_message(resp));
+			   status, dep_kube__status_message(resp));
 	json_decref(resp);
 	return error;
 }
@@ -179,7 +156,7 @@ disc_group_version(struct kube *k, const char *gv)
 	char *path = strchr(gv, '/') ? cs_xasprintf("/apis/%s", gv) : cs_xasprintf("/api/%s", gv);
 	json_t *list = NULL, *r;
 	size_t i;
-	int error = kget(k, path, &list);
+	int error = dep_kube__get(k, path, &list);
 
 	free(path);
 	if (error == CS_EHTTP || error == CS_ENOTFOUND)
@@ -210,17 +187,17 @@ discover(struct kube *k)
 	json_decref(k->disc);
 	k->disc = json_object();
 	for (i = 0; i < 2; i++) {
-		if ((error = kcall(k, "GET", roots[i], NULL, NULL, ACCEPT_DISCOVERY, &status,
-				   &resp)) < 0)
+		if ((error = dep_kube__call(k, "GET", roots[i], NULL, NULL, ACCEPT_DISCOVERY,
+					    &status, &resp)) < 0)
 			return error;
 		if (status == 401 || status == 403) {
 			error = cs_err_set(CS_EHTTP, "GET %s: HTTP %ld: %s (check the credentials)",
-					   roots[i], status, status_message(resp));
+					   roots[i], status, dep_kube__status_message(resp));
 			goto out;
 		}
 		if (status != 200 || resp == NULL) {
 			error = cs_err_set(CS_EHTTP, "GET %s: HTTP %ld: %s", roots[i], status,
-					   status_message(resp));
+					   dep_kube__status_message(resp));
 			goto out;
 		}
 		if (json_string_value(json_object_get(resp, "kind")) &&
@@ -280,8 +257,8 @@ coll_path(const char *api, const char *resource, const char *ns)
 }
 
 /* The object path of a kitem; NULL while its kind is not served yet. */
-static char *
-obj_path(struct kube *k, const struct kitem *p)
+char *
+dep_kube__obj_path(struct kube *k, const struct kitem *p)
 {
 	json_t *r = disc_find(k, p->api, p->kind);
 	char *coll, *path;
@@ -318,8 +295,8 @@ kind_order(const char *kind)
 	return 7;
 }
 
-static int
-is_workload(const char *kind)
+int
+dep_kube__is_workload(const char *kind)
 {
 	return strcmp(kind, "Deployment") == 0 || strcmp(kind, "StatefulSet") == 0 ||
 	       strcmp(kind, "DaemonSet") == 0 || strcmp(kind, "Job") == 0 ||
@@ -339,7 +316,7 @@ pod_spec(json_t *obj)
 		return spec;
 	if (strcmp(kind, "CronJob") == 0)
 		spec = json_object_get(json_object_get(spec, "jobTemplate"), "spec");
-	else if (!is_workload(kind) && strcmp(kind, "ReplicaSet") != 0 &&
+	else if (!dep_kube__is_workload(kind) && strcmp(kind, "ReplicaSet") != 0 &&
 		 strcmp(kind, "ReplicationController") != 0)
 		return NULL;
 	return json_object_get(json_object_get(spec, "template"), "spec");
@@ -375,7 +352,7 @@ kube_open(struct dep_ctx *ctx)
 	if ((error = cs_kubeconfig_client(&k->http, &k->auth, &k->kc)) < 0)
 		return error;
 	cs_http_set_cancel(k->http, ctx->cancel);
-	if ((error = kget(k, "/version", &ver)) < 0) {
+	if ((error = dep_kube__get(k, "/version", &ver)) < 0) {
 		if (error == CS_ENET)
 			return error;
 		return cs_err_set(CS_EHTTP, "%s: not a Kubernetes API server: %s", k->kc.server,
@@ -494,7 +471,7 @@ conflict_error(json_t *resp, const char *what)
 	error = cs_err_set(CS_EHTTP,
 			   "%s: conflict: %s (another field manager owns these fields; "
 			   "--force-conflicts takes them over)",
-			   what, b.len ? b.buf : status_message(resp));
+			   what, b.len ? b.buf : dep_kube__status_message(resp));
 	cs_buf_release(&b);
 	return error;
 }
@@ -516,7 +493,8 @@ apply_obj(struct dep_ctx *ctx, const char *path, json_t *obj, int dry, const cha
 	int error;
 
 	*out = NULL;
-	error = kcall(k, "PATCH", url, "application/apply-patch+yaml", obj, NULL, &status, &resp);
+	error = dep_kube__call(k, "PATCH", url, "application/apply-patch+yaml", obj, NULL, &status,
+			       &resp);
 	free(url);
 	if (error < 0)
 		return error;
@@ -527,8 +505,8 @@ apply_obj(struct dep_ctx *ctx, const char *path, json_t *obj, int dry, const cha
 	if (status == 409)
 		error = conflict_error(resp, what);
 	else
-		error =
-		    cs_err_set(CS_EHTTP, "%s: HTTP %ld: %s", what, status, status_message(resp));
+		error = cs_err_set(CS_EHTTP, "%s: HTTP %ld: %s", what, status,
+				   dep_kube__status_message(resp));
 	json_decref(resp);
 	return error;
 }
@@ -692,7 +670,7 @@ plan_prune(struct dep_ctx *ctx, json_t *want)
 		api = cs_xstrndup(key, (size_t)(sp - key));
 		coll = coll_path(api, json_string_value(json_object_get(r, "resource")), NULL);
 		path = cs_xasprintf("%s%s", coll, sel);
-		error = kget(k, path, &list);
+		error = dep_kube__get(k, path, &list);
 		free(coll);
 		free(path);
 		if (error == CS_EHTTP || error == CS_ENOTFOUND) {
@@ -845,8 +823,8 @@ kube_plan(struct dep_ctx *ctx)
 
 		if (p->unknown)
 			continue; /* its CRD comes with this run: it is created */
-		path = obj_path(k, p);
-		error = kget(k, path, &cur);
+		path = dep_kube__obj_path(k, p);
+		error = dep_kube__get(k, path, &cur);
 		if (error == CS_ENOTFOUND) {
 			error = 0;
 			free(path);
@@ -898,7 +876,7 @@ wait_crd(struct dep_ctx *ctx, const char *path, const char *name)
 	int error;
 
 	for (;;) {
-		if ((error = kget(k, path, &crd)) < 0 && error != CS_ENOTFOUND)
+		if ((error = dep_kube__get(k, path, &crd)) < 0 && error != CS_ENOTFOUND)
 			return error;
 		json_array_foreach(json_object_get(json_object_get(crd, "status"), "conditions"), i,
 				   c)
@@ -927,7 +905,7 @@ kube_apply(struct dep_ctx *ctx, struct dep_item *it)
 {
 	struct kube *k = K(ctx);
 	struct kitem *p = it->priv;
-	char *path = obj_path(k, p), *what = NULL;
+	char *path = dep_kube__obj_path(k, p), *what = NULL;
 	json_t *res = NULL, *status = NULL;
 	long st = 0;
 	int error = 0;
@@ -939,11 +917,11 @@ kube_apply(struct dep_ctx *ctx, struct dep_item *it)
 	if (it->action == DEP_ACT_REMOVE) {
 		char *url = cs_xasprintf("%s?propagationPolicy=Background", path);
 
-		error = kcall(k, "DELETE", url, NULL, NULL, NULL, &st, &status);
+		error = dep_kube__call(k, "DELETE", url, NULL, NULL, NULL, &st, &status);
 		free(url);
 		if (error == 0 && st != 200 && st != 202 && st != 404)
 			error = cs_err_set(CS_EHTTP, "DELETE %s: HTTP %ld: %s", path, st,
-					   status_message(status));
+					   dep_kube__status_message(status));
 		if (error == 0) {
 			it->applied = 1;
 			cs_out("removed %s %s", p->kind, it->name);
@@ -962,7 +940,7 @@ kube_apply(struct dep_ctx *ctx, struct dep_item *it)
 	cs_out("%s %s %s", it->action == DEP_ACT_CREATE ? "created" : "updated", p->kind, it->name);
 	if (strcmp(p->kind, "CustomResourceDefinition") == 0) {
 		error = wait_crd(ctx, path, it->name);
-	} else if (is_workload(p->kind)) {
+	} else if (dep_kube__is_workload(p->kind)) {
 		it->wait = 1;
 	} else if (strcmp(p->kind, "Service") == 0 &&
 		   dep_str(json_object_get(it->desired, "spec"), "type") &&
@@ -977,331 +955,6 @@ out:
 	free(path);
 	free(what);
 	return error;
-}
-
-/* Wait. */
-
-static const char *
-cond_status(json_t *obj, const char *type, const char **reason, const char **message)
-{
-	json_t *c;
-	size_t i;
-
-	json_array_foreach(json_object_get(json_object_get(obj, "status"), "conditions"), i, c)
-	{
-		if (dep_str(c, "type") && strcmp(dep_str(c, "type"), type) == 0) {
-			if (reason)
-				*reason = dep_str(c, "reason");
-			if (message)
-				*message = dep_str(c, "message");
-			return dep_str(c, "status");
-		}
-	}
-	return NULL;
-}
-
-static void
-add_conditions(struct cs_buf *b, json_t *obj)
-{
-	json_t *c;
-	size_t i;
-	int first = 1;
-
-	json_array_foreach(json_object_get(json_object_get(obj, "status"), "conditions"), i, c)
-	{
-		cs_buf_addf(b, "%s%s=%s", first ? "; conditions: " : ", ",
-			    dep_str(c, "type") ?: "?", dep_str(c, "status") ?: "?");
-		if (dep_str(c, "reason"))
-			cs_buf_addf(b, " (%s)", dep_str(c, "reason"));
-		first = 0;
-	}
-}
-
-/* Why pod cannot become ready (a failure the wait gives up on at once), or NULL. */
-static int
-pod_problem(struct cs_buf *b, json_t *pod)
-{
-	json_t *st = json_object_get(pod, "status"), *cs;
-	const char *reason = NULL, *msg = NULL, *s;
-	size_t i;
-	static const char *const fatal[] = {"CrashLoopBackOff",		  "ErrImagePull",
-					    "ImagePullBackOff",		  "InvalidImageName",
-					    "CreateContainerConfigError", "CreateContainerError"};
-
-	s = cond_status(pod, "PodScheduled", &reason, &msg);
-	if (s && strcmp(s, "False") == 0 && reason && strcmp(reason, "Unschedulable") == 0) {
-		cs_buf_addf(b, "pod %s: unschedulable: %s",
-			    dep_str(json_object_get(pod, "metadata"), "name") ?: "?",
-			    msg ? msg : "");
-		return 1;
-	}
-	json_array_foreach(json_object_get(st, "containerStatuses"), i, cs)
-	{
-		json_t *w = json_object_get(json_object_get(cs, "state"), "waiting");
-		size_t j;
-
-		reason = dep_str(w, "reason");
-		if (reason == NULL)
-			continue;
-		for (j = 0; j < sizeof(fatal) / sizeof(fatal[0]); j++) {
-			if (strcmp(reason, fatal[j]) != 0)
-				continue;
-			cs_buf_addf(b, "pod %s: container %s: %s%s%s",
-				    dep_str(json_object_get(pod, "metadata"), "name") ?: "?",
-				    dep_str(cs, "name") ?: "?", reason,
-				    dep_str(w, "message") ? ": " : "",
-				    dep_str(w, "message") ? dep_str(w, "message") : "");
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static char *
-selector_query(json_t *obj, const char *extra_key, const char *extra_value)
-{
-	json_t *ml = json_object_get(json_object_get(json_object_get(obj, "spec"), "selector"),
-				     "matchLabels");
-	struct cs_buf sel = CS_BUF_INIT, q = CS_BUF_INIT;
-	const char *key;
-	json_t *v;
-
-	/* a bare Job/Pod: the selector is spec.selector.matchLabels or the pod's own labels */
-	json_object_foreach(ml, key, v)
-	{
-		cs_buf_addf(&sel, "%s%s=%s", sel.len ? "," : "", key, json_string_value(v) ?: "");
-	}
-	if (extra_key)
-		cs_buf_addf(&sel, "%s%s=%s", sel.len ? "," : "", extra_key, extra_value);
-	cs_buf_adds(&q, "?labelSelector=");
-	cs_http_urlencode(&q, sel.buf);
-	cs_buf_release(&sel);
-	return cs_buf_detach(&q, NULL);
-}
-
-/* The pods of obj (its selector, plus key=value when given); problems go to b. */
-static int
-check_pods(struct kube *k, struct cs_buf *b, json_t *obj, const char *ns, const char *key,
-	   const char *value)
-{
-	char *q = selector_query(obj, key, value);
-	char *path = cs_xasprintf("/api/v1/namespaces/%s/pods%s", ns, q);
-	json_t *list = NULL, *pod;
-	size_t i;
-	int bad = 0;
-
-	if (kget(k, path, &list) == 0) {
-		json_array_foreach(json_object_get(list, "items"), i, pod)
-		{
-			if (pod_problem(b, pod)) {
-				bad = 1;
-				break;
-			}
-		}
-	}
-	json_decref(list);
-	free(path);
-	free(q);
-	return bad;
-}
-
-/* pod-template-hash of the Deployment's newest ReplicaSet, or NULL (caller frees). */
-static char *
-newest_rs_hash(struct kube *k, json_t *dep, const char *ns)
-{
-	const char *rev = dep_str(json_object_get(json_object_get(dep, "metadata"), "annotations"),
-				  "deployment.kubernetes.io/revision");
-	const char *uid = dep_str(json_object_get(dep, "metadata"), "uid");
-	char *q = selector_query(dep, NULL, NULL);
-	char *path = cs_xasprintf("/apis/apps/v1/namespaces/%s/replicasets%s", ns, q);
-	json_t *list = NULL, *rs;
-	char *hash = NULL;
-	size_t i;
-
-	if (rev && uid && kget(k, path, &list) == 0) {
-		json_array_foreach(json_object_get(list, "items"), i, rs)
-		{
-			json_t *md = json_object_get(rs, "metadata"), *o;
-			const char *r = dep_str(json_object_get(md, "annotations"),
-						"deployment.kubernetes.io/revision");
-			size_t j;
-			int owned = 0;
-
-			json_array_foreach(json_object_get(md, "ownerReferences"), j, o)
-			{
-				if (dep_str(o, "uid") && strcmp(dep_str(o, "uid"), uid) == 0)
-					owned = 1;
-			}
-			if (owned && r && strcmp(r, rev) == 0 &&
-			    dep_str(json_object_get(md, "labels"), "pod-template-hash")) {
-				hash = cs_xstrdup(
-				    dep_str(json_object_get(md, "labels"), "pod-template-hash"));
-				break;
-			}
-		}
-	}
-	json_decref(list);
-	free(path);
-	free(q);
-	return hash;
-}
-
-static json_int_t
-desired_replicas(json_t *obj)
-{
-	json_t *r = json_object_get(json_object_get(obj, "spec"), "replicas");
-
-	return json_is_integer(r) ? json_integer_value(r) : 1;
-}
-
-/* Look at one waiting item: set done, or failed and diag. */
-static int
-check_item(struct dep_ctx *ctx, struct dep_item *it)
-{
-	struct kube *k = K(ctx);
-	struct kitem *p = it->priv;
-	char *path = obj_path(k, p);
-	json_t *obj = NULL, *st, *md;
-	struct cs_buf b = CS_BUF_INIT, why = CS_BUF_INIT;
-	const char *reason = NULL, *msg = NULL, *s;
-	int error, bad = 0;
-
-	if (path == NULL)
-		return 0;
-	error = kget(k, path, &obj);
-	free(path);
-	if (p->deleting) {
-		if (error == CS_ENOTFOUND) {
-			it->done = 1;
-			return 0;
-		}
-		json_decref(obj);
-		return error < 0 ? error : 0;
-	}
-	if (error < 0)
-		return error;
-	st = json_object_get(obj, "status");
-	md = json_object_get(obj, "metadata");
-	if (strcmp(p->kind, "Deployment") == 0) {
-		json_int_t want = desired_replicas(obj);
-		char *hash = newest_rs_hash(k, obj, p->ns);
-
-		cs_buf_addf(&b,
-			    "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
-			    " updated, %" JSON_INTEGER_FORMAT " available, %" JSON_INTEGER_FORMAT
-			    " in total",
-			    dep_num(st, "updatedReplicas"), want, dep_num(st, "availableReplicas"),
-			    dep_num(st, "replicas"));
-		add_conditions(&b, obj);
-		s = cond_status(obj, "Progressing", &reason, &msg);
-		if (reason && strcmp(reason, "ProgressDeadlineExceeded") == 0) {
-			cs_buf_addf(&why, "ProgressDeadlineExceeded: %s", msg ? msg : "");
-			bad = 1;
-		} else if (hash && check_pods(k, &why, obj, p->ns, "pod-template-hash", hash)) {
-			bad = 1;
-		} else if (dep_num(st, "observedGeneration") >= dep_num(md, "generation") &&
-			   dep_num(st, "updatedReplicas") == want &&
-			   dep_num(st, "availableReplicas") == want &&
-			   dep_num(st, "replicas") == want) {
-			it->done = 1;
-		}
-		free(hash);
-		(void)s;
-	} else if (strcmp(p->kind, "StatefulSet") == 0) {
-		json_int_t want = desired_replicas(obj);
-		const char *ur = dep_str(st, "updateRevision");
-
-		cs_buf_addf(&b,
-			    "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
-			    " ready, %" JSON_INTEGER_FORMAT " updated",
-			    dep_num(st, "readyReplicas"), want, dep_num(st, "updatedReplicas"));
-		if (ur && check_pods(k, &why, obj, p->ns, "controller-revision-hash", ur))
-			bad = 1;
-		else if (dep_num(st, "observedGeneration") >= dep_num(md, "generation") &&
-			 dep_num(st, "readyReplicas") == want &&
-			 dep_num(st, "updatedReplicas") == want &&
-			 (!ur || !dep_str(st, "currentRevision") ||
-			  strcmp(ur, dep_str(st, "currentRevision")) == 0))
-			it->done = 1;
-	} else if (strcmp(p->kind, "DaemonSet") == 0) {
-		json_int_t want = dep_num(st, "desiredNumberScheduled");
-
-		cs_buf_addf(&b, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT " ready",
-			    dep_num(st, "numberReady"), want);
-		if (check_pods(k, &why, obj, p->ns, NULL, NULL))
-			bad = 1;
-		else if (dep_num(st, "observedGeneration") >= dep_num(md, "generation") &&
-			 dep_num(st, "numberReady") == want &&
-			 dep_num(st, "updatedNumberScheduled") == want)
-			it->done = 1;
-	} else if (strcmp(p->kind, "Job") == 0) {
-		add_conditions(&b, obj);
-		if ((s = cond_status(obj, "Complete", NULL, NULL)) && strcmp(s, "True") == 0)
-			it->done = 1;
-		else if ((s = cond_status(obj, "Failed", &reason, &msg)) &&
-			 strcmp(s, "True") == 0) {
-			cs_buf_addf(&why, "job failed: %s %s", reason ? reason : "",
-				    msg ? msg : "");
-			bad = 1;
-		} else if (check_pods(k, &why, obj, p->ns, NULL, NULL)) {
-			bad = 1;
-		}
-	} else if (strcmp(p->kind, "Pod") == 0) {
-		s = dep_str(st, "phase");
-		cs_buf_addf(&b, "phase %s", s ? s : "?");
-		add_conditions(&b, obj);
-		if (s && strcmp(s, "Succeeded") == 0)
-			it->done = 1;
-		else if (s && strcmp(s, "Failed") == 0)
-			bad = 1;
-		else if (pod_problem(&why, obj))
-			bad = 1;
-		else if ((s = cond_status(obj, "Ready", NULL, NULL)) && strcmp(s, "True") == 0)
-			it->done = 1;
-	} else if (strcmp(p->kind, "Service") == 0) {
-		if (json_array_size(
-			json_object_get(json_object_get(st, "loadBalancer"), "ingress")))
-			it->done = 1;
-		else
-			cs_buf_adds(&b, "no LoadBalancer ingress assigned yet");
-	} else {
-		it->done = 1;
-	}
-	free(it->diag);
-	if (bad) {
-		it->failed = 1;
-		it->diag = cs_xasprintf("%s%s%s", why.buf, b.len ? "; " : "", b.buf);
-	} else {
-		it->diag = b.len ? cs_xstrdup(b.buf) : NULL;
-	}
-	cs_buf_release(&b);
-	cs_buf_release(&why);
-	json_decref(obj);
-	return 0;
-}
-
-static int
-kube_wait(struct dep_ctx *ctx)
-{
-	size_t i;
-	int error;
-
-	for (;;) {
-		int failed = 0, waiting = 0;
-
-		for (i = 0; i < ctx->plan.nr; i++) {
-			struct dep_item *it = &ctx->plan.v[i];
-
-			if (!it->wait || it->done || it->failed)
-				continue;
-			if ((error = check_item(ctx, it)) < 0)
-				return error;
-			failed |= it->failed;
-			waiting |= !it->done && !it->failed;
-		}
-		if ((error = dep_poll_next(ctx, failed, waiting)) != 0)
-			return error < 0 ? error : 0;
-	}
 }
 
 /* Roll back. */
@@ -1325,7 +978,7 @@ kube_rollback(struct dep_ctx *ctx, struct dep_item *it)
 {
 	struct kube *k = K(ctx);
 	struct kitem *p = it->priv;
-	char *path = obj_path(k, p), *url;
+	char *path = dep_kube__obj_path(k, p), *url;
 	json_t *resp = NULL, *body;
 	long st = 0;
 	int error;
@@ -1338,11 +991,11 @@ kube_rollback(struct dep_ctx *ctx, struct dep_item *it)
 			return 0;
 		}
 		url = cs_xasprintf("%s?propagationPolicy=Foreground", path);
-		error = kcall(k, "DELETE", url, NULL, NULL, NULL, &st, &resp);
+		error = dep_kube__call(k, "DELETE", url, NULL, NULL, NULL, &st, &resp);
 		free(url);
 		if (error == 0 && st != 200 && st != 202 && st != 404)
 			error = cs_err_set(CS_EHTTP, "DELETE %s: HTTP %ld: %s", path, st,
-					   status_message(resp));
+					   dep_kube__status_message(resp));
 		if (error == 0) {
 			cs_out("removed %s %s", p->kind, it->name);
 			p->deleting = 1;
@@ -1352,12 +1005,12 @@ kube_rollback(struct dep_ctx *ctx, struct dep_item *it)
 	} else {
 		body = restorable(it->current);
 		url = cs_xasprintf("%s?fieldManager=" FIELD_MANAGER, path);
-		error = kcall(k, "PUT", url, "application/json", body, NULL, &st, &resp);
+		error = dep_kube__call(k, "PUT", url, "application/json", body, NULL, &st, &resp);
 		free(url);
 		json_decref(body);
 		if (error == 0 && st != 200)
 			error = cs_err_set(CS_EHTTP, "PUT %s: HTTP %ld: %s", path, st,
-					   status_message(resp));
+					   dep_kube__status_message(resp));
 		/*
 		 * The PUT made "caas-deployer" an Update manager of the fields it put
 		 * back, which the next apply (an Apply manager of the same name) would
@@ -1374,125 +1027,23 @@ kube_rollback(struct dep_ctx *ctx, struct dep_item *it)
 
 			json_decref(resp);
 			resp = NULL;
-			error = kcall(k, "PATCH", path, "application/json-patch+json", patch, NULL,
-				      &st, &resp);
+			error = dep_kube__call(k, "PATCH", path, "application/json-patch+json",
+					       patch, NULL, &st, &resp);
 			json_decref(patch);
 			if (error == 0 && st != 200)
 				error =
 				    cs_err_set(CS_EHTTP, "PATCH %s (managedFields): HTTP %ld: %s",
-					       path, st, status_message(resp));
+					       path, st, dep_kube__status_message(resp));
 		}
 		if (error == 0) {
 			cs_out("restored %s %s", p->kind, it->name);
-			it->wait = is_workload(p->kind);
+			it->wait = dep_kube__is_workload(p->kind);
 			it->done = it->failed = 0;
 		}
 	}
 	json_decref(resp);
 	free(path);
 	return error;
-}
-
-/* Report. */
-
-static char *
-node_address(struct kube *k)
-{
-	json_t *list = NULL, *n, *a;
-	size_t i, j;
-	char *res = NULL;
-
-	if (kget(k, "/api/v1/nodes", &list) == 0) {
-		json_array_foreach(json_object_get(list, "items"), i, n)
-		{
-			json_array_foreach(
-			    json_object_get(json_object_get(n, "status"), "addresses"), j, a)
-			{
-				if (res == NULL && dep_str(a, "type") &&
-				    (strcmp(dep_str(a, "type"), "InternalIP") == 0 ||
-				     strcmp(dep_str(a, "type"), "ExternalIP") == 0) &&
-				    dep_str(a, "address"))
-					res = cs_xstrdup(dep_str(a, "address"));
-			}
-		}
-	}
-	json_decref(list);
-	return res;
-}
-
-static void
-add_endpoint(struct dep_ctx *ctx, char *url)
-{
-	if (!cs_strvec_has(&ctx->result->endpoints, url))
-		cs_strvec_push(&ctx->result->endpoints, url);
-	free(url);
-}
-
-static int
-kube_report(struct dep_ctx *ctx)
-{
-	struct kube *k = K(ctx);
-	char *node = NULL;
-	size_t i, j, n;
-	int looked = 0;
-
-	for (i = 0; i < ctx->plan.nr; i++) {
-		struct dep_item *it = &ctx->plan.v[i];
-		struct kitem *p = it->priv;
-		char *path;
-		json_t *obj = NULL, *spec, *port, *x;
-
-		if (it->action == DEP_ACT_REMOVE ||
-		    (strcmp(p->kind, "Service") != 0 && strcmp(p->kind, "Ingress") != 0))
-			continue;
-		if ((path = obj_path(k, p)) == NULL || kget(k, path, &obj) < 0) {
-			free(path);
-			continue;
-		}
-		free(path);
-		spec = json_object_get(obj, "spec");
-		if (strcmp(p->kind, "Ingress") == 0) {
-			json_array_foreach(json_object_get(spec, "rules"), j, x)
-			{
-				if (dep_str(x, "host"))
-					add_endpoint(
-					    ctx, cs_xasprintf("http://%s/", dep_str(x, "host")));
-			}
-			json_decref(obj);
-			continue;
-		}
-		json_array_foreach(json_object_get(spec, "ports"), j, port)
-		{
-			if (dep_str(port, "protocol") && strcmp(dep_str(port, "protocol"), "TCP"))
-				continue;
-			if (dep_num(port, "nodePort")) {
-				if (!looked) {
-					node = node_address(k);
-					looked = 1;
-				}
-				add_endpoint(ctx, cs_xasprintf("http://%s:%" JSON_INTEGER_FORMAT,
-							       node ? node : "NODE_IP",
-							       dep_num(port, "nodePort")));
-			}
-			json_array_foreach(
-			    json_object_get(
-				json_object_get(json_object_get(obj, "status"), "loadBalancer"),
-				"ingress"),
-			    n, x)
-			{
-				const char *h =
-				    dep_str(x, "ip") ? dep_str(x, "ip") : dep_str(x, "hostname");
-
-				if (h)
-					add_endpoint(ctx,
-						     cs_xasprintf("http://%s:%" JSON_INTEGER_FORMAT,
-								  h, dep_num(port, "port")));
-			}
-		}
-		json_decref(obj);
-	}
-	free(node);
-	return 0;
 }
 
 static void
@@ -1531,9 +1082,9 @@ const struct dep_backend dep_backend_kubernetes = {
     .open = kube_open,
     .plan = kube_plan,
     .apply = kube_apply,
-    .wait = kube_wait,
+    .wait = dep_kube__wait,
     .rollback = kube_rollback,
-    .report = kube_report,
+    .report = dep_kube__report,
     .close = kube_close,
     .item_release = kube_item_release,
 };
