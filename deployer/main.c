@@ -43,7 +43,8 @@ static const char usage_text[] =
     "  7   the bay rejected a change\n"
     "  8   rollout failed and was rolled back\n"
     "  9   rollout failed and the rollback failed too\n"
-    "  10  timed out (and rolled back)\n";
+    "  10  timed out (and rolled back)\n"
+    "  130 stopped by SIGINT, 143 by SIGTERM (what the run changed is restored first)\n";
 
 enum {
 	OPT_COE = 256,
