@@ -836,6 +836,22 @@ kube_plan(struct dep_ctx *ctx)
 		}
 		it->current = cur;
 		it->action = DEP_ACT_UPDATE;
+		{
+			json_t *l = json_object_get(json_object_get(cur, "metadata"), "labels");
+			const char *owner = dep_str(l, L_INSTANCE);
+
+			/* another app deployed it: taking it silently would break that app */
+			if (owner && dep_str(l, L_MANAGED) &&
+			    strcmp(dep_str(l, L_MANAGED), FIELD_MANAGER) == 0 &&
+			    strcmp(owner, ctx->opts->app) != 0 && !ctx->opts->force_conflicts) {
+				error = cs_err_set(CS_EHTTP,
+						   "%s %s belongs to app '%s' (label " L_INSTANCE
+						   "); --force-conflicts takes it over",
+						   p->kind, it->name, owner);
+				free(path);
+				goto out;
+			}
+		}
 		what = cs_xasprintf("%s%s%s %s", p->where ? p->where : "", p->where ? ": " : "",
 				    p->kind, it->name);
 		error = apply_obj(ctx, path, it->desired, 1, what, &dry);

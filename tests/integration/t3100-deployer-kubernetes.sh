@@ -275,6 +275,13 @@ test_expect_success 'SIGTERM during a first deployment: what it created is delet
 	wait_until 30 test_must_fail kubectl -n "$ns" get deploy slower
 '
 
+test_expect_success 'an object another app deployed is refused (exit 7, nothing changed)' '
+	test_expect_code 7 deploy --app intruder -f slow.yaml --set TAG=9 --set MINREADY=0 >out 2>err &&
+	cat err &&
+	grep "Deployment $ns/slow belongs to app .slow." err &&
+	test "$(image_of slow)" = registry.example/slow:1
+'
+
 test_expect_success 'a crash-looping first deployment: exit 8 naming CrashLoopBackOff, what it created deleted' '
 	sed "s/slow/crash/g" slow.yaml >crash.yaml &&
 	test_expect_code 8 deploy --app crash -f crash.yaml --set TAG=crashloop --set MINREADY=0 \
