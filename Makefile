@@ -1,6 +1,7 @@
 # caas-devops: one top-level GNU Makefile (like git's).
 #   make                      build the three executables
 #   make test                 start the test environment, run every test (the README's command)
+#   make demo [SAMPLE=tweet]  the PetClinic (or Tweet, hello-web) pipeline on the local swarm
 #   make SANITIZE=address,undefined test    the same under ASan + UBSan (also: make asan)
 #   make install PREFIX=/usr DESTDIR=/tmp/pkg
 all:
@@ -114,11 +115,13 @@ asan:
 	$(MAKE) clean
 	$(MAKE) SANITIZE=address,undefined test
 
+# make demo [SAMPLE=petclinic|tweet|hello-web]: a sample's pipeline end to end (samples/demo.sh).
 # Recursive make: on a fresh machine the -dev packages (and pkg-config) come with test-env,
 # after this Makefile's pkg-config calls were evaluated.
+SAMPLE ?= petclinic
 demo: test-env
 	@$(MAKE) --no-print-directory all
-	@samples/demo.sh
+	@samples/demo.sh '$(SAMPLE)'
 
 style:
 	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|gmtime|localtime|system)\(' \
