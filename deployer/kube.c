@@ -730,7 +730,7 @@ kube_plan(struct dep_ctx *ctx)
 {
 	struct kube *k = K(ctx);
 	json_t *objs = json_array(), *nsmap = json_array(), *pending = json_object();
-	json_t *want = json_object(), *m, *o;
+	json_t *want = json_object(), *new_ns = json_object(), *m, *o;
 	size_t i, first_remove;
 	int error = 0;
 
@@ -826,8 +826,25 @@ kube_plan(struct dep_ctx *ctx)
 		path = dep_kube__obj_path(k, p);
 		error = dep_kube__get(k, path, &cur);
 		if (error == CS_ENOTFOUND) {
+			/*
+			 * A new object: the server validates it now (dry run), so that
+			 * a rejected one stops the run before anything changed. Not
+			 * possible in a namespace this run creates.
+			 */
 			error = 0;
+			if (strcmp(p->kind, "Namespace") == 0)
+				json_object_set_new(new_ns, p->name, json_true());
+			if (p->ns == NULL || json_object_get(new_ns, p->ns) == NULL) {
+				what = cs_xasprintf("%s%s%s %s", p->where ? p->where : "",
+						    p->where ? ": " : "", p->kind, it->name);
+				error = apply_obj(ctx, path, it->desired, 1, what, &dry);
+				free(what);
+				json_decref(dry);
+				dry = NULL;
+			}
 			free(path);
+			if (error < 0)
+				goto out;
 			continue;
 		}
 		if (error < 0) {
@@ -877,6 +894,7 @@ out:
 	json_decref(nsmap);
 	json_decref(pending);
 	json_decref(want);
+	json_decref(new_ns);
 	return error;
 }
 

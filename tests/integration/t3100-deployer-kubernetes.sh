@@ -115,6 +115,26 @@ test_expect_success 'a broken image: exit 8, the reason named, the previous Repl
 	wait_until 30 rs_serving registry.example/web:2
 '
 
+test_expect_success 'an object the server rejects stops the run before anything changed (dry run)' '
+	cat >invalid.yaml <<-EOF &&
+	apiVersion: v1
+	kind: ConfigMap
+	metadata: {name: fine}
+	data: {a: b}
+	---
+	apiVersion: v1
+	kind: Service
+	metadata: {name: invalid}
+	spec:
+	  type: NodePort
+	  ports: [{port: 80, nodePort: 5}]
+	EOF
+	test_expect_code 7 deploy --app invalid -f invalid.yaml >out 2>err &&
+	cat out err &&
+	grep "invalid.yaml: document 2 (line [0-9]*): Service $ns/invalid: HTTP 422" err &&
+	test_must_fail kubectl -n "$ns" get cm fine
+'
+
 test_expect_success 'a field owned by another manager: a conflict naming it, then --force-conflicts takes it' '
 	cat >other.yaml <<-EOF &&
 	apiVersion: apps/v1
