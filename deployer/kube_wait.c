@@ -88,26 +88,80 @@ pod_problem(struct cs_buf *b, json_t *pod)
 	return 0;
 }
 
-static char *
-selector_query(json_t *obj, const char *extra_key, const char *extra_value)
+/*
+ * One pass of the wait reads each collection once (the pods, ReplicaSets and
+ * workloads of a namespace) and looks at every waiting object in memory:
+ * path -> list, for the current pass only.
+ */
+static json_t *pass;
+
+/* GET path through the pass cache; *out a new reference. */
+static int
+cached_get(struct kube *k, const char *path, json_t **out)
+{
+	json_t *l = pass ? json_object_get(pass, path) : NULL;
+	int error;
+
+	*out = NULL;
+	if (l == NULL) {
+		if ((error = dep_kube__get(k, path, &l)) < 0)
+			return error;
+		if (pass)
+			json_object_set_new(pass, path, l);
+		else {
+			*out = l;
+			return 0;
+		}
+	}
+	*out = json_incref(l);
+	return 0;
+}
+
+/* The object at path (".../NAME") from its collection's list of this pass. */
+static int
+get_object(struct kube *k, const char *path, json_t **out)
+{
+	const char *slash = strrchr(path, '/');
+	char *coll = cs_xstrndup(path, (size_t)(slash - path));
+	json_t *list = NULL, *o;
+	size_t i;
+	int error = cached_get(k, coll, &list);
+
+	*out = NULL;
+	free(coll);
+	if (error < 0)
+		return error;
+	json_array_foreach(json_object_get(list, "items"), i, o)
+	{
+		const char *n = dep_str(json_object_get(o, "metadata"), "name");
+
+		if (n && strcmp(n, slash + 1) == 0) {
+			*out = json_incref(o);
+			break;
+		}
+	}
+	json_decref(list);
+	return *out ? 0 : cs_err_set(CS_ENOTFOUND, "%s: not found", path);
+}
+
+/* obj's pod selector (spec.selector.matchLabels) and key=value (when given) select pod. */
+static int
+selects(json_t *obj, json_t *pod, const char *key, const char *value)
 {
 	json_t *ml = json_object_get(json_object_get(json_object_get(obj, "spec"), "selector"),
 				     "matchLabels");
-	struct cs_buf sel = CS_BUF_INIT, q = CS_BUF_INIT;
-	const char *key;
-	json_t *v;
+	json_t *labels = json_object_get(json_object_get(pod, "metadata"), "labels"), *v;
+	const char *k;
 
-	/* a bare Job/Pod: the selector is spec.selector.matchLabels or the pod's own labels */
-	json_object_foreach(ml, key, v)
+	if (json_object_size(ml) == 0)
+		return 0;
+	json_object_foreach(ml, k, v)
 	{
-		cs_buf_addf(&sel, "%s%s=%s", sel.len ? "," : "", key, json_string_value(v) ?: "");
+		if (!json_is_string(v) || !dep_str(labels, k) ||
+		    strcmp(dep_str(labels, k), json_string_value(v)) != 0)
+			return 0;
 	}
-	if (extra_key)
-		cs_buf_addf(&sel, "%s%s=%s", sel.len ? "," : "", extra_key, extra_value);
-	cs_buf_adds(&q, "?labelSelector=");
-	cs_http_urlencode(&q, sel.buf);
-	cs_buf_release(&sel);
-	return cs_buf_detach(&q, NULL);
+	return key == NULL || (dep_str(labels, key) && strcmp(dep_str(labels, key), value) == 0);
 }
 
 /* The pods of obj (its selector, plus key=value when given); problems go to b. */
@@ -115,16 +169,15 @@ static int
 check_pods(struct kube *k, struct cs_buf *b, json_t *obj, const char *ns, const char *key,
 	   const char *value)
 {
-	char *q = selector_query(obj, key, value);
-	char *path = cs_xasprintf("/api/v1/namespaces/%s/pods%s", ns, q);
+	char *path = cs_xasprintf("/api/v1/namespaces/%s/pods", ns);
 	json_t *list = NULL, *pod;
 	size_t i;
 	int bad = 0;
 
-	if (dep_kube__get(k, path, &list) == 0) {
+	if (cached_get(k, path, &list) == 0) {
 		json_array_foreach(json_object_get(list, "items"), i, pod)
 		{
-			if (pod_problem(b, pod)) {
+			if (selects(obj, pod, key, value) && pod_problem(b, pod)) {
 				bad = 1;
 				break;
 			}
@@ -132,7 +185,6 @@ check_pods(struct kube *k, struct cs_buf *b, json_t *obj, const char *ns, const 
 	}
 	json_decref(list);
 	free(path);
-	free(q);
 	return bad;
 }
 
@@ -143,13 +195,12 @@ newest_rs_hash(struct kube *k, json_t *dep, const char *ns)
 	const char *rev = dep_str(json_object_get(json_object_get(dep, "metadata"), "annotations"),
 				  "deployment.kubernetes.io/revision");
 	const char *uid = dep_str(json_object_get(dep, "metadata"), "uid");
-	char *q = selector_query(dep, NULL, NULL);
-	char *path = cs_xasprintf("/apis/apps/v1/namespaces/%s/replicasets%s", ns, q);
+	char *path = cs_xasprintf("/apis/apps/v1/namespaces/%s/replicasets", ns);
 	json_t *list = NULL, *rs;
 	char *hash = NULL;
 	size_t i;
 
-	if (rev && uid && dep_kube__get(k, path, &list) == 0) {
+	if (rev && uid && cached_get(k, path, &list) == 0) {
 		json_array_foreach(json_object_get(list, "items"), i, rs)
 		{
 			json_t *md = json_object_get(rs, "metadata"), *o;
@@ -173,7 +224,6 @@ newest_rs_hash(struct kube *k, json_t *dep, const char *ns)
 	}
 	json_decref(list);
 	free(path);
-	free(q);
 	return hash;
 }
 
@@ -199,7 +249,7 @@ check_item(struct dep_ctx *ctx, struct dep_item *it)
 
 	if (path == NULL)
 		return 0;
-	error = dep_kube__get(k, path, &obj);
+	error = get_object(k, path, &obj);
 	free(path);
 	if (p->deleting) {
 		if (error == CS_ENOTFOUND) {
@@ -315,21 +365,26 @@ int
 dep_kube__wait(struct dep_ctx *ctx)
 {
 	size_t i;
-	int error;
+	int error = 0;
 
 	for (;;) {
 		int failed = 0, waiting = 0;
 
+		pass = json_object();
 		for (i = 0; i < ctx->plan.nr; i++) {
 			struct dep_item *it = &ctx->plan.v[i];
 
 			if (!it->wait || it->done || it->failed)
 				continue;
 			if ((error = check_item(ctx, it)) < 0)
-				return error;
+				break;
 			failed |= it->failed;
 			waiting |= !it->done && !it->failed;
 		}
+		json_decref(pass);
+		pass = NULL;
+		if (error < 0)
+			return error;
 		if ((error = dep_poll_next(ctx, failed, waiting)) != 0)
 			return error < 0 ? error : 0;
 	}
