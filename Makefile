@@ -4,6 +4,7 @@
 #   make demo [SAMPLE=tweet]  the PetClinic (or Tweet, hello-web) pipeline on the local swarm
 #   make SANITIZE=address,undefined test    the same under ASan + UBSan (also: make asan)
 #   make install PREFIX=/usr DESTDIR=/tmp/pkg
+#   make fuzz FUZZ_TIME=60    run each libFuzzer target (tests/fuzz) for FUZZ_TIME seconds
 all:
 
 PREFIX ?= /usr/local
@@ -92,7 +93,8 @@ TOOL_OBJ_NOMAIN := $(filter-out %/main.o,$(BR_OBJ) $(VAL_OBJ) $(DEP_OBJ))
 tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h tests/unit/deploy_helpers.h $(TOOL_OBJ_NOMAIN) $(LIB)
 	$(QUIET_LINK)$(CC) $(CPPFLAGS) -I. -DCORPUS_DIR='"$(CORPUS_DIR)"' -DSEED_DIR='"$(SEED_DIR)"' $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_OBJ_NOMAIN) $(LIB) $(LDLIBS)
 
-.PHONY: all test check-unit check-integration test-env check-valgrind style install clean asan demo bench
+.PHONY: all test check-unit check-integration test-env check-valgrind style install clean asan demo bench \
+	fuzz fuzz-build fuzz-smoke
 
 # The README's test command: installs and starts what the tests need, then runs everything.
 test: test-env
@@ -119,16 +121,48 @@ asan:
 # Recursive make: on a fresh machine the -dev packages (and pkg-config) come with test-env,
 # after this Makefile's pkg-config calls were evaluated.
 SAMPLE ?= petclinic
-demo: test-env
+demo:
+	@CAAS_SETUP_K8S=0 tests/env/setup.sh
 	@$(MAKE) --no-print-directory all
 	@samples/demo.sh '$(SAMPLE)'
+
+# libFuzzer targets (tests/fuzz/fuzz_<name>.c), one per parser of untrusted input. Built with
+# clang into build/fuzz, lib/ and deployer/ objects included, so the gcc build above is untouched.
+FUZZ_CC ?= clang
+FUZZ_DIR = build/fuzz
+FUZZ_TIME ?= 60
+FUZZ_CFLAGS ?= -O1 -g
+FUZZ_ALL_CFLAGS = -std=c17 -pthread $(FUZZ_CFLAGS) $(PKG_CFLAGS) -Wall -Wextra -Werror \
+	-Wno-missing-field-initializers -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
+FUZZ_OBJ := $(addprefix $(FUZZ_DIR)/,$(LIB_OBJ) $(filter-out deployer/main.o,$(DEP_OBJ)))
+
+$(FUZZ_DIR)/%.o: %.c $(wildcard lib/*.h) $(wildcard */*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(QUIET_CC)$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_ALL_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
+	$(QUIET_LINK)$(FUZZ_CC) $(CPPFLAGS) -Ideployer $(FUZZ_ALL_CFLAGS) -fsanitize=fuzzer \
+		-o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+.SECONDARY: $(FUZZ_OBJ)
+
+# FUZZ_TIME seconds per target; new inputs go to build/fuzz/corpus, crashes to build/fuzz/crashes.
+fuzz: fuzz-build
+	@tests/fuzz/run.sh --time $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+# The short run make test does: the seed corpus, then a few seconds of fuzzing per target.
+fuzz-smoke: fuzz-build
+	@tests/fuzz/run.sh --smoke $(FUZZ_TARGETS)
 
 style:
 	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|gmtime|localtime|system)\(' \
 		lib/*.c build-runner/*.c validator/*.c deployer/*.c 2>/dev/null | grep -v '^\s*/\*' \
 		|| { echo 'banned function used (see STYLE.md section 4)'; exit 1; }
 	@clang-format --dry-run -Werror lib/*.[ch] build-runner/*.[ch] validator/*.[ch] deployer/*.[ch] \
-		tests/unit/*.[ch]
+		tests/unit/*.[ch] tests/fuzz/*.[ch]
 
 install: all
 	install -d '$(DESTDIR)$(bindir)' '$(DESTDIR)$(datadir)/policies'
@@ -138,3 +172,4 @@ install: all
 clean:
 	rm -f lib/*.o $(LIB) $(DATADIR_STAMP) build-runner/*.o validator/*.o deployer/*.o \
 		build-runner/caas-build-runner validator/caas-validator deployer/caas-deployer $(UNIT_BIN)
+	rm -rf $(FUZZ_DIR)

@@ -8,7 +8,9 @@
 # containers and networks are gone (not timed). Prints each wall time, the medians,
 # the ratios deployer/docker for 3 and 30 services and the growth per service
 # ((t30 - t3) / 27). Target: <= 0.25x docker stack deploy for 3 services, growing no
-# faster than linearly.
+# faster than linearly. Both wait for the same thing: every task running, then stable for
+# 5 s (docker's progress monitor; caas-deployer's default --stable-for), but docker waits
+# for one service after the other and caas-deployer for all of them at once.
 #
 #   bench/deployer.sh [-n ROUNDS] [-s SIZES]     e.g. -s "3 30"
 #
@@ -26,7 +28,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	-n) rounds=$2; shift ;;
 	-s) sizes=$2; shift ;;
-	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "usage: $0 [-n ROUNDS] [-s SIZES]" >&2; exit 2 ;;
 	esac
 	shift
@@ -111,7 +113,7 @@ run() {
 }
 
 echo "# engine $(docker version --format '{{.Server.Version}}'), docker CLI $(docker version --format '{{.Client.Version}}'), $(nproc) CPUs"
-echo "# stacks of $sizes busybox httpd services; $rounds rounds, alternated; wall seconds to converged"
+echo "# stacks of $sizes busybox httpd services; $rounds rounds, alternated; wall seconds to converged (stable 5 s)"
 for n in $sizes; do
 	stack_file "$n" >"$tmp/stack-$n.yml"
 done

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Benchmark of caas-validator's static validation (issue 3):
-#   caas-validator --no-processes IMAGE            (files and packages, via the engine export)
-#   docker save IMAGE >/dev/null                   (the floor: reading the image once)
+# Benchmark of caas-validator's static validation (issues 3 and 13):
+#   export:  caas-validator --no-processes --export --no-cache IMAGE  (the engine's export stream)
+#   local:   caas-validator --no-processes --cache-dir EMPTY IMAGE    (overlay2 directories, cold
+#            cache: every layer read and stored)
+#   rebuilt: caas-validator --no-processes --cache-dir WARM REBUILT   (IMAGE plus one new top
+#            layer, built before the timing; the cache holds IMAGE's layers)
+#   docker save IMAGE >/dev/null                   (the floor of the export: reading the image once)
 #   docker run IMAGE sh -c 'dpkg-query -W; find /' (the naive way)
 # alternated ROUNDS times; prints wall time and peak RSS (GNU time) of each run,
-# the medians and the ratios. Targets: validator <= 1.2x docker save; peak RSS
-# <= 64 MiB, also for a 2 GB image (--big).
+# the medians and the ratios. Targets: export <= 1.2x docker save; local (first
+# validation) <= 1.5x the naive run; rebuilt <= 0.1x docker save; peak RSS <= 64 MiB,
+# also for a 2 GB image (--big).
 #
 #   bench/validator.sh [-n ROUNDS] [--big] [IMAGE]
 #
@@ -66,23 +71,39 @@ median() { # column of file
 }
 
 for img in "${images[@]}"; do
-	rm -f "$tmp/val" "$tmp/save" "$tmp/naive"
+	rm -f "$tmp/val" "$tmp/local" "$tmp/rebuilt" "$tmp/save" "$tmp/naive"
 	size=$(docker image inspect -f '{{.Size}}' "$img")
 	echo "# image $img: $((size / 1000000)) MB; $rounds rounds, alternated"
+	rm -rf "$tmp/warm"
+	"$validator" --no-processes --cache-dir "$tmp/warm" "$img" >/dev/null || [ $? = 3 ]
 	for r in $(seq "$rounds"); do
-		v=$(measure val "0 3" "$validator" --no-processes "$img")
+		# a rebuild that changes only the top layer (not timed)
+		mkdir -p "$tmp/rb"
+		printf 'FROM %s\nRUN echo %s >/caas-bench-stamp\n' "$img" "$$-$r-$RANDOM" >"$tmp/rb/Dockerfile"
+		rebuilt=cs-test-val-bench:rebuilt-$$
+		DOCKER_BUILDKIT=0 docker build -q -t "$rebuilt" "$tmp/rb" >/dev/null 2>"$tmp/build.err" ||
+			{ cat "$tmp/build.err" >&2; exit 1; }
+		v=$(measure val "0 3" "$validator" --no-processes --export --no-cache "$img")
+		rm -rf "$tmp/cold"
+		l=$(measure local "0 3" "$validator" --no-processes --cache-dir "$tmp/cold" "$img")
+		w=$(measure rebuilt "0 3" "$validator" --no-processes --cache-dir "$tmp/warm" "$rebuilt")
 		# shellcheck disable=SC2016 # $1 expands in the inner shell
 		s=$(measure save "0" sh -c 'docker save "$1" >/dev/null' sh "$img")
 		n=$(measure naive "0" docker run --rm --network none "$img" sh -c 'dpkg-query -W; find /')
-		# shellcheck disable=SC2086 # each of v, s, n is "seconds KiB": two fields
-		printf 'round %d: validator %s s %s KiB | docker save %s s %s KiB | docker run %s s %s KiB\n' \
-			"$r" $v $s $n
+		docker rmi "$rebuilt" >/dev/null
+		# shellcheck disable=SC2086 # each of v, l, w, s, n is "seconds KiB": two fields
+		printf 'round %d: export %s s %s KiB | local %s s %s KiB | rebuilt %s s %s KiB | docker save %s s %s KiB | docker run %s s %s KiB\n' \
+			"$r" $v $l $w $s $n
 	done
-	vw=$(median "$tmp/val" 1) sw=$(median "$tmp/save" 1) nw=$(median "$tmp/naive" 1)
-	vr=$(median "$tmp/val" 2) sr=$(median "$tmp/save" 2) nr=$(median "$tmp/naive" 2)
-	awk -v vw="$vw" -v sw="$sw" -v nw="$nw" -v vr="$vr" -v sr="$sr" -v nr="$nr" 'BEGIN {
-		printf "median wall: validator %.2f s, docker save %.2f s, docker run (naive) %.2f s\n", vw, sw, nw
-		printf "ratio wall: validator/save %.2f (target <= 1.2), validator/naive %.2f\n", vw / sw, vw / nw
-		printf "peak RSS: validator %.1f MiB (target <= 64), docker save CLI %.1f MiB, docker run CLI %.1f MiB\n", vr / 1024, sr / 1024, nr / 1024
+	vw=$(median "$tmp/val" 1) lw=$(median "$tmp/local" 1) ww=$(median "$tmp/rebuilt" 1)
+	sw=$(median "$tmp/save" 1) nw=$(median "$tmp/naive" 1)
+	vr=$(median "$tmp/val" 2) lr=$(median "$tmp/local" 2) wr=$(median "$tmp/rebuilt" 2)
+	sr=$(median "$tmp/save" 2) nr=$(median "$tmp/naive" 2)
+	awk -v vw="$vw" -v lw="$lw" -v ww="$ww" -v sw="$sw" -v nw="$nw" -v vr="$vr" -v lr="$lr" \
+		-v wr="$wr" -v sr="$sr" -v nr="$nr" 'BEGIN {
+		printf "median wall: export %.2f s, local cold %.2f s, rebuilt warm %.2f s, docker save %.2f s, docker run (naive) %.2f s\n", vw, lw, ww, sw, nw
+		printf "ratio to docker save: export %.2f (target <= 1.2), local cold %.2f, rebuilt warm %.3f (target <= 0.1)\n", vw / sw, lw / sw, ww / sw
+		printf "ratio to the naive run: export %.2f, local cold %.2f (target <= 1.5), rebuilt warm %.3f\n", vw / nw, lw / nw, ww / nw
+		printf "peak RSS: export %.1f MiB, local %.1f MiB, rebuilt %.1f MiB (target <= 64), docker save CLI %.1f MiB, docker run CLI %.1f MiB\n", vr / 1024, lr / 1024, wr / 1024, sr / 1024, nr / 1024
 	}'
 done

@@ -95,8 +95,10 @@ br_validate(json_t **report, struct cs_docker *d, const char *image_id, const ch
 							    cs_filch_section_name(v->section),
 							    "item", v->item, "rule", v->rule));
 	}
-	*report = json_pack("{s:s, s:O}", "status", val.nr ? "failure" : "success", "violations",
-			    violations);
+	*report = json_pack("{s:s, s:O, s:{s:s, s:i, s:i}}", "status",
+			    val.nr ? "failure" : "success", "violations", violations, "source",
+			    "path", val.source ? val.source : "unknown", "layers", (int)val.layers,
+			    "layersFromCache", (int)val.layers_cached);
 	if (val.nr) {
 		cs_err_set(
 		    CS_ERROR,

@@ -16,6 +16,7 @@ enum dep_exit {
 	DEP_EXIT_ROLLED_BACK = 8,   /* rollout failed and was rolled back */
 	DEP_EXIT_ROLLBACK_FAIL = 9, /* rollout failed and the rollback failed too */
 	DEP_EXIT_TIMEOUT = 10,	    /* timed out (and rolled back) */
+	DEP_EXIT_LOCKED = 11, /* another deployment of the app held the lock: nothing changed */
 };
 
 struct dep_args {
@@ -34,6 +35,8 @@ struct dep_args {
 	const char *kubeconfig, *context, *namespace; /* kubernetes */
 	int force_conflicts;			      /* kubernetes */
 	int verbose;
+	double stable_for; /* seconds; default DEP_DEFAULT_STABLE_S */
+	long lock_timeout; /* seconds; default 300 */
 };
 
 #endif

@@ -16,6 +16,7 @@
 #include "deploy.h"
 #include "docker.h"
 #include "err.h"
+#include "lock.h"
 #include "log.h"
 #include "outfile.h"
 #include "xalloc.h"
@@ -738,11 +739,13 @@ int
 dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_opts *opts)
 {
 	struct dep_deploy_opts local;
+	struct dep_lock lock;
 	struct dep_ctx ctx;
 	size_t i;
 	int error, code = DEP_EXIT_OK, timeout_s, any_applied = 0;
 
 	memset(&ctx, 0, sizeof(ctx));
+	memset(&lock, 0, sizeof(lock));
 	/* no --app: the model's name (compose.c: name:, else the directory) */
 	if (opts->app == NULL && json_is_string(json_object_get(model, "name"))) {
 		local = *opts;
@@ -787,6 +790,19 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 			    error == CS_EINVAL ? DEP_EXIT_INVALID
 			    : error == CS_ENET ? DEP_EXIT_UNREACHABLE
 					       : DEP_EXIT_REJECTED,
+			    NULL);
+		goto out;
+	}
+	/* one deployment of an app at a time: plan from a state nobody else is changing */
+	if (!opts->dry_run && (error = dep_lock_acquire(&ctx, &lock)) < 0) {
+		if (dep_interrupted()) {
+			code = interrupted(out);
+			goto out;
+		}
+		code = fail(out,
+			    error == CS_ETIMEOUT ? DEP_EXIT_LOCKED
+			    : error == CS_ENET	 ? DEP_EXIT_UNREACHABLE
+						 : DEP_EXIT_REJECTED,
 			    NULL);
 		goto out;
 	}
@@ -885,6 +901,7 @@ out:
 	/* rolled back: the bay is as it was (the objects still say what the run did) */
 	if (strcmp(out->status, "rolled_back") == 0)
 		out->changed = 0;
+	dep_lock_release(&ctx, &lock);
 	if (ctx.be)
 		ctx.be->close(&ctx);
 	dep_plan_release(&ctx.plan, ctx.be);

@@ -47,6 +47,17 @@ struct dep_deploy_opts {
 	const char *context;	/* --context */
 	const char *namespace;	/* --namespace; NULL: the context's, else "default" */
 	int force_conflicts;	/* --force-conflicts: take fields other managers own */
+	/*
+	 * Stability window in seconds: a waited object must stay ready this
+	 * long (converge.h; a service's update_config.monitor wins); 0: none.
+	 * main() passes --stable-for, default DEP_DEFAULT_STABLE_S.
+	 */
+	double stable_for_s;
+	/*
+	 * How long to wait for another run's lock on the app (lock.h); 0: fail
+	 * at once when it is held. main() passes --lock-timeout.
+	 */
+	int lock_timeout_s;
 };
 
 /* One object of the report: kind "service", "network", "secret", "config", "container". */

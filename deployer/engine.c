@@ -19,6 +19,9 @@
 struct dep_engine *
 dep_engine(struct dep_ctx *ctx)
 {
+	/* only the Docker backends keep a struct dep_engine first in their state */
+	if (ctx->be != &dep_backend_swarm && ctx->be != &dep_backend_compose)
+		return NULL;
 	return ctx->priv;
 }
 

@@ -30,7 +30,7 @@ struct dep_engine {
 int dep_engine_open(struct dep_engine *e, struct dep_ctx *ctx);
 /* Close the connection and wipe the header. Accepts a zeroed struct. */
 void dep_engine_close(struct dep_engine *e);
-/* The engine connection of ctx (the first member of ctx->priv). */
+/* The engine connection of ctx (the first member of ctx->priv); NULL for other backends. */
 struct dep_engine *dep_engine(struct dep_ctx *ctx);
 
 /*

@@ -8,9 +8,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "backend.h"
+#include "converge.h"
 #include "docker.h"
 #include "engine.h"
 #include "err.h"
@@ -33,6 +35,10 @@ struct ctr_priv {
 	int one_shot;	  /* exit 0 counts as done */
 	json_t *networks; /* [{"name": engine network, "aliases": [...]}], first one at create */
 	json_t *volumes;  /* named volumes to create first: [{Name, Labels, Driver, DriverOpts}] */
+	struct dep_stable st;	/* the stability window and the states printed */
+	json_int_t restarts0;	/* RestartCount when this run started the container */
+	int restarts_known;	/* restarts0 is set (a new container: 0) */
+	long long started_unix; /* wall time this run started it, for its event history */
 };
 
 struct compose {
@@ -708,6 +714,7 @@ compose_apply(struct dep_ctx *ctx, struct dep_item *it)
 		return error;
 	}
 	if (it->action == DEP_ACT_UPDATE && p->start_only) {
+		p->started_unix = (long long)time(NULL);
 		if ((error = start_container(ctx, it->id)) < 0)
 			return error;
 		it->applied = it->wait = 1;
@@ -724,6 +731,10 @@ compose_apply(struct dep_ctx *ctx, struct dep_item *it)
 			return error;
 		it->applied = 1;
 	}
+	/* a new container: every restart from now on counts */
+	p->restarts0 = 0;
+	p->restarts_known = 1;
+	p->started_unix = (long long)time(NULL);
 	if ((error = create_container(ctx, it)) < 0)
 		return error;
 	it->applied = it->wait = 1;
@@ -733,8 +744,9 @@ compose_apply(struct dep_ctx *ctx, struct dep_item *it)
 
 /* Converge. */
 
+/* The container's state, exit code and health, then history (may be ""), then its last logs. */
 static char *
-container_diag(struct dep_ctx *ctx, const char *id)
+container_diag(struct dep_ctx *ctx, const char *id, const char *history)
 {
 	struct cs_buf b = CS_BUF_INIT, logs = CS_BUF_INIT;
 	json_t *ins = NULL, *st, *hl;
@@ -761,24 +773,160 @@ container_diag(struct dep_ctx *ctx, const char *id)
 		cs_buf_addf(&b, "container %.12s: %s", id, cs_err_msg());
 	}
 	free(path);
+	cs_buf_adds(&b, history);
 	path = cs_xasprintf("/containers/%s/logs?stdout=1&stderr=1&tail=%d", id, LOG_TAIL);
 	dep_fetch_logs(ctx, &logs, path, LOG_TAIL);
 	if (logs.len)
-		cs_buf_addf(&b, "; last log lines:\n%s", logs.buf);
+		cs_buf_addf(&b, "%slast log lines:\n%s", *history ? "\n" : "; ", logs.buf);
 	else
-		cs_buf_adds(&b, "; no log output");
+		cs_buf_addf(&b, "%sno log output", *history ? "\n" : "; ");
 	free(path);
 	cs_buf_release(&logs);
 	json_decref(ins);
 	return cs_buf_detach(&b, NULL);
 }
 
+struct events {
+	struct cs_strvec lines;
+};
+
+static int
+event_line(json_t *ev, void *payload)
+{
+	struct events *e = payload;
+	const char *action = dep_str(ev, "Action") ? dep_str(ev, "Action") : dep_str(ev, "status");
+	json_t *attrs = json_object_get(json_object_get(ev, "Actor"), "Attributes");
+	time_t when = (time_t)dep_num(ev, "time");
+	struct tm tm;
+	char ts[32] = "?";
+
+	/* the healthcheck's exec_* events come every interval and say nothing new */
+	if (action == NULL || strncmp(action, "exec_", 5) == 0 || strcmp(action, "attach") == 0 ||
+	    strcmp(action, "resize") == 0 || strcmp(action, "top") == 0)
+		return 0;
+	if (gmtime_r(&when, &tm))
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (dep_str(attrs, "exitCode") && strcmp(action, "die") == 0)
+		cs_strvec_pushf(&e->lines, "%s %s (exit code %s)", ts, action,
+				dep_str(attrs, "exitCode"));
+	else
+		cs_strvec_pushf(&e->lines, "%s %s", ts, action);
+	return 0;
+}
+
+#define HISTORY_LINES 6
+
+/* The container's last state changes since this run started it (engine events), one a line. */
+static void
+container_history(struct dep_ctx *ctx, struct cs_buf *out, struct dep_item *it)
+{
+	struct ctr_priv *p = it->priv;
+	struct events e = {.lines = CS_STRVEC_INIT};
+	json_t *f = json_pack("{s:[s], s:[s]}", "container", it->id, "type", "container");
+	char *base = cs_xasprintf("/events?since=%lld&until=%lld", p->started_unix - 1,
+				  (long long)time(NULL) + 1);
+	char *path = dep_filter_path(base, f);
+	long status = 0;
+	size_t i;
+
+	if (cs_docker_stream(dep_engine(ctx)->docker, "GET", path, NULL, NULL, NULL, event_line, &e,
+			     &status) == 0 &&
+	    e.lines.nr) {
+		cs_buf_adds(out, "\nstate history (engine events):");
+		if (e.lines.nr > HISTORY_LINES)
+			cs_buf_addf(out, "\n(%zu earlier events)", e.lines.nr - HISTORY_LINES);
+		for (i = e.lines.nr > HISTORY_LINES ? e.lines.nr - HISTORY_LINES : 0;
+		     i < e.lines.nr; i++)
+			cs_buf_addf(out, "\n%s", e.lines.v[i]);
+	}
+	cs_strvec_clear(&e.lines);
+	json_decref(f);
+	free(base);
+	free(path);
+}
+
+/* why (may be NULL), the container's state, exit code, health, event history and logs. */
+static char *
+failure_diag(struct dep_ctx *ctx, struct dep_item *it, const char *why)
+{
+	struct cs_buf b = CS_BUF_INIT, hist = CS_BUF_INIT;
+	char *d;
+
+	container_history(ctx, &hist, it);
+	d = container_diag(ctx, it->id, hist.buf);
+	if (why)
+		cs_buf_addf(&b, "%s: ", why);
+	cs_buf_adds(&b, d);
+	free(d);
+	cs_buf_release(&hist);
+	return cs_buf_detach(&b, NULL);
+}
+
+/*
+ * Judge one container from its inspect: 1 ready (running, healthy when it
+ * has a healthcheck: the stability window then decides), 2 done (a one-shot
+ * container that exited 0), 0 not yet, -1 failed (it->diag set): exited,
+ * dead, unhealthy, or restarted since this run started it.
+ */
+static int
+judge_container(struct dep_ctx *ctx, struct dep_item *it, json_t *ins, struct cs_buf *what)
+{
+	struct ctr_priv *p = it->priv;
+	json_t *st = json_object_get(ins, "State");
+	const char *status = dep_str(st, "Status") ? dep_str(st, "Status") : "unknown";
+	const char *health = dep_str(json_object_get(st, "Health"), "Status");
+	json_int_t restarts = dep_num(ins, "RestartCount");
+	char *subject, *why = NULL;
+	int ret = 0;
+
+	cs_buf_adds(what, status);
+	if (health && strcmp(status, "running") == 0)
+		cs_buf_addf(what, " (%s)", health);
+	if (strcmp(status, "exited") == 0 || strcmp(status, "dead") == 0)
+		cs_buf_addf(what, ", exit code %" JSON_INTEGER_FORMAT, dep_num(st, "ExitCode"));
+	if (!p->restarts_known) {
+		p->restarts0 = restarts;
+		p->restarts_known = 1;
+	}
+	if (restarts > p->restarts0)
+		cs_buf_addf(what, ", restarted %" JSON_INTEGER_FORMAT " times",
+			    restarts - p->restarts0);
+	subject = cs_xasprintf("container %s (%.12s)", it->name, it->id);
+	dep_stable_note(&p->st, subject, it->id, what->buf);
+	free(subject);
+
+	if (restarts > p->restarts0) {
+		why = cs_xasprintf("restarted %" JSON_INTEGER_FORMAT " times by its restart policy",
+				   restarts - p->restarts0);
+		ret = -1;
+	} else if (strcmp(status, "running") == 0) {
+		if (health && strcmp(health, "unhealthy") == 0)
+			ret = -1;
+		else
+			ret = !(health && strcmp(health, "starting") == 0);
+	} else if (strcmp(status, "exited") == 0 && p->one_shot && dep_num(st, "ExitCode") == 0) {
+		ret = 2;
+	} else if (strcmp(status, "exited") == 0 || strcmp(status, "dead") == 0 ||
+		   strcmp(status, "restarting") == 0) {
+		ret = -1;
+	}
+	if (ret < 0) {
+		free(it->diag);
+		it->diag = failure_diag(ctx, it, why);
+	} else if (ret == 0) {
+		free(it->diag);
+		it->diag = cs_xasprintf("container %s", what->buf);
+	}
+	free(why);
+	return ret;
+}
+
 static int
 compose_wait(struct dep_ctx *ctx)
 {
-	json_t *list = NULL, *c;
+	json_t *ins = NULL;
 	int error = 0;
-	size_t i, j;
+	size_t i;
 
 	for (;;) {
 		int waiting = 0, failed = 0, any = 0;
@@ -787,65 +935,52 @@ compose_wait(struct dep_ctx *ctx)
 			any |= ctx->plan.v[i].wait && !ctx->plan.v[i].done;
 		if (!any)
 			break;
-		if ((error = list_containers(ctx, &list)) < 0)
-			goto out;
 		for (i = 0; i < ctx->plan.nr; i++) {
 			struct dep_item *it = &ctx->plan.v[i];
 			struct ctr_priv *p = it->priv;
-			const char *state = NULL, *status = "";
-			json_t *found = NULL;
+			struct cs_buf what = CS_BUF_INIT;
+			char *path;
+			int r;
 
-			if (!it->wait || it->done || it->kind != DEP_KIND_CONTAINER)
+			if (!it->wait || it->done || it->kind != DEP_KIND_CONTAINER || p == NULL)
 				continue;
-			json_array_foreach(list, j, c)
-			{
-				if (dep_str(c, "Id") && it->id &&
-				    strcmp(dep_str(c, "Id"), it->id) == 0)
-					found = c;
-			}
-			if (found) {
-				state = dep_str(found, "State");
-				status = dep_str(found, "Status") ? dep_str(found, "Status") : "";
-			}
-			if (state == NULL) {
+			path = cs_xasprintf("/containers/%s/json", it->id ? it->id : "");
+			error = dep_call(ctx, "GET", path, NULL, 0, &ins);
+			free(path);
+			if (error == CS_ENOTFOUND) {
 				free(it->diag);
 				it->diag = cs_xstrdup("the container disappeared");
 				it->failed = failed = 1;
-			} else if (strcmp(state, "running") == 0 && strstr(status, "(unhealthy)")) {
-				free(it->diag);
-				it->diag = container_diag(ctx, it->id);
-				it->failed = failed = 1;
-			} else if (strcmp(state, "running") == 0 &&
-				   !strstr(status, "health: starting")) {
+				continue;
+			}
+			if (error < 0)
+				goto out;
+			r = judge_container(ctx, it, ins, &what);
+			json_decref(ins);
+			ins = NULL;
+			if (r == 2) {
+				it->done = 1;
+				CS_FREE_AND_NULL(it->diag);
+				cs_out("completed %s", it->name);
+			} else if (r >= 0 && dep_stable_check(ctx, it, &p->st, r, what.buf)) {
 				it->done = 1;
 				CS_FREE_AND_NULL(it->diag);
 				cs_out("%s %s", ctx->rolling_back ? "rolled back" : "running",
 				       it->name);
-			} else if (strcmp(state, "exited") == 0 && p->one_shot &&
-				   strstr(status, "Exited (0)")) {
-				it->done = 1;
-				CS_FREE_AND_NULL(it->diag);
-				cs_out("completed %s", it->name);
-			} else if (strcmp(state, "exited") == 0 || strcmp(state, "dead") == 0 ||
-				   strcmp(state, "restarting") == 0) {
-				free(it->diag);
-				it->diag = container_diag(ctx, it->id);
-				it->failed = failed = 1;
-			} else {
-				free(it->diag);
-				it->diag = cs_xasprintf("container %s: %s", state, status);
+			} else if (r >= 0) {
 				waiting = 1;
+			} else {
+				it->failed = failed = 1;
 			}
+			cs_buf_release(&what);
 		}
-		json_decref(list);
-		list = NULL;
 		if ((error = dep_poll_next(ctx, failed, waiting)) != 0)
 			break;
 	}
 	if (error > 0)
 		error = 0;
 out:
-	json_decref(list);
+	json_decref(ins);
 	return error;
 }
 
@@ -891,6 +1026,9 @@ compose_rollback(struct dep_ctx *ctx, struct dep_item *it)
 	free(it->id);
 	it->id = p->old_id;
 	p->old_id = NULL;
+	p->restarts_known = 0;
+	p->started_unix = (long long)time(NULL);
+	dep_stable_reset(&p->st);
 	it->wait = 1;
 	it->done = it->failed = 0;
 	return 0;
@@ -972,6 +1110,7 @@ compose_item_release(struct dep_item *it)
 	free(p->old_name);
 	json_decref(p->networks);
 	json_decref(p->volumes);
+	dep_stable_release(&p->st);
 	free(p);
 	it->priv = NULL;
 }

@@ -13,6 +13,7 @@
 #include "args.h"
 #include "backend.h"
 #include "compose.h"
+#include "converge.h"
 #include "deploy.h"
 #include "dockerauth.h"
 #include "err.h"
@@ -27,7 +28,8 @@ static const char usage_text[] =
     "                     [--set K=V...] [--env-file FILE] [--timeout SECONDS] [--prune]\n"
     "                     [--dry-run] [--json FILE] [--registry-user USER\n"
     "                     --registry-password-file FILE] [--publish-mode ingress|host]\n"
-    "                     [--keep-on-failure] [-v...]\n"
+    "                     [--keep-on-failure] [--stable-for SECONDS]\n"
+    "                     [--lock-timeout SECONDS] [-v...]\n"
     "  kubernetes:        [--kubeconfig FILE] [--context NAME] [--namespace NS]\n"
     "                     [--force-conflicts]   (-f: manifests, directories, or a Compose file;\n"
     "                     --bay http(s)://HOST:PORT instead of a kubeconfig;\n"
@@ -44,7 +46,13 @@ static const char usage_text[] =
     "  8   rollout failed and was rolled back\n"
     "  9   rollout failed and the rollback failed too\n"
     "  10  timed out (and rolled back)\n"
-    "  130 stopped by SIGINT, 143 by SIGTERM (what the run changed is restored first)\n";
+    "  11  another deployment of the app holds its lock (nothing changed)\n"
+    "  130 stopped by SIGINT, 143 by SIGTERM (what the run changed is restored first)\n"
+    "\n"
+    "--stable-for SECONDS: every task must stay running (healthy) this long to\n"
+    "  count as converged (default 5; a service's update_config.monitor wins)\n"
+    "--lock-timeout SECONDS: wait this long for another deployment of the app to\n"
+    "  finish (default 300; 0: fail at once)\n";
 
 enum {
 	OPT_COE = 256,
@@ -64,7 +72,9 @@ enum {
 	OPT_KUBECONFIG,
 	OPT_CONTEXT,
 	OPT_NAMESPACE,
-	OPT_FORCE_CONFLICTS
+	OPT_FORCE_CONFLICTS,
+	OPT_STABLE_FOR,
+	OPT_LOCK_TIMEOUT
 };
 
 static const struct option long_opts[] = {
@@ -89,6 +99,8 @@ static const struct option long_opts[] = {
     {"context", required_argument, NULL, OPT_CONTEXT},
     {"namespace", required_argument, NULL, OPT_NAMESPACE},
     {"force-conflicts", no_argument, NULL, OPT_FORCE_CONFLICTS},
+    {"stable-for", required_argument, NULL, OPT_STABLE_FOR},
+    {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
     {NULL, 0, NULL, 0},
 };
 
@@ -107,6 +119,8 @@ parse_args(struct dep_args *a, int argc, char **argv)
 	int c;
 
 	a->timeout = 300;
+	a->stable_for = DEP_DEFAULT_STABLE_S;
+	a->lock_timeout = 300;
 	while ((c = getopt_long(argc, argv, "f:vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_COE:
@@ -180,6 +194,20 @@ parse_args(struct dep_args *a, int argc, char **argv)
 			break;
 		case OPT_FORCE_CONFLICTS:
 			a->force_conflicts = 1;
+			break;
+		case OPT_STABLE_FOR:
+			a->stable_for = strtod(optarg, &end);
+			if (*optarg == '\0' || *end != '\0' || !(a->stable_for >= 0) ||
+			    a->stable_for > 86400)
+				return usage_error(
+				    "--stable-for wants a number of seconds (0 to 86400)");
+			break;
+		case OPT_LOCK_TIMEOUT:
+			a->lock_timeout = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || a->lock_timeout < 0 ||
+			    a->lock_timeout > 86400)
+				return usage_error(
+				    "--lock-timeout wants a number of seconds (0 to 86400)");
 			break;
 		default:
 			return usage_error("invalid option");
@@ -384,6 +412,8 @@ main(int argc, char **argv)
 	d.prune = a.prune;
 	d.dry_run = a.dry_run;
 	d.keep_on_failure = a.keep_on_failure;
+	d.stable_for_s = a.stable_for;
+	d.lock_timeout_s = (int)a.lock_timeout;
 	d.publish_mode = a.publish_mode == NULL		       ? DEP_PUBLISH_AS_FILE
 			 : strcmp(a.publish_mode, "host") == 0 ? DEP_PUBLISH_HOST
 							       : DEP_PUBLISH_INGRESS;

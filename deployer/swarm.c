@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "backend.h"
+#include "converge.h"
 #include "docker.h"
 #include "engine.h"
 #include "err.h"
@@ -43,6 +44,7 @@ struct svc_priv {
 	 * spec stays the same, so only the update status tells when it is done.
 	 */
 	int host_ports_changed;
+	struct dep_stable st; /* the stability window and the task states printed */
 };
 
 static int
@@ -882,6 +884,25 @@ network_busy(struct dep_ctx *ctx, const char *id)
 	return busy;
 }
 
+/*
+ * 1 while this node still has containers of the removed service id: the
+ * swarm stops and removes them after the service is gone, and a failed
+ * first deployment must leave nothing behind when we exit.
+ */
+static int
+service_containers_left(struct dep_ctx *ctx, const char *id)
+{
+	char *label = cs_xasprintf("com.docker.swarm.service.id=%s", id);
+	json_t *list = NULL;
+	int left = 0;
+
+	if (dep_list_labelled(ctx, "/containers/json?all=1", label, &list) == 0)
+		left = json_array_size(list) > 0;
+	json_decref(list);
+	free(label);
+	return left;
+}
+
 static int
 remove_object(struct dep_ctx *ctx, struct dep_item *it)
 {
@@ -902,6 +923,9 @@ remove_object(struct dep_ctx *ctx, struct dep_item *it)
 		cs_clock_sleep_ms(500);
 	if (error == CS_ENOTFOUND)
 		error = 0;
+	while (error == 0 && it->kind == DEP_KIND_SERVICE && cs_clock_now() < until &&
+	       service_containers_left(ctx, it->id))
+		cs_clock_sleep_ms(250);
 	/*
 	 * The node keeps showing a removed overlay network until its tasks are
 	 * gone, and a new deployment would then take it for existing: wait.
@@ -1108,16 +1132,203 @@ task_diag(struct dep_ctx *ctx, json_t *t, int with_logs)
 	return cs_buf_detach(&b, NULL);
 }
 
-/* Judge one service from this poll's service and task lists; 1 done, 0 not yet, -1 failed. */
+/* "running", or "failed: task: non-zero exit (1)" for the progress lines. */
+static char *
+task_progress_state(json_t *t)
+{
+	json_t *st = json_object_get(t, "Status");
+	json_t *cst = json_object_get(st, "ContainerStatus");
+	struct cs_buf b = CS_BUF_INIT;
+
+	cs_buf_adds(&b, task_state(t));
+	if (dep_str(st, "Err"))
+		cs_buf_addf(&b, ": %s", dep_str(st, "Err"));
+	else if (json_is_integer(json_object_get(cst, "ExitCode")) &&
+		 (state_is(t, "failed") || state_is(t, "complete")))
+		cs_buf_addf(&b, ": exit code %" JSON_INTEGER_FORMAT, dep_num(cst, "ExitCode"));
+	return cs_buf_detach(&b, NULL);
+}
+
+/* Print the task's state on stderr when it changed since the last poll. */
+static void
+note_task(struct dep_item *it, struct svc_priv *p, json_t *t)
+{
+	char *subject, *state;
+
+	if (!dep_str(t, "ID"))
+		return;
+	if (p->global)
+		subject = cs_xasprintf("task %s.%.12s (%.12s)", it->name,
+				       dep_str(t, "NodeID") ? dep_str(t, "NodeID") : "?",
+				       dep_str(t, "ID"));
+	else
+		subject = cs_xasprintf("task %s.%" JSON_INTEGER_FORMAT " (%.12s)", it->name,
+				       dep_num(t, "Slot"), dep_str(t, "ID"));
+	state = task_progress_state(t);
+	dep_stable_note(&p->st, subject, dep_str(t, "ID"), state);
+	free(state);
+	free(subject);
+}
+
+struct hist_entry {
+	double created;
+	json_t *task;
+};
+
 static int
-judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks)
+hist_newest_first(const void *a, const void *b)
+{
+	const struct hist_entry *x = a, *y = b;
+
+	return x->created < y->created ? 1 : x->created > y->created ? -1 : 0;
+}
+
+#define HISTORY_LINES 5
+
+/*
+ * The last tasks of t's slot (its node for a global service), newest first,
+ * one line each, like `docker service ps`: what the swarm did before and
+ * after the failure.
+ */
+static void
+slot_history(struct cs_buf *out, struct dep_item *it, struct svc_priv *p, json_t *t, json_t *tasks)
+{
+	struct hist_entry *v = NULL;
+	size_t nr = 0, alloc = 0, i;
+	json_t *x;
+
+	json_array_foreach(tasks, i, x)
+	{
+		if (!dep_str(x, "ServiceID") || strcmp(dep_str(x, "ServiceID"), it->id) != 0)
+			continue;
+		if (p->global ? strcmp(dep_str(x, "NodeID") ? dep_str(x, "NodeID") : "",
+				       dep_str(t, "NodeID") ? dep_str(t, "NodeID") : "") != 0
+			      : dep_num(x, "Slot") != dep_num(t, "Slot"))
+			continue;
+		CS_ALLOC_GROW(v, nr + 1, alloc);
+		v[nr].task = x;
+		v[nr].created = 0;
+		dep_parse_time(&v[nr].created, created_at(x));
+		nr++;
+	}
+	if (nr == 0)
+		return;
+	qsort(v, nr, sizeof(*v), hist_newest_first);
+	if (p->global)
+		cs_buf_addf(out, "; state history on node %.12s, newest first:",
+			    dep_str(t, "NodeID") ? dep_str(t, "NodeID") : "?");
+	else
+		cs_buf_addf(out, "; state history of slot %" JSON_INTEGER_FORMAT ", newest first:",
+			    dep_num(t, "Slot"));
+	for (i = 0; i < nr && i < HISTORY_LINES; i++) {
+		json_t *st = json_object_get(v[i].task, "Status");
+		const char *why = dep_str(st, "Err") ? dep_str(st, "Err") : dep_str(st, "Message");
+
+		cs_buf_addf(out, "\ntask %.12s %s (desired %s) at %s%s%s",
+			    dep_str(v[i].task, "ID") ? dep_str(v[i].task, "ID") : "?",
+			    task_state(v[i].task),
+			    dep_str(v[i].task, "DesiredState") ? dep_str(v[i].task, "DesiredState")
+							       : "?",
+			    dep_str(st, "Timestamp") ? dep_str(st, "Timestamp") : "?",
+			    why ? ": " : "", why ? why : "");
+	}
+	if (nr > HISTORY_LINES)
+		cs_buf_addf(out, "\n(%zu older tasks)", nr - HISTORY_LINES);
+	free(v);
+}
+
+/* A failed task of it: its state, error and exit code, its slot's history, its last log lines. */
+static char *
+failure_diag(struct dep_ctx *ctx, struct dep_item *it, json_t *t, json_t *tasks, const char *note)
+{
+	struct cs_buf b = CS_BUF_INIT, logs = CS_BUF_INIT;
+	char *head = task_diag(ctx, t, 0);
+
+	cs_buf_adds(&b, head);
+	free(head);
+	if (note)
+		cs_buf_addf(&b, ", %s", note);
+	slot_history(&b, it, it->priv, t, tasks);
+	if (dep_str(t, "ID")) {
+		task_logs(ctx, &logs, dep_str(t, "ID"));
+		if (logs.len)
+			cs_buf_addf(&b, "\nlast log lines:\n%s", logs.buf);
+		else
+			cs_buf_adds(&b, "\nno log output");
+	}
+	cs_buf_release(&logs);
+	return cs_buf_detach(&b, NULL);
+}
+
+/* 1 when the task template has a healthcheck that is not disabled. */
+static int
+has_healthcheck(json_t *svc)
+{
+	json_t *hc = json_object_get(
+	    json_object_get(json_object_get(json_object_get(svc, "Spec"), "TaskTemplate"),
+			    "ContainerSpec"),
+	    "Healthcheck");
+	const char *t0 = json_string_value(json_array_get(json_object_get(hc, "Test"), 0));
+
+	return json_array_size(json_object_get(hc, "Test")) > 0 && !(t0 && !strcmp(t0, "NONE"));
+}
+
+/*
+ * The health of a running task's container ("starting", "healthy",
+ * "unhealthy"; caller frees) when it runs on the node we talk to, else NULL:
+ * the swarm reports a task running while its container is unhealthy until
+ * the container has been stopped, up to its stop grace period later.
+ * *last_check receives the output of the last health check (caller frees).
+ */
+static char *
+task_health(struct dep_ctx *ctx, json_t *t, char **last_check)
+{
+	const char *cid = dep_str(json_object_get(json_object_get(t, "Status"), "ContainerStatus"),
+				  "ContainerID");
+	json_t *ins = NULL, *health, *log;
+	char *path, *res = NULL;
+
+	*last_check = NULL;
+	if (cid == NULL)
+		return NULL;
+	path = cs_xasprintf("/containers/%s/json", cid);
+	if (dep_call(ctx, "GET", path, NULL, 0, &ins) == 0) {
+		health = json_object_get(json_object_get(ins, "State"), "Health");
+		log = json_object_get(health, "Log");
+		if (dep_str(health, "Status"))
+			res = cs_xstrdup(dep_str(health, "Status"));
+		if (dep_str(json_array_get(log, json_array_size(log) - 1), "Output")) {
+			char *o = cs_xstrdup(
+			    dep_str(json_array_get(log, json_array_size(log) - 1), "Output"));
+
+			o[strcspn(o, "\n")] = '\0';
+			*last_check = o;
+		}
+	}
+	free(path);
+	json_decref(ins);
+	return res;
+}
+
+/*
+ * Judge one service from this poll's service and task lists: 1 ready (every
+ * task of the desired version running: the stability window then decides),
+ * 2 done (a one-shot service whose tasks all completed), 0 not yet, -1
+ * failed. A task of the desired version created by this run that failed, was
+ * rejected, or completed while the restart policy restarts it (a restart) is
+ * a failure. *what receives a summary ("1/1 tasks running").
+ */
+static int
+judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks, struct cs_buf *what)
 {
 	struct swarm *sw = ctx->priv;
 	struct svc_priv *p = it->priv;
 	json_t *us = json_object_get(svc, "UpdateStatus"), *want, *t, *pending = NULL;
+	json_t *failed_t = NULL;
 	const char *ust = dep_str(us, "State");
-	long long running = 0, completed = 0, desired_running = 0;
-	int updating = 0, fresh_status = 0, ret;
+	long long running = 0, completed = 0, desired_running = 0, health_starting = 0;
+	double failed_created = 0;
+	int updating = 0, fresh_status = 0, ret, check_health = has_healthcheck(svc);
 	size_t i;
 
 	if (ust) {
@@ -1161,9 +1372,30 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks)
 			continue;
 		dep_parse_time(&created, created_at(t));
 		fresh = created + 0.001 >= p->since;
+		if (fresh)
+			note_task(it, p, t);
 		if (dep_str(t, "DesiredState") &&
 		    strcmp(dep_str(t, "DesiredState"), "running") == 0) {
 			desired_running++;
+			if (state_is(t, "running") && check_health && fresh) {
+				char *last = NULL, *h = task_health(ctx, t, &last);
+
+				if (h && strcmp(h, "unhealthy") == 0) {
+					char *note = cs_xasprintf(
+					    "container unhealthy (last health check: %s)",
+					    last && *last ? last : "no output");
+
+					set_diag(it, failure_diag(ctx, it, t, tasks, note));
+					free(note);
+					free(h);
+					free(last);
+					json_decref(want);
+					return -1;
+				}
+				health_starting += h && strcmp(h, "starting") == 0;
+				free(h);
+				free(last);
+			}
 			if (state_is(t, "running")) {
 				running++;
 				continue;
@@ -1174,30 +1406,51 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks)
 		if (state_is(t, "complete") && p->one_shot) {
 			completed++;
 		} else if (state_is(t, "failed") || state_is(t, "rejected") ||
-			   (state_is(t, "complete") && !p->one_shot &&
-			    strcmp(dep_str(t, "DesiredState") ? dep_str(t, "DesiredState") : "",
-				   "running") == 0)) {
-			set_diag(it, task_diag(ctx, t, 1));
-			json_decref(want);
-			return -1;
-		} else if (!state_is(t, "shutdown") && !state_is(t, "complete") &&
-			   !state_is(t, "orphaned") && !state_is(t, "remove")) {
+			   state_is(t, "complete")) {
+			/* a completed task of a restarted service is a restart too */
+			if (failed_t == NULL || created >= failed_created) {
+				failed_t = t;
+				failed_created = created;
+			}
+		} else if (!state_is(t, "shutdown") && !state_is(t, "orphaned") &&
+			   !state_is(t, "remove")) {
 			pending = t;
 		}
 	}
+	json_decref(want);
+	if (failed_t) {
+		set_diag(it, failure_diag(ctx, it, failed_t, tasks, NULL));
+		return -1;
+	}
 	if (pending)
 		set_diag(it, task_diag(ctx, pending, 0));
-	json_decref(want);
-	if (updating)
+	if (p->global)
+		cs_buf_addf(what, "%lld/%lld tasks running", running, desired_running);
+	else
+		cs_buf_addf(what, "%lld/%lld tasks running", running, p->replicas);
+	if (completed)
+		cs_buf_addf(what, ", %lld completed", completed);
+	if (health_starting)
+		cs_buf_addf(what, ", %lld health starting", health_starting);
+	/*
+	 * While the swarm monitors its update, a replicated service whose every
+	 * replica already runs the new spec is ready: the window runs alongside
+	 * the swarm's own monitor period, as docker's progress monitor does. A
+	 * global service has no replica count to tell that.
+	 */
+	if ((updating && (p->global || running < p->replicas)) || health_starting)
 		return 0;
 	if (p->host_ports_changed && !(ust && fresh_status && strcmp(ust, "completed") == 0))
 		return 0;
 	if (p->global)
 		return running >= 1 && running == desired_running;
+	/* one-shot tasks that completed cannot change any more, nor can 0 replicas: no window */
+	if (completed >= p->replicas)
+		return 2;
 	return running + completed >= p->replicas;
 
 failed_task:
-	/* name the newest failed task too, with its logs */
+	/* name the newest failed task too, with its history and logs */
 	{
 		json_t *worst = NULL;
 		double best = 0;
@@ -1218,7 +1471,7 @@ failed_task:
 			}
 		}
 		if (worst) {
-			char *td = task_diag(ctx, worst, 1),
+			char *td = failure_diag(ctx, it, worst, tasks, NULL),
 			     *d = cs_xasprintf("%s; %s", it->diag, td);
 
 			free(td);
@@ -1277,7 +1530,14 @@ swarm_wait(struct dep_ctx *ctx)
 				set_diag(it, cs_xstrdup("the service disappeared"));
 				r = -1;
 			} else {
-				r = judge(ctx, it, svc, tasks);
+				struct cs_buf what = CS_BUF_INIT;
+
+				r = judge(ctx, it, svc, tasks, &what);
+				if (r == 2)
+					r = 1;
+				else if (r >= 0)
+					r = dep_stable_check(ctx, it, &p->st, r, what.buf);
+				cs_buf_release(&what);
 			}
 			if (r > 0) {
 				it->done = 1;
@@ -1341,6 +1601,8 @@ swarm_rollback(struct dep_ctx *ctx, struct dep_item *it)
 		goto out;
 	if ((error = refresh_service(ctx, it)) < 0)
 		goto out;
+	if (it->priv)
+		dep_stable_reset(&((struct svc_priv *)it->priv)->st);
 	it->wait = 1;
 	it->failed = 0;
 out:
@@ -1421,6 +1683,10 @@ swarm_close(struct dep_ctx *ctx)
 static void
 swarm_item_release(struct dep_item *it)
 {
+	struct svc_priv *p = it->priv;
+
+	if (p)
+		dep_stable_release(&p->st);
 	CS_FREE_AND_NULL(it->priv);
 }
 

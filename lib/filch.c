@@ -87,18 +87,171 @@ regex_error(const char *name, const char *where, size_t i, const char *src, int 
 			  i, src, msg);
 }
 
+/*
+ * glibc's regcomp() copies a repeated expression once per repetition and
+ * recurses once per parenthesis: "a{0,32767}" takes 40 s to compile,
+ * "a*+*+*+*+*+*+*+*+*+" doubles at each '+', and 20000 nested parentheses
+ * overflow the stack. A policy must not stall or crash the validator, so an
+ * entry is refused before regcomp() when its size with every repetition
+ * expanded is over RULE_MAX_SIZE, when it nests parentheses deeper than
+ * RULE_MAX_DEPTH, and for what POSIX leaves undefined in an extended regex
+ * and glibc makes costly: adjacent repetition operators ("a*+") and
+ * back-references ("\1"). None of these is needed to name packages,
+ * processes or files.
+ */
+#define RULE_MAX_SIZE 1000
+#define RULE_MAX_DEPTH 32
+
+static size_t
+sat_add(size_t a, size_t b)
+{
+	return a + b > RULE_MAX_SIZE ? RULE_MAX_SIZE + 1 : a + b;
+}
+
+static size_t
+sat_mul(size_t a, size_t b)
+{
+	return b != 0 && a > (RULE_MAX_SIZE + 1) / b ? RULE_MAX_SIZE + 1 : a * b;
+}
+
+/* The end of the bracket expression that starts at p ('['), or of the string. */
+static const char *
+skip_bracket(const char *p)
+{
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	while (*p != '\0' && *p != ']') {
+		if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			char c = p[1];
+
+			for (p += 2; *p != '\0' && !(*p == c && p[1] == ']'); p++)
+				;
+			if (*p != '\0')
+				p += 2;
+			continue;
+		}
+		p++;
+	}
+	return *p == ']' ? p + 1 : p;
+}
+
+/*
+ * The repetition count of an interval "{m}", "{m,}", "{m,n}" or "{,n}" at p;
+ * *end is set after the '}'. 0 when p does not start an interval.
+ */
+static size_t
+interval_count(const char *p, const char **end)
+{
+	size_t m = 0, n = 0;
+	int digits = 0, comma = 0, ndigits = 0;
+
+	for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+		m = sat_add(sat_mul(m, 10), (size_t)(*p - '0'));
+	if (*p == ',') {
+		comma = 1;
+		for (p++; *p >= '0' && *p <= '9'; p++, ndigits++)
+			n = sat_add(sat_mul(n, 10), (size_t)(*p - '0'));
+	}
+	if (*p != '}' || (!digits && !ndigits))
+		return 0;
+	*end = p + 1;
+	if (!comma)
+		return m ? m : 1;
+	return ndigits ? (n ? n : 1) : sat_add(m, 1);
+}
+
+/* NULL when src may be given to regcomp(), else why not. */
+static const char *
+rule_too_complex(const char *src)
+{
+	size_t total[RULE_MAX_DEPTH + 1] = {0}, last[RULE_MAX_DEPTH + 1] = {0}, sum, f;
+	const char *p = src, *end;
+	int d = 0, prev_rep = 0, i;
+
+	while (*p != '\0') {
+		switch (*p) {
+		case '\\':
+			if (p[1] >= '1' && p[1] <= '9')
+				return "back-references are not supported";
+			last[d] = 1;
+			p += p[1] != '\0' ? 2 : 1;
+			break;
+		case '[':
+			last[d] = 1;
+			p = skip_bracket(p);
+			break;
+		case '(':
+			if (d == RULE_MAX_DEPTH)
+				return "parentheses nested too deeply";
+			d++;
+			total[d] = last[d] = 0;
+			p++;
+			continue;
+		case ')':
+			if (d > 0) {
+				last[d - 1] = sat_add(total[d], 1);
+				d--;
+			} else {
+				last[d] = 1;
+			}
+			p++;
+			break;
+		case '|':
+			last[d] = 0;
+			p++;
+			continue;
+		case '*':
+		case '?':
+		case '+':
+		case '{':
+			f = *p == '+' ? 2 : 1;
+			end = p + 1;
+			if (*p == '{' && (f = interval_count(p, &end)) == 0) {
+				last[d] = 1; /* not an interval: a literal '{' */
+				p++;
+				break;
+			}
+			if (prev_rep)
+				return "adjacent repetition operators";
+			/* the operand counted once already; f - 1 more copies */
+			total[d] = sat_add(total[d], sat_mul(last[d], f - 1));
+			last[d] = sat_mul(last[d], f);
+			p = end;
+			prev_rep = 1;
+			continue;
+		default:
+			last[d] = 1;
+			p++;
+			break;
+		}
+		prev_rep = 0;
+		total[d] = sat_add(total[d], last[d]);
+	}
+	for (sum = 0, i = 0; i <= d; i++)
+		sum = sat_add(sum, total[i]);
+	return sum > RULE_MAX_SIZE ? "too complex (over 1000 states once repetitions are expanded)"
+				   : NULL;
+}
+
 /* Compile one entry; files entries are anchored to the whole basename. */
 static int
 compile_rule(struct rule *r, const char *src, int anchored, const char *name, const char *where,
 	     size_t i)
 {
 	regex_t raw;
+	const char *why;
 	char *wrapped;
 	size_t nsub;
 	int rc;
 
 	if (*src == '\0')
 		return cs_err_set(CS_EPARSE, "policy '%s': %s[%zu]: empty regex", name, where, i);
+	if ((why = rule_too_complex(src)) != NULL)
+		return cs_err_set(CS_EPARSE, "policy '%s': %s[%zu] \"%s\": invalid regex: %s", name,
+				  where, i, src, why);
 	rc = regcomp(&raw, src, REG_EXTENDED | REG_NOSUB);
 	if (rc != 0)
 		return regex_error(name, where, i, src, rc, &raw);

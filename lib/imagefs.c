@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,13 +35,14 @@ struct pkgcopy {
 };
 
 /* What one layer tar holds, recorded under its path in the outer archive. */
-struct layer {
+struct cs_imagefs_layer {
 	char *key;
 	char *alias;	    /* the outer entry was a link to this key */
 	char *error;	    /* unreadable: reported only if the manifest lists it */
 	struct cs_buf recs; /* "<kind><path>\0" ... */
 	struct pkgcopy *pkg;
 	size_t pkg_nr, pkg_alloc;
+	size_t unsafe; /* entries skipped for a path with ".." */
 };
 
 struct node {
@@ -51,7 +53,7 @@ struct node {
 };
 
 struct cs_imagefs {
-	struct layer *layers;
+	struct cs_imagefs_layer *layers;
 	size_t layers_nr, layers_alloc;
 	struct cs_buf manifest;
 	int have_manifest;
@@ -62,6 +64,8 @@ struct cs_imagefs {
 	const char **files; /* sorted visible non-directories (keys of map) */
 	size_t files_nr;
 	struct cs_strvec packages, pkgdbs;
+	struct cs_imagefs_layer **order; /* kept layers in manifest order (borrowed from layers) */
+	size_t order_nr;
 	char *image_id, *repo_tag;
 	size_t nlayers, unsafe;
 	volatile sig_atomic_t *interrupted;
@@ -178,21 +182,27 @@ cs_imagefs__clean_path(char *path)
 
 /* ---- recording one layer ---- */
 
-static struct layer *
+static void
+layer_init(struct cs_imagefs_layer *l, const char *key)
+{
+	memset(l, 0, sizeof(*l));
+	l->key = cs_xstrdup(key ? key : "");
+	cs_buf_init(&l->recs, 0);
+}
+
+static struct cs_imagefs_layer *
 layer_new(struct cs_imagefs *fs, const char *key)
 {
-	struct layer *l;
+	struct cs_imagefs_layer *l;
 
 	CS_ALLOC_GROW(fs->layers, fs->layers_nr + 1, fs->layers_alloc);
 	l = &fs->layers[fs->layers_nr++];
-	memset(l, 0, sizeof(*l));
-	l->key = cs_xstrdup(key);
-	cs_buf_init(&l->recs, 0);
+	layer_init(l, key);
 	return l;
 }
 
 static void
-layer_release(struct layer *l)
+layer_release(struct cs_imagefs_layer *l)
 {
 	size_t i;
 
@@ -208,8 +218,26 @@ layer_release(struct layer *l)
 	cs_buf_release(&l->recs);
 }
 
+struct cs_imagefs_layer *
+cs_imagefs_layer_new(void)
+{
+	struct cs_imagefs_layer *l = cs_xmalloc(sizeof(*l));
+
+	layer_init(l, "");
+	return l;
+}
+
+void
+cs_imagefs_layer_free(struct cs_imagefs_layer *l)
+{
+	if (l == NULL)
+		return;
+	layer_release(l);
+	free(l);
+}
+
 static int
-add_rec(struct layer *l, int kind, const char *path)
+add_rec(struct cs_imagefs_layer *l, int kind, const char *path)
 {
 	int error;
 
@@ -220,24 +248,39 @@ add_rec(struct layer *l, int kind, const char *path)
 }
 
 static int
-read_small(struct archive *a, struct cs_buf *out, const char *what, size_t max)
+read_small(cs_imagefs_read_fn rd, void *payload, struct cs_buf *out, const char *what, size_t max)
 {
-	char chunk[65536];
-	la_ssize_t n;
+	char chunk[65536], msg[512];
+	long n;
 	int error;
 
 	cs_buf_init(out, max);
-	while ((n = archive_read_data(a, chunk, sizeof(chunk))) > 0)
+	while ((n = rd(chunk, sizeof(chunk), payload)) > 0)
 		if ((error = cs_buf_add(out, chunk, (size_t)n)) < 0)
 			return cs_err_set(error, "'%s' is larger than %zu bytes", what, max);
-	if (n < 0)
-		return cs_err_set(CS_EPARSE, "cannot read '%s': %s", what, archive_error_string(a));
+	if (n < 0) {
+		snprintf(msg, sizeof(msg), "%s", cs_err_msg());
+		return cs_err_set(CS_EPARSE, "cannot read '%s': %s", what, msg);
+	}
 	return 0;
 }
 
+static long
+archive_rd(void *buf, size_t size, void *payload)
+{
+	struct archive *a = payload;
+	la_ssize_t n = archive_read_data(a, buf, size);
+
+	if (n < 0) {
+		cs_err_set(CS_EPARSE, "%s", archive_error_string(a));
+		return -1;
+	}
+	return (long)n;
+}
+
 static int
-record_pkgdb(struct layer *l, struct archive *in, struct archive_entry *ent, const char *path,
-	     enum cs_pkgdb_kind kind)
+record_pkgdb(struct cs_imagefs_layer *l, const char *path, enum cs_pkgdb_kind kind, int64_t size,
+	     cs_imagefs_read_fn rd, void *payload)
 {
 	struct cs_buf data = CS_BUF_INIT;
 	struct pkgcopy *c;
@@ -252,13 +295,13 @@ record_pkgdb(struct layer *l, struct archive *in, struct archive_entry *ent, con
 		return 0;
 	if (kind == CS_PKGDB_RPM_WAL) {
 		/* transactions not yet in rpmdb.sqlite: reading it alone could miss packages */
-		if (archive_entry_size(ent) > 0)
+		if (size > 0)
 			c->error = cs_xasprintf("rpm database write-ahead log '/%s' is not empty: "
 						"not supported, cannot list the image's packages",
 						path);
 		return 0;
 	}
-	if ((error = read_small(in, &data, path,
+	if ((error = read_small(rd, payload, &data, path,
 				kind == CS_PKGDB_RPM_SQLITE ? MAX_RPMDB : MAX_SMALL_FILE)) < 0)
 		c->error = cs_xstrdup(cs_err_msg());
 	else if (cs_pkgdb_parse(&c->pkgs, kind, data.buf, data.len, path) < 0)
@@ -267,20 +310,19 @@ record_pkgdb(struct layer *l, struct archive *in, struct archive_entry *ent, con
 	return error == CS_EPARSE ? error : 0; /* a read error breaks the layer stream */
 }
 
-static int
-record_entry(struct cs_imagefs *fs, struct layer *l, struct archive *in, struct archive_entry *ent)
+int
+cs_imagefs_layer_add(struct cs_imagefs_layer *l, const char *name, enum cs_imagefs_type type,
+		     int64_t size, cs_imagefs_read_fn rd, void *payload)
 {
-	const char *name = archive_entry_pathname(ent), *base;
+	const char *base;
 	char *path = NULL;
 	enum cs_pkgdb_kind kind;
-	int error = 0, is_dir;
+	int error = 0;
 	char *slash;
 
-	if (name == NULL)
-		return 0;
 	path = cs_xstrdup(name);
 	if (cs_imagefs__clean_path(path) == -1) {
-		fs->unsafe++; /* "..": never let a layer reach outside the image */
+		l->unsafe++; /* "..": never let a layer reach outside the image */
 		goto out;
 	}
 	if (*path == '\0')
@@ -301,16 +343,31 @@ record_entry(struct cs_imagefs *fs, struct layer *l, struct archive *in, struct 
 		}
 		goto out;
 	}
-	is_dir = archive_entry_filetype(ent) == AE_IFDIR && archive_entry_hardlink(ent) == NULL;
-	if ((error = add_rec(l, is_dir ? REC_DIR : REC_FILE, path)) < 0)
+	if ((error = add_rec(l, type == CS_IMAGEFS_DIR ? REC_DIR : REC_FILE, path)) < 0)
 		goto out;
 	kind = cs_pkgdb_kind(path);
-	if (kind != CS_PKGDB_NONE && archive_entry_filetype(ent) == AE_IFREG &&
-	    archive_entry_hardlink(ent) == NULL)
-		error = record_pkgdb(l, in, ent, path, kind);
+	if (kind != CS_PKGDB_NONE && type == CS_IMAGEFS_REG)
+		error = record_pkgdb(l, path, kind, size, rd, payload);
 out:
 	free(path);
 	return error;
+}
+
+static int
+record_entry(struct cs_imagefs_layer *l, struct archive *in, struct archive_entry *ent)
+{
+	const char *name = archive_entry_pathname(ent);
+	enum cs_imagefs_type type = CS_IMAGEFS_OTHER;
+
+	if (name == NULL)
+		return 0;
+	if (archive_entry_hardlink(ent) == NULL) {
+		if (archive_entry_filetype(ent) == AE_IFDIR)
+			type = CS_IMAGEFS_DIR;
+		else if (archive_entry_filetype(ent) == AE_IFREG)
+			type = CS_IMAGEFS_REG;
+	}
+	return cs_imagefs_layer_add(l, name, type, archive_entry_size(ent), archive_rd, in);
 }
 
 /* The nested reader pulls the outer entry's data blocks, first the one peeked at. */
@@ -365,8 +422,8 @@ interrupted(const struct cs_imagefs *fs)
  * stream; a bad layer is recorded in l->error.
  */
 static int
-read_layer(struct cs_imagefs *fs, struct layer *l, struct archive *outer, const void *first,
-	   size_t first_len)
+read_layer(struct cs_imagefs *fs, struct cs_imagefs_layer *l, struct archive *outer,
+	   const void *first, size_t first_len)
 {
 	struct nested n = {.outer = outer, .peek = first, .peek_len = first_len, .peek_pending = 1};
 	struct archive *in = archive_read_new();
@@ -385,7 +442,7 @@ read_layer(struct cs_imagefs *fs, struct layer *l, struct archive *outer, const 
 			error = cs_err_set(CS_EINTR, "interrupted");
 			goto out;
 		}
-		if ((error = record_entry(fs, l, in, ent)) < 0) {
+		if ((error = record_entry(l, in, ent)) < 0) {
 			l->error = cs_xasprintf("layer '%s': %s", l->key, cs_err_msg());
 			error = 0;
 			goto out;
@@ -433,7 +490,7 @@ static void
 record_alias(struct cs_imagefs *fs, const char *key, struct archive_entry *ent)
 {
 	const char *hard = archive_entry_hardlink(ent), *sym = archive_entry_symlink(ent);
-	struct layer *l;
+	struct cs_imagefs_layer *l;
 	char *target;
 
 	if (hard != NULL) {
@@ -479,7 +536,7 @@ read_outer(struct cs_imagefs *fs, struct archive *outer, const char *name)
 		if (cs_imagefs__clean_path(key) < 0)
 			continue;
 		if (strcmp(key, "manifest.json") == 0) {
-			if ((error = read_small(outer, &fs->manifest, "manifest.json",
+			if ((error = read_small(archive_rd, outer, &fs->manifest, "manifest.json",
 						MAX_SMALL_FILE)) < 0)
 				goto out;
 			fs->have_manifest = 1;
@@ -543,13 +600,13 @@ ref_matches(json_t *img, const char *ref)
 	return 0;
 }
 
-static struct layer *
+static struct cs_imagefs_layer *
 find_layer(struct cs_imagefs *fs, const char *key, int depth)
 {
 	size_t i;
 
 	for (i = fs->layers_nr; i-- > 0;) {
-		struct layer *l = &fs->layers[i];
+		struct cs_imagefs_layer *l = &fs->layers[i];
 
 		if (strcmp(l->key, key) != 0)
 			continue;
@@ -584,7 +641,7 @@ hidden(const struct cs_imagefs *fs, const char *path, int pos)
 }
 
 static void
-apply_layer(struct cs_imagefs *fs, const struct layer *l, int pos)
+apply_layer(struct cs_imagefs *fs, const struct cs_imagefs_layer *l, int pos)
 {
 	const char *p, *end = l->recs.buf + l->recs.len;
 	struct node *e;
@@ -620,12 +677,12 @@ cmp_str(const void *a, const void *b)
 }
 
 static int
-collect_packages(struct cs_imagefs *fs, struct layer **order, size_t nr)
+collect_packages(struct cs_imagefs *fs, struct cs_imagefs_layer *const *order, size_t nr)
 {
 	size_t pos, i, j;
 
 	for (pos = 0; pos < nr; pos++) {
-		const struct layer *l = order[pos];
+		const struct cs_imagefs_layer *l = order[pos];
 
 		for (i = 0; i < l->pkg_nr; i++) {
 			const struct pkgcopy *c = &l->pkg[i];
@@ -653,12 +710,34 @@ collect_packages(struct cs_imagefs *fs, struct layer **order, size_t nr)
 	return 0;
 }
 
+/* Merge the layers, bottom first in order[0], into fs's path map and file list. */
+static int
+merge_order(struct cs_imagefs *fs, struct cs_imagefs_layer *const *order, size_t nr)
+{
+	size_t i;
+	int error;
+
+	for (i = nr; i-- > 0;) {
+		apply_layer(fs, order[i], (int)i);
+		fs->unsafe += order[i]->unsafe;
+	}
+	fs->nlayers = nr;
+	if ((error = collect_packages(fs, order, nr)) < 0)
+		return error;
+	fs->files = cs_xcalloc(fs->map_nr ? fs->map_nr : 1, sizeof(*fs->files));
+	for (i = 0; i < fs->map_alloc; i++)
+		if (fs->map[i].key != NULL && fs->map[i].layer >= 0 && !fs->map[i].is_dir)
+			fs->files[fs->files_nr++] = fs->map[i].key;
+	qsort(fs->files, fs->files_nr, sizeof(*fs->files), cmp_str);
+	return 0;
+}
+
 static int
 merge(struct cs_imagefs *fs, const char *name, const char *ref)
 {
 	json_error_t jerr;
 	json_t *root = NULL, *img = NULL, *layers, *v;
-	struct layer **order = NULL;
+	struct cs_imagefs_layer **order = NULL;
 	const char *config;
 	size_t i, nr = 0;
 	int error = 0;
@@ -730,16 +809,11 @@ merge(struct cs_imagefs *fs, const char *name, const char *ref)
 			goto out;
 		}
 	}
-	for (i = nr; i-- > 0;)
-		apply_layer(fs, order[i], (int)i);
-	fs->nlayers = nr;
-	if ((error = collect_packages(fs, order, nr)) < 0)
+	if ((error = merge_order(fs, order, nr)) < 0)
 		goto out;
-	fs->files = cs_xcalloc(fs->map_nr ? fs->map_nr : 1, sizeof(*fs->files));
-	for (i = 0; i < fs->map_alloc; i++)
-		if (fs->map[i].key != NULL && fs->map[i].layer >= 0 && !fs->map[i].is_dir)
-			fs->files[fs->files_nr++] = fs->map[i].key;
-	qsort(fs->files, fs->files_nr, sizeof(*fs->files), cmp_str);
+	fs->order = order;
+	fs->order_nr = nr;
+	order = NULL;
 out:
 	free(order);
 	json_decref(root);
@@ -754,7 +828,8 @@ drop_layers(struct cs_imagefs *fs)
 	for (i = 0; i < fs->layers_nr; i++)
 		layer_release(&fs->layers[i]);
 	CS_FREE_AND_NULL(fs->layers);
-	fs->layers_nr = fs->layers_alloc = 0;
+	CS_FREE_AND_NULL(fs->order);
+	fs->layers_nr = fs->layers_alloc = fs->order_nr = 0;
 	cs_buf_release(&fs->manifest);
 }
 
@@ -779,7 +854,7 @@ cs_imagefs_free(struct cs_imagefs *fs)
 
 static int
 read_archive(struct cs_imagefs **out, struct archive *outer, int open_rc, const char *name,
-	     const char *ref, volatile sig_atomic_t *intr)
+	     const char *ref, volatile sig_atomic_t *intr, int keep)
 {
 	struct cs_imagefs *fs = cs_xcalloc(1, sizeof(*fs));
 	int error;
@@ -796,7 +871,8 @@ read_archive(struct cs_imagefs **out, struct archive *outer, int open_rc, const 
 		goto out;
 	if ((error = merge(fs, name, ref)) < 0)
 		goto out;
-	drop_layers(fs); /* the records are no longer needed: keep only the merged view */
+	if (!keep)
+		drop_layers(fs); /* the records are no longer needed: keep only the merged view */
 	*out = fs;
 	fs = NULL;
 out:
@@ -821,8 +897,18 @@ cs_imagefs_read_fd(struct cs_imagefs **out, int fd, const char *name, const char
 {
 	struct archive *a = outer_new();
 
-	return read_archive(out, a, archive_read_open_fd(a, fd, READ_BLOCK), name, ref,
-			    interrupted);
+	return read_archive(out, a, archive_read_open_fd(a, fd, READ_BLOCK), name, ref, interrupted,
+			    0);
+}
+
+int
+cs_imagefs_read_fd_keep(struct cs_imagefs **out, int fd, const char *name, const char *ref,
+			volatile sig_atomic_t *interrupted)
+{
+	struct archive *a = outer_new();
+
+	return read_archive(out, a, archive_read_open_fd(a, fd, READ_BLOCK), name, ref, interrupted,
+			    1);
 }
 
 int
@@ -832,7 +918,7 @@ cs_imagefs_read_file(struct cs_imagefs **out, const char *path, const char *ref,
 	struct archive *a = outer_new();
 
 	return read_archive(out, a, archive_read_open_filename(a, path, READ_BLOCK), path, ref,
-			    interrupted);
+			    interrupted, 0);
 }
 
 size_t
@@ -895,4 +981,286 @@ size_t
 cs_imagefs_unsafe(const struct cs_imagefs *fs)
 {
 	return fs->unsafe;
+}
+
+size_t
+cs_imagefs_kept_nr(const struct cs_imagefs *fs)
+{
+	return fs->order_nr;
+}
+
+const struct cs_imagefs_layer *
+cs_imagefs_kept(const struct cs_imagefs *fs, size_t i)
+{
+	return i < fs->order_nr ? fs->order[i] : NULL;
+}
+
+int
+cs_imagefs_merge(struct cs_imagefs **out, struct cs_imagefs_layer *const *layers, size_t nr)
+{
+	struct cs_imagefs *fs = cs_xcalloc(1, sizeof(*fs));
+	size_t i;
+	int error;
+
+	*out = NULL;
+	cs_buf_init(&fs->manifest, MAX_SMALL_FILE);
+	for (i = 0; i < nr; i++)
+		if (layers[i]->error != NULL) {
+			error = cs_err_set(CS_EPARSE, "%s", layers[i]->error);
+			goto out;
+		}
+	if ((error = merge_order(fs, layers, nr)) < 0)
+		goto out;
+	*out = fs;
+	fs = NULL;
+out:
+	cs_imagefs_free(fs);
+	return error;
+}
+
+/* ---- one layer tar read on its own (a registry blob) ---- */
+
+struct hashed {
+	struct archive *raw; /* the decompressed stream */
+	EVP_MD_CTX *md;
+	char block[READ_BLOCK];
+};
+
+static la_ssize_t
+hashed_read(struct archive *a, void *payload, const void **buf)
+{
+	struct hashed *h = payload;
+	la_ssize_t n = archive_read_data(h->raw, h->block, sizeof(h->block));
+
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s", archive_error_string(h->raw));
+		return -1;
+	}
+	EVP_DigestUpdate(h->md, h->block, (size_t)n);
+	*buf = h->block;
+	return n;
+}
+
+int
+cs_imagefs_layer_read_fd(struct cs_imagefs_layer **out, char **diff_id, int fd, const char *name,
+			 volatile sig_atomic_t *intr)
+{
+	struct hashed *h = cs_xcalloc(1, sizeof(*h));
+	struct cs_imagefs_layer *l = cs_imagefs_layer_new();
+	struct archive *in = archive_read_new();
+	struct archive_entry *ent;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	struct cs_buf hex = CS_BUF_INIT;
+	int rc, error = 0;
+
+	*out = NULL;
+	*diff_id = NULL;
+	h->md = EVP_MD_CTX_new();
+	h->raw = archive_read_new();
+	support_filters(h->raw);
+	archive_read_support_format_raw(h->raw);
+	if (h->md == NULL || EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) {
+		error = cs_err_set(CS_ERROR, "layer '%s': cannot start sha256", name);
+		goto out;
+	}
+	if (archive_read_open_fd(h->raw, fd, READ_BLOCK) != ARCHIVE_OK ||
+	    archive_read_next_header(h->raw, &ent) != ARCHIVE_OK) {
+		error = cs_err_set(CS_EPARSE, "layer '%s': %s", name, archive_error_string(h->raw));
+		goto out;
+	}
+	archive_read_support_format_tar(in);
+	archive_read_support_format_empty(in);
+	if (archive_read_open(in, h, NULL, hashed_read, NULL) != ARCHIVE_OK) {
+		error = cs_err_set(CS_EPARSE, "layer '%s': %s", name, archive_error_string(in));
+		goto out;
+	}
+	while ((rc = archive_read_next_header(in, &ent)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+		if (intr != NULL && *intr) {
+			error = cs_err_set(CS_EINTR, "interrupted");
+			goto out;
+		}
+		if ((error = record_entry(l, in, ent)) < 0)
+			goto out;
+	}
+	if (rc != ARCHIVE_EOF) {
+		error = cs_err_set(CS_EPARSE, "layer '%s': %s", name, archive_error_string(in));
+		goto out;
+	}
+	/* the tar may end before the stream does: hash the rest too (the DiffID covers it) */
+	while ((rc = (int)archive_read_data(h->raw, h->block, sizeof(h->block))) > 0)
+		EVP_DigestUpdate(h->md, h->block, (size_t)rc);
+	if (rc < 0) {
+		error = cs_err_set(CS_EPARSE, "layer '%s': %s", name, archive_error_string(h->raw));
+		goto out;
+	}
+	EVP_DigestFinal_ex(h->md, md, &mdlen);
+	cs_buf_adds(&hex, "sha256:");
+	for (i = 0; i < mdlen; i++)
+		cs_buf_addf(&hex, "%02x", md[i]);
+	*diff_id = cs_buf_detach(&hex, NULL);
+	*out = l;
+	l = NULL;
+out:
+	archive_read_free(in);
+	archive_read_free(h->raw);
+	EVP_MD_CTX_free(h->md);
+	free(h);
+	cs_imagefs_layer_free(l);
+	cs_buf_release(&hex);
+	return error;
+}
+
+/* ---- encoding of one layer's records (the layer cache) ---- */
+
+static void
+put_u64(struct cs_buf *b, uint64_t v)
+{
+	unsigned char x[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		x[i] = (unsigned char)(v >> (8 * i));
+	cs_buf_add(b, x, 8);
+}
+
+static void
+put_str(struct cs_buf *b, const char *s, size_t n)
+{
+	put_u64(b, n);
+	cs_buf_add(b, s, n);
+}
+
+int
+cs_imagefs_layer_encode(struct cs_buf *out, const struct cs_imagefs_layer *l)
+{
+	size_t i, j;
+
+	if (l->error != NULL)
+		return cs_err_set(CS_EINVAL, "a layer that could not be read is not encoded");
+	put_str(out, l->recs.buf, l->recs.len);
+	put_u64(out, l->unsafe);
+	put_u64(out, l->pkg_nr);
+	for (i = 0; i < l->pkg_nr; i++) {
+		const struct pkgcopy *c = &l->pkg[i];
+
+		put_str(out, c->path, strlen(c->path));
+		put_u64(out, (uint64_t)c->kind);
+		put_u64(out, c->error != NULL);
+		if (c->error != NULL)
+			put_str(out, c->error, strlen(c->error));
+		put_u64(out, c->pkgs.nr);
+		for (j = 0; j < c->pkgs.nr; j++)
+			put_str(out, c->pkgs.v[j], strlen(c->pkgs.v[j]));
+	}
+	return 0;
+}
+
+struct reader {
+	const unsigned char *p, *end;
+	int bad;
+};
+
+static uint64_t
+get_u64(struct reader *r)
+{
+	uint64_t v = 0;
+	int i;
+
+	if (r->bad || r->end - r->p < 8) {
+		r->bad = 1;
+		return 0;
+	}
+	for (i = 0; i < 8; i++)
+		v |= (uint64_t)r->p[i] << (8 * i);
+	r->p += 8;
+	return v;
+}
+
+/* A string without NUL bytes, copied; NULL (and r->bad) when malformed. */
+static char *
+get_str(struct reader *r)
+{
+	uint64_t n = get_u64(r);
+
+	if (r->bad || n > (uint64_t)(r->end - r->p) || (memchr(r->p, '\0', (size_t)n) != NULL)) {
+		r->bad = 1;
+		return NULL;
+	}
+	r->p += n;
+	return cs_xstrndup((const char *)r->p - n, (size_t)n);
+}
+
+/* Records are "<kind><path>\0" with a known kind and no ".." in the path. */
+static int
+recs_valid(const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	while (p < end) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+
+		if (nul == NULL ||
+		    (*p != REC_DIR && *p != REC_FILE && *p != REC_WHITEOUT && *p != REC_OPAQUE))
+			return 0;
+		if (strcmp(p + 1, "..") == 0 || strncmp(p + 1, "../", 3) == 0 ||
+		    strstr(p + 1, "/../") != NULL ||
+		    (nul - p >= 4 && strcmp(nul - 3, "/..") == 0) || p[1] == '/')
+			return 0;
+		p = nul + 1;
+	}
+	return 1;
+}
+
+int
+cs_imagefs_layer_decode(struct cs_imagefs_layer **out, const void *data, size_t len)
+{
+	struct reader r = {.p = data, .end = (const unsigned char *)data + len};
+	struct cs_imagefs_layer *l = cs_imagefs_layer_new();
+	uint64_t n, i, j, npkg;
+	char *recs = NULL;
+
+	*out = NULL;
+	n = get_u64(&r);
+	if (r.bad || n > (uint64_t)(r.end - r.p) || !recs_valid((const char *)r.p, (size_t)n))
+		goto bad;
+	recs = (char *)r.p;
+	cs_buf_add(&l->recs, recs, (size_t)n);
+	r.p += n;
+	l->unsafe = (size_t)get_u64(&r);
+	npkg = get_u64(&r);
+	if (r.bad || npkg > len)
+		goto bad;
+	for (i = 0; i < npkg; i++) {
+		struct pkgcopy *c;
+
+		CS_ALLOC_GROW(l->pkg, l->pkg_nr + 1, l->pkg_alloc);
+		c = &l->pkg[l->pkg_nr++];
+		memset(c, 0, sizeof(*c));
+		if ((c->path = get_str(&r)) == NULL)
+			goto bad;
+		c->kind = (enum cs_pkgdb_kind)get_u64(&r);
+		if (c->kind <= CS_PKGDB_NONE || c->kind > CS_PKGDB_RPM ||
+		    cs_pkgdb_kind(c->path) != c->kind)
+			goto bad;
+		if (get_u64(&r) && (c->error = get_str(&r)) == NULL)
+			goto bad;
+		n = get_u64(&r);
+		if (r.bad || n > len)
+			goto bad;
+		for (j = 0; j < n; j++) {
+			char *name = get_str(&r);
+
+			if (name == NULL)
+				goto bad;
+			cs_strvec_push_take(&c->pkgs, name);
+		}
+	}
+	if (r.bad || r.p != r.end)
+		goto bad;
+	*out = l;
+	return 0;
+bad:
+	cs_imagefs_layer_free(l);
+	return cs_err_set(CS_EPARSE, "malformed layer record");
 }

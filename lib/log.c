@@ -158,6 +158,28 @@ cs_log_trace(const char *fmt, ...)
 }
 
 void
+cs_log_progress(const char *fmt, ...)
+{
+	struct cs_buf line = CS_BUF_INIT;
+	va_list ap;
+
+	if (cur_level < CS_LOG_WARN)
+		return;
+	cs_buf_addf(&line, "%s: ", prog);
+	va_start(ap, fmt);
+	cs_buf_vaddf(&line, fmt, ap);
+	va_end(ap);
+	cs_log_sanitize(line.buf);
+	pthread_mutex_lock(&lock);
+	mask_locked(line.buf);
+	fflush(stdout);
+	fprintf(stderr, "%s\n", line.buf);
+	fflush(stderr);
+	pthread_mutex_unlock(&lock);
+	cs_buf_release(&line);
+}
+
+void
 cs_out(const char *fmt, ...)
 {
 	struct cs_buf line = CS_BUF_INIT;

@@ -27,6 +27,12 @@ enum cs_log_level cs_log_get_level(void);
 void cs_log(enum cs_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A trace line on stderr ("prog: trace: ..."), whatever the level; masked like the rest. */
 void cs_log_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * A progress line on stderr, "prog: ..." (no level word), shown at the
+ * default level and above (hidden when only errors are wanted): long waits
+ * say what they are waiting for. Masked and escaped like the rest.
+ */
+void cs_log_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A progress line on stdout (a newline is added). */
 void cs_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Write raw text to stdout, masked, without adding anything. */

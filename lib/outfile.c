@@ -31,16 +31,19 @@ cs_outfile_write(const char *path, const void *data, size_t len)
 int
 cs_outfile_write_json(const char *path, const json_t *doc, size_t flags)
 {
-	char *text = json_dumps(doc, flags | JSON_INDENT(2));
+	char *text = json_dumps(doc, flags | JSON_INDENT(2)), *grown;
 	size_t n;
 	int error;
 
 	if (text == NULL)
 		return cs_err_set(CS_ERROR, "cannot encode the JSON report for '%s'", path);
 	n = strlen(text);
-	text = realloc(text, n + 2);
-	if (text == NULL)
+	/* on failure realloc leaves text allocated: keep the pointer to free it */
+	if ((grown = realloc(text, n + 2)) == NULL) {
+		free(text);
 		return cs_err_set(CS_ERROR, "out of memory writing '%s'", path);
+	}
+	text = grown;
 	text[n] = '\n';
 	text[n + 1] = '\0';
 	error = cs_outfile_write(path, text, n + 1);

@@ -2,6 +2,7 @@
  * dpkg and apk database parsers: RFC 822-like stanzas, read line by line from
  * memory. Only package names are kept.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,12 +296,50 @@ cs_pkgdb_rpm_supported(void)
 }
 
 #ifdef CS_HAVE_SQLITE3
+/*
+ * The database comes from the image: its schema is not to be trusted. A
+ * "Packages" view over a recursive query never ends, and a generated column
+ * computes its value, of any size, on every read. Views and triggers are
+ * refused, so is a computed "blob" column; values cannot be longer than the
+ * file, and as a last bound the query may run at most RPM_SQLITE_STEPS times
+ * 1000 virtual machine instructions (a real database needs a few dozen per
+ * package).
+ */
+#define RPM_SQLITE_STEPS 100000
+
+static int
+rpm_sqlite_progress(void *payload)
+{
+	unsigned long *steps = payload;
+
+	return ++*steps > RPM_SQLITE_STEPS;
+}
+
+/* 1 when Packages.blob is a virtual generated column, 0 when not, -1 on error. */
+static int
+blob_is_computed(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT hidden FROM pragma_table_xinfo('Packages') "
+			       "WHERE name = 'blob'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) == 2 : rc == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int
 cs_pkgdb_parse_rpm_sqlite(struct cs_strvec *out, const char *data, size_t len, const char *name)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	unsigned char *copy = NULL;
+	unsigned long steps = 0;
 	int rc, error = 0;
 
 	if (len < 100 || memcmp(data, "SQLite format 3", 16) != 0)
@@ -311,6 +350,12 @@ cs_pkgdb_parse_rpm_sqlite(struct cs_strvec *out, const char *data, size_t len, c
 				   db ? sqlite3_errmsg(db) : "out of memory");
 		goto out;
 	}
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_limit(db, SQLITE_LIMIT_LENGTH, len < INT_MAX ? (int)len : INT_MAX);
+	sqlite3_progress_handler(db, 1000, rpm_sqlite_progress, &steps);
 	copy = sqlite3_malloc64(len);
 	if (copy == NULL) {
 		error = cs_err_set(CS_ETOOBIG, "package database '%s': out of memory", name);
@@ -321,6 +366,12 @@ cs_pkgdb_parse_rpm_sqlite(struct cs_strvec *out, const char *data, size_t len, c
 	rc = sqlite3_deserialize(db, "main", copy, (sqlite3_int64)len, (sqlite3_int64)len,
 				 SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY);
 	copy = NULL; /* freed by sqlite, also on failure */
+	if (rc == SQLITE_OK && (rc = blob_is_computed(db)) != 0) {
+		error = cs_err_set(
+		    CS_EPARSE, "cannot parse package database '%s': %s (not an rpm database)", name,
+		    rc > 0 ? "the Packages blob column is computed" : sqlite3_errmsg(db));
+		goto out;
+	}
 	if (rc != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT blob FROM Packages", -1, &st, NULL) != SQLITE_OK) {
 		error = cs_err_set(CS_EPARSE, "cannot parse package database '%s': %s", name,
@@ -334,7 +385,12 @@ cs_pkgdb_parse_rpm_sqlite(struct cs_strvec *out, const char *data, size_t len, c
 		if ((error = cs_pkgdb_parse_rpm_header(out, blob, blob ? (size_t)n : 0, name)) < 0)
 			goto out;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE && steps > RPM_SQLITE_STEPS)
+		error = cs_err_set(CS_EPARSE,
+				   "cannot parse package database '%s': reading it takes too long "
+				   "(not an rpm database)",
+				   name);
+	else if (rc != SQLITE_DONE)
 		error = cs_err_set(CS_EPARSE, "cannot parse package database '%s': %s", name,
 				   sqlite3_errmsg(db));
 out:

@@ -346,3 +346,119 @@ out:
 	free(path);
 	return error;
 }
+
+/* ---- reading images: manifests and blobs (the validator's registry path) ---- */
+
+int
+cs_registry_get_manifest(struct cs_buf *out, char **media_type, struct cs_registry *r,
+			 const char *repository, const char *reference)
+{
+	struct cs_http_resp resp = CS_HTTP_RESP_INIT;
+	char *path = cs_xasprintf("/v2/%s/manifests/%s", repository, reference);
+	const char *ct;
+	int error;
+
+	*media_type = NULL;
+	if ((error = request(r, "GET", path, manifest_accept, &resp)) < 0)
+		goto out;
+	if (resp.status == 404) {
+		error = cs_err_set(CS_ENOTFOUND, "registry %s: no manifest %s:%s", r->host,
+				   repository, reference);
+		goto out;
+	}
+	if (resp.status != 200) {
+		error = cs_err_set(CS_EHTTP, "registry %s: GET %s: HTTP %ld", r->host, path,
+				   resp.status);
+		goto out;
+	}
+	if (resp.body.len > ((size_t)4 << 20)) {
+		error = cs_err_set(CS_ETOOBIG, "registry %s: manifest %s:%s is larger than 4 MiB",
+				   r->host, repository, reference);
+		goto out;
+	}
+	ct = cs_http_resp_header(&resp, "Content-Type");
+	*media_type = cs_xstrndup(ct ? ct : "", ct ? strcspn(ct, "; ") : 0);
+	error = cs_buf_add(out, resp.body.buf, resp.body.len);
+out:
+	cs_http_resp_release(&resp);
+	free(path);
+	return error;
+}
+
+/* GET an absolute URL without our credentials (a blob redirected to storage). */
+static int
+get_redirected(struct cs_registry *r, const char *location, cs_http_write_fn cb, void *payload,
+	       long *status)
+{
+	struct cs_http_resp resp = CS_HTTP_RESP_INIT;
+	struct cs_http_tls tls = {0};
+	struct cs_http *h = NULL;
+	const char *p = strstr(location, "://");
+	char *base;
+	int error;
+
+	if (p == NULL || strncmp(location, "https://", 8) != 0)
+		return cs_err_set(CS_EHTTP, "registry %s: blob redirected to a non-https URL",
+				  r->host);
+	p = strchr(p + 3, '/');
+	base = cs_xstrndup(location, p ? (size_t)(p - location) : strlen(location));
+	if ((error = cs_http_new(&h, base, &tls)) == 0) {
+		struct cs_http_req req = {.path = p ? p : "/",
+					  .write_cb = cb,
+					  .write_payload = payload,
+					  .timeout_ms = 3600000};
+
+		error = cs_http_do(h, &req, &resp);
+		*status = resp.status;
+	}
+	cs_http_resp_release(&resp);
+	cs_http_free(h);
+	free(base);
+	return error;
+}
+
+int
+cs_registry_get_blob(struct cs_registry *r, const char *repository, const char *digest,
+		     cs_http_write_fn cb, void *payload)
+{
+	struct cs_http_resp resp = CS_HTTP_RESP_INIT, head = CS_HTTP_RESP_INIT;
+	struct cs_strvec hdrs = CS_STRVEC_INIT;
+	char *path = cs_xasprintf("/v2/%s/blobs/%s", repository, digest);
+	long status = 0;
+	int error;
+
+	/* the HEAD answers the auth challenge (and retries) before the body streams */
+	if ((error = request(r, "HEAD", path, NULL, &head)) < 0)
+		goto out;
+	if (head.status == 404) {
+		error = cs_err_set(CS_ENOTFOUND, "registry %s: no blob %s in %s", r->host, digest,
+				   repository);
+		goto out;
+	}
+	if (r->auth_header)
+		cs_strvec_push(&hdrs, r->auth_header);
+	{
+		struct cs_http_req req = {.path = path,
+					  .headers = &hdrs,
+					  .write_cb = cb,
+					  .write_payload = payload,
+					  .timeout_ms = 3600000};
+
+		if ((error = cs_http_do(r->http, &req, &resp)) < 0)
+			goto out;
+	}
+	status = resp.status;
+	if (status >= 300 && status < 400 && cs_http_resp_header(&resp, "Location") != NULL &&
+	    (error = get_redirected(r, cs_http_resp_header(&resp, "Location"), cb, payload,
+				    &status)) < 0)
+		goto out;
+	if (status != 200)
+		error = cs_err_set(status == 404 ? CS_ENOTFOUND : CS_EHTTP,
+				   "registry %s: GET %s: HTTP %ld", r->host, path, status);
+out:
+	cs_strvec_wipe(&hdrs);
+	cs_http_resp_release(&resp);
+	cs_http_resp_release(&head);
+	free(path);
+	return error;
+}

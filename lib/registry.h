@@ -10,6 +10,9 @@
 #ifndef CS_REGISTRY_H
 #define CS_REGISTRY_H
 
+#include "buf.h"
+#include "http.h"
+
 struct cs_registry;
 
 struct cs_registry_opts {
@@ -43,5 +46,24 @@ int cs_registry_delete_manifest(struct cs_registry *r, const char *repository, c
 
 /* 1 if an HTTP status is worth retrying (429, 5xx). */
 int cs_registry_status_is_transient(long status);
+
+/*
+ * GET the manifest repository:reference (schema 2, OCI manifest, list or
+ * index), appending the body to out (at most 4 MiB) and giving its media type
+ * (Content-Type without parameters; caller frees). Errors: CS_ENOTFOUND,
+ * CS_EAUTH, CS_ENET, CS_EHTTP, CS_ETOOBIG.
+ */
+int cs_registry_get_manifest(struct cs_buf *out, char **media_type, struct cs_registry *r,
+			     const char *repository, const char *reference);
+
+/*
+ * Stream the blob digest of repository into cb (a redirect to storage is
+ * followed without our credentials, https only). The caller checks the
+ * digest of what it receives; a body that is not the blob (an error status)
+ * may have been passed to cb too, and the call then fails. Errors:
+ * CS_ENOTFOUND, CS_EAUTH, CS_ENET, CS_EHTTP, or cb's error.
+ */
+int cs_registry_get_blob(struct cs_registry *r, const char *repository, const char *digest,
+			 cs_http_write_fn cb, void *payload);
 
 #endif

@@ -15,9 +15,15 @@
 
 #include "clock.h"
 #include "err.h"
+#include "dockerauth.h"
 #include "imagefs.h"
+#include "imageref.h"
+#include "layercache.h"
 #include "log.h"
+#include "overlay2.h"
 #include "procwatch.h"
+#include "regimage.h"
+#include "registry.h"
 #include "validate.h"
 #include "xalloc.h"
 
@@ -101,9 +107,11 @@ check_static(struct cs_validation *val, const struct cs_imagefs *fs, const struc
 		check(val, policy, CS_FILCH_PACKAGES, pkgs->v[i], pkgs->v[i], NULL);
 	for (i = 0; i < dbs->nr; i++)
 		cs_strvec_push(&val->pkgdbs, dbs->v[i]);
-	if (dbs->nr == 0)
+	if (dbs->nr == 0) {
+		val->packages_skipped = 1;
 		cs_strvec_push(&val->notes, "no package database found (dpkg, apk): no packages "
 					    "checked");
+	}
 	val->layers = cs_imagefs_nlayers(fs);
 	val->unsafe = cs_imagefs_unsafe(fs);
 	if (val->unsafe > 0)
@@ -163,14 +171,16 @@ export_thread(void *payload)
 	return NULL;
 }
 
+/* GET /images/{image}/json into *out. Errors: CS_ENOTFOUND (404), CS_EHTTP, CS_ENET. */
 static int
-inspect(struct cs_validation *val, struct cs_docker *engine, const char *image)
+inspect(json_t **out, struct cs_docker *engine, const char *image)
 {
 	struct cs_buf path = CS_BUF_INIT, enc = CS_BUF_INIT;
-	json_t *resp = NULL, *v;
+	json_t *resp = NULL;
 	long status;
 	int error;
 
+	*out = NULL;
 	cs_http_urlencode(&enc, image);
 	cs_buf_addf(&path, "/images/%s/json", enc.buf);
 	if ((error = cs_docker_json(engine, "GET", path.buf, NULL, NULL, &status, &resp)) < 0)
@@ -184,11 +194,8 @@ inspect(struct cs_validation *val, struct cs_docker *engine, const char *image)
 				   cs_docker_error_message(resp, "no message"), status);
 		goto out;
 	}
-	if ((v = json_object_get(resp, "Id")) != NULL && json_is_string(v))
-		val->image_id = cs_xstrdup(json_string_value(v));
-	v = json_array_get(json_object_get(resp, "RepoTags"), 0);
-	if (json_is_string(v))
-		val->repo_tag = cs_xstrdup(json_string_value(v));
+	*out = resp;
+	resp = NULL;
 out:
 	json_decref(resp);
 	cs_buf_release(&path);
@@ -198,7 +205,7 @@ out:
 
 static int
 read_from_engine(struct cs_imagefs **fs, struct cs_docker *engine, const char *image,
-		 volatile sig_atomic_t *interrupted)
+		 volatile sig_atomic_t *interrupted, int keep)
 {
 	struct export_job job = {.engine = engine, .fd = -1, .interrupted = interrupted};
 	volatile int *prev_cancel = NULL;
@@ -226,7 +233,8 @@ read_from_engine(struct cs_imagefs **fs, struct cs_docker *engine, const char *i
 		error = cs_err_set(CS_EIO, "cannot start the export thread: %s", strerror(error));
 		goto out;
 	}
-	error = cs_imagefs_read_fd(fs, sv[0], image, NULL, interrupted);
+	error = keep ? cs_imagefs_read_fd_keep(fs, sv[0], image, NULL, interrupted)
+		     : cs_imagefs_read_fd(fs, sv[0], image, NULL, interrupted);
 	if (error == 0) {
 		/* read the tar's trailing padding so that the transfer ends cleanly */
 		while (read(sv[0], drain, sizeof(drain)) > 0)
@@ -250,6 +258,209 @@ out:
 		close(sv[1]);
 	cs_buf_release(&enc);
 	free(job.path);
+	return error;
+}
+
+/* ---- per-layer reading: cache, overlay2 directories, export stream, registry ---- */
+
+static void
+cache_store(struct cs_layercache **cache, const char *diff_id, const struct cs_imagefs_layer *l)
+{
+	if (*cache == NULL || l == NULL)
+		return;
+	if (cs_layercache_put(*cache, diff_id, l) < 0) {
+		cs_log(CS_LOG_WARN, "layer cache: %s; going on without the cache", cs_err_msg());
+		cs_layercache_free(*cache);
+		*cache = NULL;
+	}
+}
+
+static int
+engine_is_local(struct cs_docker *engine)
+{
+	const char *host = cs_docker_host(engine);
+
+	return host != NULL && strncmp(host, "unix://", 7) == 0;
+}
+
+static void
+free_layers(struct cs_imagefs_layer **layers, size_t nr)
+{
+	size_t i;
+
+	if (layers == NULL)
+		return;
+	for (i = 0; i < nr; i++)
+		cs_imagefs_layer_free(layers[i]);
+	free(layers);
+}
+
+static int
+read_engine_layers(struct cs_imagefs **fs, struct cs_validation *out, struct cs_docker *engine,
+		   const char *image, json_t *info, struct cs_layercache **cache,
+		   const struct cs_validate_opts *opts)
+{
+	json_t *ids_json = json_object_get(json_object_get(info, "RootFS"), "Layers"), *v;
+	size_t nr = json_array_size(ids_json), i, missing = 0;
+	const char **ids = cs_xcalloc(nr ? nr : 1, sizeof(*ids));
+	struct cs_imagefs_layer **layers = cs_xcalloc(nr ? nr : 1, sizeof(*layers));
+	char **dirs = NULL;
+	int error = 0, ids_ok = nr > 0;
+
+	json_array_foreach(ids_json, i, v)
+	{
+		ids[i] = json_string_value(v);
+		if (!cs_layercache_valid_id(ids[i]))
+			ids_ok = 0;
+	}
+	for (i = 0; i < nr; i++) {
+		if (ids_ok && *cache != NULL &&
+		    cs_layercache_get(&layers[i], *cache, ids[i]) == 0) {
+			out->layers_cached++;
+			cs_log(CS_LOG_INFO, "layer %zu/%zu (%s): from the cache", i + 1, nr,
+			       ids[i]);
+		} else {
+			missing++;
+		}
+	}
+	if (missing > 0 && ids_ok && !opts->force_export && engine_is_local(engine)) {
+		if (cs_overlay2_layer_dirs(&dirs, info, ids, nr) < 0) {
+			cs_log(CS_LOG_INFO,
+			       "no local layer directories (%s): using the export stream",
+			       cs_err_msg());
+		} else {
+			for (i = 0; i < nr; i++) {
+				if (layers[i] != NULL || dirs[i] == NULL)
+					continue;
+				error =
+				    cs_overlay2_read_layer(&layers[i], dirs[i], opts->interrupted);
+				if (error == CS_EINTR)
+					goto out;
+				if (error < 0) {
+					cs_log(CS_LOG_INFO,
+					       "layer %zu: %s: using the export stream", i + 1,
+					       cs_err_msg());
+					error = 0;
+					continue;
+				}
+				cs_log(CS_LOG_INFO, "layer %zu/%zu (%s): read from '%s'", i + 1, nr,
+				       ids[i], dirs[i]);
+				out->layers_local++;
+				missing--;
+				cache_store(cache, ids[i], layers[i]);
+			}
+		}
+	}
+	if (missing > 0 || !ids_ok) {
+		out->source = "export";
+		cs_log(CS_LOG_INFO, "reading %zu layer%s of '%s' from the export stream", missing,
+		       missing == 1 ? "" : "s", image);
+		if ((error = read_from_engine(fs, engine, image, opts->interrupted, 1)) < 0)
+			goto out;
+		if (cs_imagefs_kept_nr(*fs) != nr) {
+			cs_log(CS_LOG_WARN,
+			       "the export of '%s' has %zu layers, its RootFS %zu: "
+			       "layers not cached",
+			       image, cs_imagefs_kept_nr(*fs), nr);
+		} else if (ids_ok) {
+			for (i = 0; i < nr; i++)
+				if (layers[i] == NULL)
+					cache_store(cache, ids[i], cs_imagefs_kept(*fs, i));
+		}
+		goto out;
+	}
+	out->source = out->layers_local > 0 ? "overlay2" : "cache";
+	error = cs_imagefs_merge(fs, layers, nr);
+out:
+	cs_overlay2_dirs_free(dirs, nr);
+	free_layers(layers, nr);
+	free(ids);
+	return error;
+}
+
+/* A reference that names its registry explicitly ("host[:port]/repo:tag"). */
+static int
+registry_ref(struct cs_imageref *ref, const char *image)
+{
+	if (strncmp(image, "sha256:", 7) == 0 || cs_imageref_parse(ref, image) < 0)
+		return 0;
+	if (ref->registry == NULL) { /* "app:1" is an engine image, not "docker.io/library/app:1" */
+		cs_imageref_release(ref);
+		return 0;
+	}
+	return 1;
+}
+
+static int
+open_registry(struct cs_registry **out, const struct cs_imageref *ref,
+	      const struct cs_validate_opts *opts)
+{
+	struct cs_dockerauth auth = CS_DOCKERAUTH_INIT;
+	struct cs_registry_opts ro = {.ca_file = opts->registry_ca};
+	const char *host = cs_imageref_registry_or_default(ref);
+	int error;
+
+	ro.host = cs_imageref_is_docker_hub(ref->registry) ? "registry-1.docker.io" : host;
+	if (opts->registry_user != NULL) {
+		ro.username = opts->registry_user;
+		ro.password = opts->registry_password;
+	} else if ((error = cs_dockerauth_lookup(&auth, host)) == 0) {
+		ro.username = auth.username;
+		ro.password = auth.password;
+		if (auth.username == NULL)
+			cs_log(CS_LOG_WARN,
+			       "registry %s: only an identity token is configured: "
+			       "trying anonymously",
+			       host);
+	} else if (error != CS_ENOTFOUND) {
+		goto out;
+	}
+	error = cs_registry_open(out, &ro);
+out:
+	cs_dockerauth_release(&auth);
+	return error;
+}
+
+static int
+read_registry_layers(struct cs_imagefs **fs, struct cs_validation *out,
+		     const struct cs_imageref *ref, struct cs_layercache **cache,
+		     const struct cs_validate_opts *opts)
+{
+	struct cs_regimage img = CS_REGIMAGE_INIT;
+	struct cs_registry *reg = NULL;
+	struct cs_imagefs_layer **layers = NULL;
+	size_t i, nr = 0;
+	int error;
+
+	out->source = "registry";
+	if ((error = open_registry(&reg, ref, opts)) < 0)
+		goto out;
+	if ((error = cs_regimage_open(&img, reg, ref)) < 0)
+		goto out;
+	free(out->image_id);
+	out->image_id = cs_xstrdup(img.image_id);
+	nr = img.diff_ids.nr;
+	layers = cs_xcalloc(nr ? nr : 1, sizeof(*layers));
+	for (i = 0; i < nr; i++) {
+		const char *id = img.diff_ids.v[i];
+
+		if (*cache != NULL && cs_layercache_get(&layers[i], *cache, id) == 0) {
+			out->layers_cached++;
+			cs_log(CS_LOG_INFO, "layer %zu/%zu (%s): from the cache", i + 1, nr, id);
+			continue;
+		}
+		if ((error = cs_regimage_read_layer(&layers[i], reg, &img, i, NULL,
+						    opts->interrupted)) < 0)
+			goto out;
+		out->layers_fetched++;
+		cs_log(CS_LOG_INFO, "layer %zu/%zu (%s): fetched from the registry", i + 1, nr, id);
+		cache_store(cache, id, layers[i]);
+	}
+	error = cs_imagefs_merge(fs, layers, nr);
+out:
+	free_layers(layers, nr);
+	cs_regimage_release(&img);
+	cs_registry_free(reg);
 	return error;
 }
 
@@ -344,6 +555,36 @@ merge_processes(struct cs_validation *val, struct proc_job *job, const struct cs
 	}
 }
 
+static void
+take_identity(struct cs_validation *out, json_t *info)
+{
+	json_t *v;
+
+	if ((v = json_object_get(info, "Id")) != NULL && json_is_string(v))
+		out->image_id = cs_xstrdup(json_string_value(v));
+	v = json_array_get(json_object_get(info, "RepoTags"), 0);
+	if (json_is_string(v))
+		out->repo_tag = cs_xstrdup(json_string_value(v));
+}
+
+static struct cs_layercache *
+open_cache(const struct cs_validate_opts *opts)
+{
+	struct cs_buf dir = CS_BUF_INIT;
+	struct cs_layercache *c = NULL;
+
+	if (opts->no_cache)
+		return NULL;
+	if (opts->cache_dir != NULL)
+		cs_buf_adds(&dir, opts->cache_dir);
+	else
+		cs_layercache_default_dir(&dir);
+	if (cs_layercache_open(&c, dir.buf, opts->cache_max) < 0)
+		cs_log(CS_LOG_WARN, "layer cache disabled: %s", cs_err_msg());
+	cs_buf_release(&dir);
+	return c;
+}
+
 int
 cs_validate_image(struct cs_validation *out, struct cs_docker *engine, const char *image,
 		  const char *archive_path, const struct cs_filch *policy,
@@ -352,7 +593,10 @@ cs_validate_image(struct cs_validation *out, struct cs_docker *engine, const cha
 	static const struct cs_validate_opts defaults = {0};
 	struct cs_imagefs *fs = NULL;
 	struct proc_job job = {.pw = CS_PROCWATCH_INIT};
-	int error, procs = 0;
+	struct cs_imageref ref = CS_IMAGEREF_INIT;
+	struct cs_layercache *cache = NULL;
+	json_t *info = NULL;
+	int error, procs = 0, from_registry = 0;
 	double t0 = cs_clock_now();
 	pthread_t tid;
 
@@ -363,22 +607,51 @@ cs_validate_image(struct cs_validation *out, struct cs_docker *engine, const cha
 				   archive_path ? " to observe its processes" : "");
 		goto out;
 	}
-	if (archive_path == NULL && (error = inspect(out, engine, image)) < 0)
-		goto out;
+	if (archive_path == NULL) {
+		error = inspect(&info, engine, image);
+		if (error == CS_ENOTFOUND && registry_ref(&ref, image)) {
+			out->processes_need_pull = 1;
+			if (!opts->no_processes) {
+				error = cs_err_set(CS_EINVAL,
+						   "image '%s' is not in the engine: checking its "
+						   "processes needs a pull (docker pull %s); "
+						   "--no-processes checks its files and packages "
+						   "from the registry without one",
+						   image, image);
+				goto out;
+			}
+			from_registry = 1;
+			cs_log(CS_LOG_INFO,
+			       "'%s' is not in the engine: reading it from its registry", image);
+		} else if (error < 0) {
+			goto out;
+		} else {
+			take_identity(out, info);
+		}
+		cache = open_cache(opts);
+		out->cache_used = cache != NULL;
+	}
 	if (!opts->no_processes) {
 		if ((error = start_processes(&job, &tid, engine, image, opts)) < 0)
 			goto out;
 		procs = 1;
 	}
-	if (archive_path != NULL)
+	if (archive_path != NULL) {
+		out->source = "archive";
 		error = cs_imagefs_read_file(&fs, archive_path, image, opts->interrupted);
-	else
-		error = read_from_engine(&fs, engine, image, opts->interrupted);
+	} else if (from_registry) {
+		error = read_registry_layers(&fs, out, &ref, &cache, opts);
+	} else {
+		error = read_engine_layers(&fs, out, engine, image, info, &cache, opts);
+	}
 	if (error == 0) {
 		check_static(out, fs, policy);
 		out->static_seconds = cs_clock_now() - t0;
-		cs_log(CS_LOG_INFO, "read %zu layers of '%s': %zu files, %zu packages in %.2f s",
-		       out->layers, image, out->files, out->packages, out->static_seconds);
+		cs_log(CS_LOG_INFO,
+		       "read %zu layers of '%s' (%s; %zu from the cache, %zu from overlay2, %zu "
+		       "fetched): %zu files, %zu packages in %.2f s",
+		       out->layers, image, out->source, out->layers_cached, out->layers_local,
+		       out->layers_fetched, out->files, out->packages, out->static_seconds);
 	}
 	cs_imagefs_free(fs);
 	fs = NULL;
@@ -402,12 +675,21 @@ cs_validate_image(struct cs_validation *out, struct cs_docker *engine, const cha
 	}
 	if (error < 0)
 		goto out;
+	if (from_registry)
+		cs_strvec_pushf(&out->notes,
+				"'%s' is not in the engine: files and packages read "
+				"from the registry; processes not checked (needs a "
+				"pull)",
+				image);
 	if (out->nr > 1)
 		qsort(out->v, out->nr, sizeof(*out->v), cmp_violation);
 out:
 	if (procs)
 		finish_processes(&job, tid, 1, opts->interrupted);
 	cs_procwatch_release(&job.pw);
+	cs_layercache_free(cache);
+	cs_imageref_release(&ref);
+	json_decref(info);
 	if (error < 0 && opts->interrupted != NULL && *opts->interrupted)
 		error = cs_err_set(CS_EINTR, "interrupted"); /* whatever broke first */
 	return error;

@@ -48,6 +48,14 @@ struct cs_validation {
 	double exited_after;	 /* seconds */
 	struct cs_strvec notes;	 /* remarks for the report that are not violations */
 	double static_seconds, process_seconds;
+	const char *source;	 /* how the uncached layers were read: "cache" (none were),
+				    "overlay2", "export", "registry", "archive"; static string */
+	size_t layers_cached;	 /* layers whose result came from the layer cache */
+	size_t layers_local;	 /* layers read from the engine's overlay2 directories */
+	size_t layers_fetched;	 /* layers downloaded from the registry */
+	int cache_used;		 /* a layer cache was open */
+	int packages_skipped;	 /* no package database: the package checks did not run */
+	int processes_need_pull; /* registry image not in the engine: processes not checked */
 };
 
 /* clang-format off */
@@ -58,6 +66,14 @@ struct cs_validate_opts {
 	int no_processes;		    /* skip running the image */
 	double observe_seconds;		    /* 0: 5 seconds */
 	volatile sig_atomic_t *interrupted; /* polled; non-zero stops with CS_EINTR, or NULL */
+	const char *cache_dir;		    /* NULL: cs_layercache_default_dir */
+	unsigned long long cache_max;	    /* bytes; 0: CS_LAYERCACHE_DEFAULT_MAX */
+	int no_cache;			    /* neither read nor write the layer cache */
+	int force_export;		    /* read uncached layers from the export stream */
+	/* an image the engine does not have, read from its registry: */
+	const char *registry_user;     /* NULL: the docker CLI's config.json */
+	const char *registry_password; /* borrowed; with registry_user */
+	const char *registry_ca;       /* NULL: certs.d or the system store */
 };
 
 /*
@@ -74,10 +90,22 @@ struct cs_validate_opts {
  * (*opts->interrupted non-zero) ends any phase with CS_EINTR, and the
  * validation container is removed first. out must be CS_VALIDATION_INIT; it is filled also on error
  * (partially) and must be released with cs_validation_release.
+ *
+ * Without an archive, each layer's result is taken from the layer cache
+ * (layercache.h, keyed by the DiffIDs of the image's RootFS.Layers) unless
+ * opts->no_cache; uncached layers are read from the engine's overlay2
+ * directories when the engine is local (overlay2.h; not with
+ * opts->force_export), else from the export stream, and stored. A cache
+ * directory that cannot be used is a warning, never an error. An image the
+ * engine does not have but whose reference names a registry is read from
+ * that registry (regimage.h), never pulled; its processes are then not
+ * checked: with no_processes the report says so, without it the call fails
+ * with CS_EINVAL ("needs a pull").
  * Errors: CS_ENOTFOUND (the engine has no such image), CS_EINVAL (bad
  * arguments, or the archive does not hold the image), CS_EIO, CS_EPARSE,
  * CS_ETOOBIG (archive or image unreadable, a package database unparsable or
- * unsupported: never a clean result), CS_ENET, CS_EHTTP (engine), CS_EINTR.
+ * unsupported: never a clean result), CS_ENET, CS_EHTTP (engine or
+ * registry), CS_EAUTH (registry), CS_EINTR.
  */
 int cs_validate_image(struct cs_validation *out, struct cs_docker *engine, const char *image,
 		      const char *archive_path, const struct cs_filch *policy,

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Runs every test: the unit tests (make check-unit), the integration tests
-# (tests/run-integration.sh) and the shell lint (shellcheck), and ends with one
+# (tests/run-integration.sh), a short run of each fuzz target (make fuzz-smoke)
+# and the shell lint (shellcheck), and ends with one
 # line "N passed, N failed" (CI reads it). Exits non-zero on any failure.
 # The test environment must be up (make test runs tests/env/setup.sh first).
 set -uo pipefail
@@ -37,6 +38,10 @@ count unit "${PIPESTATUS[0]}"
 echo "== integration tests"
 tests/run-integration.sh 2>&1 | tee "$log"
 count integration "${PIPESTATUS[0]}"
+
+echo "== fuzz smoke (the seed corpora, then a few seconds per target)"
+make -j2 --no-print-directory fuzz-smoke 2>&1 | tee "$log"
+count fuzz "${PIPESTATUS[0]}"
 
 echo "== shell lint"
 shopt -s globstar nullglob

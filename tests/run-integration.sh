@@ -53,8 +53,24 @@ if [ "${#files[@]}" -eq 0 ]; then
 	exit 1
 fi
 
+# The Kubernetes test control plane (tests/env/k8s.sh), for the files that source
+# k8s-lib.sh: started here when it is not running, and then stopped at the end, so
+# nothing is left running (CAAS_K8S_KEEP=1 leaves it up); one that already ran is
+# someone else's and is left alone.
+k8s_started=
+stop_k8s() {
+	if [ -n "$k8s_started" ] && [ -z "${CAAS_K8S_KEEP:-}" ]; then
+		"$top/tests/env/k8s.sh" stop
+	fi
+}
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; stop_k8s' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+if grep -l 'k8s-lib\.sh' "${files[@]}" >/dev/null 2>&1 && ! "$top/tests/env/k8s.sh" status >/dev/null 2>&1; then
+	k8s_started=1
+	"$top/tests/env/k8s.sh" start || echo "# the Kubernetes test control plane did not start"
+fi
 passed=0 failed=0
 for f in "${files[@]}"; do
 	name=$(basename "$f")

@@ -5,6 +5,7 @@
  * the reports.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "docker.h"
+#include "dockerauth.h"
 #include "err.h"
 #include "filch.h"
 #include "log.h"
@@ -23,6 +25,7 @@ enum val_exit {
 	EXIT_NOT_VALID = 3,
 	EXIT_BAD_INPUT = 2,
 	EXIT_ENGINE = 6,
+	EXIT_REGISTRY = 7,
 };
 
 static volatile sig_atomic_t interrupted;
@@ -38,7 +41,9 @@ usage(FILE *f)
 {
 	fputs("usage: caas-validator [--policy FILE | --level production|non-production]\n"
 	      "                      [--archive FILE] [--no-processes] [--observe SECONDS]\n"
-	      "                      [--json FILE] [--junit FILE] [-v] IMAGE\n"
+	      "                      [--cache-dir DIR] [--cache-size MIB] [--no-cache] [--export]\n"
+	      "                      [--registry-user USER --registry-password-file FILE]\n"
+	      "                      [--registry-ca FILE] [--json FILE] [--junit FILE] [-v] IMAGE\n"
 	      "\n"
 	      "Check IMAGE against a filch policy (blacklists of packages, processes and\n"
 	      "files) before it may be pushed to the private registry.\n"
@@ -51,13 +56,26 @@ usage(FILE *f)
 	      "                     (processes still need the engine, or --no-processes)\n"
 	      "  --no-processes     do not run the image; check only files and packages\n"
 	      "  --observe SECONDS  how long to watch the running image (default 5)\n"
+	      "  --cache-dir DIR    per-layer results, by DiffID (default\n"
+	      "                     $XDG_CACHE_HOME/caas-devops, else /var/cache/caas-devops)\n"
+	      "  --cache-size MIB   bound of the cache; least recently used entries go\n"
+	      "                     first (default 1024)\n"
+	      "  --no-cache         neither read nor write the layer cache\n"
+	      "  --export           read uncached layers from the engine's export stream,\n"
+	      "                     not from its overlay2 directories\n"
+	      "  --registry-user USER, --registry-password-file FILE, --registry-ca FILE\n"
+	      "                     for an IMAGE (host[:port]/repo:tag) that the engine does\n"
+	      "                     not have: read from the registry (default credentials:\n"
+	      "                     the docker CLI's config.json; CA: certs.d)\n"
 	      "  --json FILE        write the result as JSON (Id, Name, Tag, FullTag, Status,\n"
 	      "                     Err, violations)\n"
 	      "  --junit FILE       write the result as JUnit XML (for Jenkins' junit step)\n"
 	      "  -v, --verbose      more diagnostics on stderr (repeatable)\n"
 	      "  -h, --help         this help\n"
 	      "\n"
-	      "Files and packages (dpkg, apk) are read statically from the image layers;\n"
+	      "Files and packages (dpkg, apk) are read statically from the image layers\n"
+	      "(layer cache, else the engine's overlay2 directories when it is local, else\n"
+	      "its export stream; an image only in a registry: the registry, no pull);\n"
 	      "processes are sampled while the image runs in a sandbox (no network, no\n"
 	      "capabilities, no-new-privileges, 256 MiB, 256 pids), which is always removed.\n"
 	      "\n"
@@ -69,6 +87,7 @@ usage(FILE *f)
 	      "       regex), unknown image, unreadable archive or package database\n"
 	      "  3    not valid: the image must not be pushed\n"
 	      "  6    engine unreachable or engine API error\n"
+	      "  7    registry unreachable, credentials refused, or a bad manifest or blob\n"
 	      "  130  interrupted (SIGINT), 143 terminated (SIGTERM)\n",
 	      f);
 }
@@ -102,17 +121,44 @@ parse_seconds(const char *s, double *out)
 	return 0;
 }
 
+static int
+parse_mib(const char *s, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (end == s || *end != '\0' || errno != 0 || v == 0 || v > (1ULL << 24))
+		return cs_err_set(CS_EINVAL, "bad --cache-size value '%s' (MiB, 1 to 16777216)", s);
+	*out = v << 20;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"policy", required_argument, NULL, 'p'},  {"level", required_argument, NULL, 'l'},
-	    {"archive", required_argument, NULL, 'a'}, {"no-processes", no_argument, NULL, 'n'},
-	    {"observe", required_argument, NULL, 'o'}, {"json", required_argument, NULL, 'j'},
-	    {"junit", required_argument, NULL, 'u'},   {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0}};
+	    {"policy", required_argument, NULL, 'p'},
+	    {"level", required_argument, NULL, 'l'},
+	    {"archive", required_argument, NULL, 'a'},
+	    {"no-processes", no_argument, NULL, 'n'},
+	    {"observe", required_argument, NULL, 'o'},
+	    {"json", required_argument, NULL, 'j'},
+	    {"junit", required_argument, NULL, 'u'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"cache-dir", required_argument, NULL, 'C'},
+	    {"cache-size", required_argument, NULL, 'S'},
+	    {"no-cache", no_argument, NULL, 'N'},
+	    {"export", no_argument, NULL, 'E'},
+	    {"registry-user", required_argument, NULL, 'U'},
+	    {"registry-password-file", required_argument, NULL, 'P'},
+	    {"registry-ca", required_argument, NULL, 'A'},
+	    {NULL, 0, NULL, 0}};
 	const char *policy_file = NULL, *level = NULL, *archive = NULL, *json_file = NULL,
-		   *junit_file = NULL, *image;
+		   *junit_file = NULL, *image, *password_file = NULL;
+	struct cs_dockerauth auth = CS_DOCKERAUTH_INIT;
 	struct cs_validate_opts opts = {.observe_seconds = 5, .interrupted = &interrupted};
 	struct cs_validation val = CS_VALIDATION_INIT;
 	struct cs_buf level_path = CS_BUF_INIT;
@@ -146,6 +192,30 @@ main(int argc, char **argv)
 			break;
 		case 'j':
 			json_file = optarg;
+			break;
+		case 'C':
+			opts.cache_dir = optarg;
+			break;
+		case 'S':
+			if (parse_mib(optarg, &opts.cache_max) < 0) {
+				cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
+				goto out;
+			}
+			break;
+		case 'N':
+			opts.no_cache = 1;
+			break;
+		case 'E':
+			opts.force_export = 1;
+			break;
+		case 'U':
+			opts.registry_user = optarg;
+			break;
+		case 'P':
+			password_file = optarg;
+			break;
+		case 'A':
+			opts.registry_ca = optarg;
 			break;
 		case 'u':
 			junit_file = optarg;
@@ -185,6 +255,17 @@ main(int argc, char **argv)
 		cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
 		goto out;
 	}
+	if ((opts.registry_user == NULL) != (password_file == NULL)) {
+		cs_log(CS_LOG_ERROR, "--registry-user and --registry-password-file go together");
+		goto out;
+	}
+	if (password_file != NULL) {
+		if (cs_dockerauth_from_file(&auth, opts.registry_user, password_file) < 0) {
+			cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
+			goto out;
+		}
+		opts.registry_password = auth.password;
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -204,6 +285,10 @@ main(int argc, char **argv)
 	cs_log(CS_LOG_INFO, "validating '%s' against policy '%s'", image, policy_file);
 	if ((error = cs_validate_image(&val, engine, image, archive, policy, &opts)) < 0) {
 		rc = interrupted ? 128 + interrupted : exit_code_for(error);
+		if (!interrupted && val.source != NULL && strcmp(val.source, "registry") == 0 &&
+		    (error == CS_ENET || error == CS_EHTTP || error == CS_EAUTH ||
+		     error == CS_ETIMEOUT))
+			rc = EXIT_REGISTRY;
 		if (error == CS_EINTR)
 			cs_log(CS_LOG_ERROR, "interrupted: validation of '%s' stopped", image);
 		else
@@ -227,6 +312,7 @@ main(int argc, char **argv)
 	}
 out:
 	cs_validation_release(&val);
+	cs_dockerauth_release(&auth);
 	cs_filch_free(policy);
 	cs_docker_free(engine);
 	cs_buf_release(&level_path);

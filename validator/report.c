@@ -94,8 +94,12 @@ val_report_text(const struct cs_validation *val, const char *image, const struct
 		cs_out("note: %s", val->notes.v[i]);
 	cs_buf_reset(&line);
 	cs_buf_addf(&line, "checked %zu files, %zu packages", val->files, val->packages);
+	if (val->packages_skipped)
+		cs_buf_adds(&line, " (package checks skipped: no package database)");
 	if (processes_skipped)
-		cs_buf_adds(&line, ", processes skipped (--no-processes)");
+		cs_buf_adds(&line, val->processes_need_pull
+				       ? ", processes skipped (--no-processes; not in the engine)"
+				       : ", processes skipped (--no-processes)");
 	else
 		cs_buf_addf(&line, ", %zu processes (%d sample%s)", val->processes, val->samples,
 			    val->samples == 1 ? "" : "s");
@@ -119,6 +123,20 @@ jstr(const char *s)
 
 	free(clean);
 	return v;
+}
+
+static json_t *
+source_json(const struct cs_validation *val)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "path", json_string(val->source ? val->source : "unknown"));
+	json_object_set_new(o, "layers", json_integer((json_int_t)val->layers));
+	json_object_set_new(o, "layersFromCache", json_integer((json_int_t)val->layers_cached));
+	json_object_set_new(o, "layersFromOverlay2", json_integer((json_int_t)val->layers_local));
+	json_object_set_new(o, "layersFetched", json_integer((json_int_t)val->layers_fetched));
+	json_object_set_new(o, "cache", json_boolean(val->cache_used));
+	return o;
 }
 
 int
@@ -162,7 +180,12 @@ val_format_json(struct cs_buf *out, const struct cs_validation *val, const char 
 	json_object_set_new(root, "processes",
 			    val->processes_checked ? json_integer((json_int_t)val->processes)
 						   : json_null());
+	json_object_set_new(root, "packagesSkipped",
+			    val->packages_skipped
+				? json_string("no package database found (dpkg, apk)")
+				: json_null());
 	json_object_set_new(root, "notes", notes);
+	json_object_set_new(root, "Source", source_json(val));
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (text == NULL)
 		error = cs_err_set(CS_ERROR, "cannot encode the JSON report");
@@ -214,8 +237,24 @@ xml_add(struct cs_buf *out, const char *s)
 }
 
 static void
+junit_properties(struct cs_buf *out, const struct cs_validation *val)
+{
+	cs_buf_adds(out, "    <properties>\n");
+	cs_buf_addf(out, "      <property name=\"path\" value=\"%s\"/>\n",
+		    val->source ? val->source : "unknown");
+	cs_buf_addf(out, "      <property name=\"layers\" value=\"%zu\"/>\n", val->layers);
+	cs_buf_addf(out, "      <property name=\"layers_from_cache\" value=\"%zu\"/>\n",
+		    val->layers_cached);
+	cs_buf_addf(out, "      <property name=\"layers_from_overlay2\" value=\"%zu\"/>\n",
+		    val->layers_local);
+	cs_buf_addf(out, "      <property name=\"layers_fetched\" value=\"%zu\"/>\n",
+		    val->layers_fetched);
+	cs_buf_adds(out, "    </properties>\n");
+}
+
+static void
 junit_suite(struct cs_buf *out, const struct cs_validation *val, const struct cs_filch *policy,
-	    enum cs_filch_section s, int skipped)
+	    enum cs_filch_section s, const char *skipped)
 {
 	size_t nrules = cs_filch_forbidden_nr(policy, s), i, j, failures = 0;
 	const char *sec = cs_filch_section_name(s);
@@ -230,6 +269,7 @@ junit_suite(struct cs_buf *out, const struct cs_validation *val, const struct cs
 		    "  <testsuite name=\"%s\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
 		    "skipped=\"%zu\">\n",
 		    sec, nrules, skipped ? 0 : failures, skipped ? nrules : 0);
+	junit_properties(out, val);
 	for (i = 0; i < nrules; i++) {
 		size_t n = 0;
 
@@ -239,9 +279,9 @@ junit_suite(struct cs_buf *out, const struct cs_validation *val, const struct cs
 		xml_add(out, "\"");
 		cs_buf_adds(out, "\">");
 		if (skipped) {
-			cs_buf_adds(out,
-				    "<skipped message=\"processes not checked (--no-processes)\"/>"
-				    "</testcase>\n");
+			cs_buf_adds(out, "<skipped message=\"");
+			xml_add(out, skipped);
+			cs_buf_adds(out, "\"/></testcase>\n");
 			continue;
 		}
 		for (j = 0; j < val->nr; j++)
@@ -279,9 +319,18 @@ val_format_junit(struct cs_buf *out, const struct cs_validation *val, const char
 	xml_add(out, "caas-validator ");
 	xml_add(out, display_name(val, image));
 	cs_buf_adds(out, "\">\n");
-	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-		junit_suite(out, val, policy, order[i],
-			    order[i] == CS_FILCH_PROCESSES && processes_skipped);
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		const char *skipped = NULL;
+
+		if (order[i] == CS_FILCH_PROCESSES && processes_skipped)
+			skipped = val->processes_need_pull
+				      ? "processes not checked (--no-processes; the image is not "
+					"in the engine: needs a pull)"
+				      : "processes not checked (--no-processes)";
+		else if (order[i] == CS_FILCH_PACKAGES && val->packages_skipped)
+			skipped = "packages not checked: no package database found (dpkg, apk)";
+		junit_suite(out, val, policy, order[i], skipped);
+	}
 	cs_buf_adds(out, "</testsuites>\n");
 }
 

@@ -5,7 +5,9 @@
 #   - runs a private registry (docker-registry, TLS from a self-signed CA + htpasswd auth)
 #     on 127.0.0.1:5000,
 #   - makes the local base images busybox:latest and debian:bookworm (no Docker Hub),
-#   - writes $CAAS_TEST_STATE/env, the shell file the tests source.
+#   - writes $CAAS_TEST_STATE/env, the shell file the tests source,
+#   - builds the Kubernetes test control plane from the Go module proxy (tests/env/k8s.sh
+#     build: once, cached; the test runner starts and stops it).
 # Everything it makes lives in $CAAS_TEST_STATE (default /var/lib/caas-devops-test).
 # A second run reuses all of it and takes seconds. The password is never printed.
 set -euo pipefail
@@ -435,8 +437,9 @@ write_env_file() {
 		echo "CAAS_REGISTRY_PASSWORD_FILE=$PW_FILE"
 		echo "CAAS_REGISTRY_CA=$CA_CRT"
 		echo "CAAS_REGISTRY_LOG=$REG_LOG"
+		echo "CAAS_K8S_ENV=$STATE/k8s/env"
 		echo "export CAAS_TEST_STATE CAAS_REGISTRY CAAS_REGISTRY_URL CAAS_REGISTRY_USER"
-		echo "export CAAS_REGISTRY_PASSWORD_FILE CAAS_REGISTRY_CA CAAS_REGISTRY_LOG"
+		echo "export CAAS_REGISTRY_PASSWORD_FILE CAAS_REGISTRY_CA CAAS_REGISTRY_LOG CAAS_K8S_ENV"
 		if [ -n "${DOCKER_HOST:-}" ]; then
 			printf 'DOCKER_HOST=%q\nexport DOCKER_HOST\n' "$DOCKER_HOST"
 		fi
@@ -459,6 +462,11 @@ main() {
 	make_busybox_image
 	make_debian_image
 	write_env_file
+	# The Kubernetes control plane: built once and cached (started by the test runner).
+	# make demo needs none of it: it sets CAAS_SETUP_K8S=0.
+	if [ "${CAAS_SETUP_K8S:-1}" != 0 ]; then
+		CAAS_TEST_STATE=$STATE "$(dirname "${BASH_SOURCE[0]}")/k8s.sh" build
+	fi
 	say "engine $(docker version --format '{{.Server.Version}}' | sed 's/+dfsg.*//')" \
 		"(swarm $(docker info --format '{{.Swarm.LocalNodeState}}')), registry https://$REG_ADDR" \
 		"(TLS+auth), bases busybox:latest debian:bookworm"

@@ -166,7 +166,9 @@ test_expect_success 'a new image whose command exits 1: exit 8, back on the prev
 	v=$(version_of ${app}_web) &&
 	test_expect_code 8 deploy --app $app -f app.yml --set IMG=$img:bad --json bad.json >out 2>&1 &&
 	grep "${app}_web" out &&
-	grep "service .web. failed: .*exit code 1; last log lines:" out &&
+	grep "service .web. failed: .*exit code 1; state history of slot 1" out &&
+	grep "|.*task [0-9a-z]* failed (desired shutdown) at .*: task: non-zero exit (1)" out &&
+	grep "|.*last log lines:" out &&
 	grep "|.*about to fail" out &&
 	jq -e ".status == \"rolled_back\" and .changed == false" bad.json &&
 	image_of ${app}_web | grep "^$img:2" &&

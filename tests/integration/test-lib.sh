@@ -30,6 +30,7 @@
 #                   still carries it when the file ends is removed
 #   HOME            $TEST_SCRATCH (the user's ~/.docker and ~/.gitconfig are never used)
 #   DOCKER_CONFIG   $TEST_SCRATCH/.docker, empty at the start
+#   XDG_CACHE_HOME  $TEST_SCRATCH/.cache: the validator's layer cache starts empty in each file
 #   GIT_AUTHOR_*, GIT_COMMITTER_*, GIT_CONFIG_NOSYSTEM=1, LC_ALL=C, TZ=UTC;
 #                   BUILD_NUMBER and NO_COLOR are unset (tests set them when they need them)
 
@@ -115,7 +116,8 @@ rm -rf "$TEST_OUT"
 mkdir -p "$TEST_SCRATCH/.docker" || say_bail "cannot make $TEST_SCRATCH"
 HOME=$TEST_SCRATCH
 DOCKER_CONFIG=$TEST_SCRATCH/.docker
-export TEST_SCRATCH HOME DOCKER_CONFIG
+XDG_CACHE_HOME=$TEST_SCRATCH/.cache
+export TEST_SCRATCH HOME DOCKER_CONFIG XDG_CACHE_HOME
 cd "$TEST_SCRATCH" || say_bail "cannot cd to $TEST_SCRATCH"
 
 # ---- helpers for bodies -------------------------------------------------------------------

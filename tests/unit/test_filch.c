@@ -143,6 +143,54 @@ test_filch__load_errors_name_file_section_entry(void)
 	T_ASSERT(parse_error("{\"files\": {}, \"files\": {}}", "duplicate"));
 }
 
+/* {"packages": {"forbidden": [rule]}}, as a string to free. */
+static char *
+one_rule(const char *rule)
+{
+	json_t *root = json_pack("{s:{s:[s]}}", "packages", "forbidden", rule);
+	char *text = json_dumps(root, 0);
+
+	json_decref(root);
+	return text;
+}
+
+/* A policy entry whose compilation would stall or crash regcomp() is refused first. */
+static void
+test_filch__costly_regexes_refused(void)
+{
+	static const char *const ok[] = {
+	    "^g\\+\\+",		 "^gcc.*-base", "[[:digit:]]+x{2,3}", "a{0,900}",
+	    "((a|b)+c?){1,100}", "[(*+]\\(",	"^(lib)?pcap[0-9]*$"};
+	static const char *const bad[][2] = {
+	    /* found by tests/fuzz/fuzz_filch: a timeout in glibc's calc_eclosure_iter */
+	    {"[[:digit:]]**+", "adjacent repetition operators"},
+	    {"a{0,32767}", "too complex"},
+	    {"a{,1001}", "too complex"},
+	    {"((a{1,100}){1,100}){1,100}", "too complex"},
+	    {"((((((((((a+)+)+)+)+)+)+)+)+)+)+", "too complex"},
+	    {"(a)\\1", "back-references are not supported"},
+	    {"(((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))",
+	     "parentheses nested too deeply"},
+	};
+	struct cs_filch *p = NULL;
+	char *json;
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		json = one_rule(ok[i]);
+		T_ASSERT_INT(cs_filch_parse(&p, json, strlen(json), "p.json"), 0);
+		cs_filch_free(p);
+		free(json);
+		p = NULL;
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json = one_rule(bad[i][0]);
+		T_ASSERT(parse_error(json, bad[i][1]));
+		T_ASSERT(strstr(cs_err_msg(), "packages.forbidden[0]") != NULL);
+		free(json);
+	}
+}
+
 static void
 test_filch__empty_policy_allows_everything(void)
 {
@@ -225,6 +273,7 @@ main(void)
 	T_RUN(test_filch__packages_table);
 	T_RUN(test_filch__processes_table);
 	T_RUN(test_filch__load_errors_name_file_section_entry);
+	T_RUN(test_filch__costly_regexes_refused);
 	T_RUN(test_filch__empty_policy_allows_everything);
 	T_RUN(test_filch__every_forbidden_rule_is_reported);
 	T_RUN(test_filch__shipped_policies_load);

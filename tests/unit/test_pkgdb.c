@@ -200,6 +200,57 @@ test_pkgdb__rpm_sqlite(void)
 	cs_strvec_clear(&out);
 }
 
+#ifdef CS_HAVE_SQLITE3
+/* A database made by running sql; the caller sqlite3_free()s it. */
+static unsigned char *
+make_db(sqlite3_int64 *size, const char *sql)
+{
+	unsigned char *bytes = NULL;
+	sqlite3 *db = NULL;
+
+	*size = 0;
+	if (sqlite3_open(":memory:", &db) == SQLITE_OK &&
+	    sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK)
+		bytes = sqlite3_serialize(db, "main", size, 0);
+	sqlite3_close(db);
+	return bytes;
+}
+#endif
+
+/* The database comes from the image: its schema must not make the validator hang. */
+static void
+test_pkgdb__rpm_sqlite_hostile_schema(void)
+{
+#ifdef CS_HAVE_SQLITE3
+	static const char *const cases[][2] = {
+	    /* an endless recursive view: looped forever before */
+	    {"CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
+	     "SELECT x + 1 FROM c) SELECT x AS blob FROM c WHERE x < 0",
+	     "cannot parse package database"},
+	    /* a blob computed on every read, here larger than the file */
+	    {"CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, "
+	     "blob BLOB AS (zeroblob(1000000000))); INSERT INTO Packages (hnum) VALUES (1)",
+	     "the Packages blob column is computed"},
+	};
+	struct cs_strvec out = CS_STRVEC_INIT;
+	sqlite3_int64 size;
+	unsigned char *bytes;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bytes = make_db(&size, cases[i][0]);
+		T_ASSERT(bytes != NULL);
+		T_ASSERT_INT(cs_pkgdb_parse_rpm_sqlite(&out, (const char *)bytes, (size_t)size,
+						       "var/lib/rpm/rpmdb.sqlite"),
+			     CS_EPARSE);
+		sqlite3_free(bytes);
+		if (strstr(cs_err_msg(), cases[i][1]) == NULL)
+			T_FAIL_("case %zu: '%s' does not say '%s'", i, cs_err_msg(), cases[i][1]);
+		T_ASSERT_INT(out.nr, 0);
+	}
+#endif
+}
+
 int
 main(void)
 {
@@ -210,5 +261,6 @@ main(void)
 	T_RUN(test_pkgdb__kinds);
 	T_RUN(test_pkgdb__rpm_header);
 	T_RUN(test_pkgdb__rpm_sqlite);
+	T_RUN(test_pkgdb__rpm_sqlite_hostile_schema);
 	return T_REPORT();
 }

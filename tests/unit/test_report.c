@@ -111,6 +111,50 @@ test_report__junit_is_escaped(void)
 	cs_buf_release(&out);
 }
 
+static void
+test_report__source_and_skipped_packages(void)
+{
+	static const char json[] = "{\"packages\": {\"forbidden\": [\"^gcc\", \"curl\"]}}";
+	struct cs_validation v = CS_VALIDATION_INIT;
+	struct cs_buf out = CS_BUF_INIT;
+	struct cs_filch *p = NULL;
+	json_t *root, *src;
+
+	T_ASSERT_INT(cs_filch_parse(&p, json, strlen(json), "pkgs.json"), 0);
+	v.source = "cache";
+	v.layers = 4;
+	v.layers_cached = 3;
+	v.layers_local = 1;
+	v.cache_used = 1;
+	v.packages_skipped = 1;
+	T_ASSERT_INT(val_format_json(&out, &v, "app:1", p, "u"), 0);
+	root = json_loads(out.buf, 0, NULL);
+	src = json_object_get(root, "Source");
+	T_ASSERT_STR(json_string_value(json_object_get(src, "path")), "cache");
+	T_ASSERT_INT(json_integer_value(json_object_get(src, "layers")), 4);
+	T_ASSERT_INT(json_integer_value(json_object_get(src, "layersFromCache")), 3);
+	T_ASSERT_INT(json_integer_value(json_object_get(src, "layersFromOverlay2")), 1);
+	T_ASSERT(json_is_true(json_object_get(src, "cache")));
+	T_ASSERT(strstr(json_string_value(json_object_get(root, "packagesSkipped")),
+			"no package database") != NULL);
+	json_decref(root);
+	cs_buf_reset(&out);
+	val_format_junit(&out, &v, "app:1", p, 0);
+	T_ASSERT(strstr(out.buf, "<testsuite name=\"packages\" tests=\"2\" failures=\"0\" "
+				 "errors=\"0\" skipped=\"2\">") != NULL);
+	T_ASSERT(strstr(out.buf, "<skipped message=\"packages not checked: no package database "
+				 "found (dpkg, apk)\"/>") != NULL);
+	T_ASSERT(strstr(out.buf, "<property name=\"layers_from_cache\" value=\"3\"/>") != NULL);
+	T_ASSERT(strstr(out.buf, "<property name=\"path\" value=\"cache\"/>") != NULL);
+	v.packages_skipped = 0;
+	cs_buf_reset(&out);
+	val_format_junit(&out, &v, "app:1", p, 0);
+	T_ASSERT(strstr(out.buf, "tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"0\"") != NULL);
+	cs_validation_release(&v);
+	cs_filch_free(p);
+	cs_buf_release(&out);
+}
+
 int
 main(void)
 {
@@ -118,5 +162,6 @@ main(void)
 	T_RUN(test_report__clean_text);
 	T_RUN(test_report__json_fields);
 	T_RUN(test_report__junit_is_escaped);
+	T_RUN(test_report__source_and_skipped_packages);
 	return T_REPORT();
 }
