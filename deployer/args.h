@@ -33,6 +33,8 @@ struct dep_args {
 	const char *registry_password_file; /* the password is read by the flow, never argv */
 	const char *publish_mode;	    /* NULL (as the file says), "ingress" or "host" */
 	const char *resolve_image;	    /* NULL (always), "always", "changed", "never" */
+	const char *kubeconfig, *context, *namespace; /* kubernetes */
+	int force_conflicts;			      /* kubernetes */
 	int verbose;
 	double stable_for; /* seconds; default DEP_DEFAULT_STABLE_S */
 	long lock_timeout; /* seconds; default 300 */

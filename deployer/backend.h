@@ -2,7 +2,10 @@
  * The backend interface of the deployment flow (deploy.c). A backend turns
  * the normalized model into a plan of engine objects, applies one item at a
  * time, waits for all changed items at once, rolls items back, and reports
- * endpoints. swarm.c and engine_compose.c implement it; kubernetes comes next.
+ * endpoints. swarm.c and engine_compose.c (over the Docker Engine API) and
+ * kube.c (over the Kubernetes API) implement it; dep_backend_find() picks one
+ * by --coe from a table. The shared context carries no client: each backend
+ * keeps its own connection in ctx->priv.
  */
 #ifndef DEP_BACKEND_H
 #define DEP_BACKEND_H
@@ -13,8 +16,6 @@
 #include "deploy.h"
 #include "strvec.h"
 
-struct cs_docker;
-
 enum dep_kind {
 	DEP_KIND_NETWORK,
 	DEP_KIND_VOLUME,
@@ -22,6 +23,7 @@ enum dep_kind {
 	DEP_KIND_CONFIG,
 	DEP_KIND_SERVICE,
 	DEP_KIND_CONTAINER,
+	DEP_KIND_OBJECT, /* a Kubernetes object: kind_name says which kind */
 };
 
 enum dep_action {
@@ -40,6 +42,7 @@ struct dep_item {
 	enum dep_kind kind;
 	enum dep_action action;
 	char *name;	   /* name on the engine: APP_web, APP_default, APP_web_1, ... */
+	char *kind_name;   /* Kubernetes kind ("Deployment"), or NULL: dep_kind_name(kind) */
 	char *key;	   /* name in the model (service, network, secret), or NULL */
 	char *id;	   /* engine ID of the current object; of the new one after apply */
 	long long version; /* version index of the current object (swarm) */
@@ -106,15 +109,33 @@ struct dep_ctx {
 	const struct dep_backend *be;
 	struct dep_result *result;
 	struct dep_plan plan;
-	struct cs_docker *docker; /* owned; closed by close() */
-	struct cs_strvec headers; /* extra headers for changing requests (X-Registry-Auth) */
-	double deadline;	  /* monotonic seconds */
-	int rolling_back;	  /* wait() is waiting for a rollback */
-	void *priv;
+	double deadline;  /* monotonic seconds */
+	int rolling_back; /* wait() is waiting for a rollback */
+	/*
+	 * Set (non-zero) by SIGINT/SIGTERM while applying or waiting; a
+	 * backend hands it to its HTTP client (cs_http_set_cancel) so that a
+	 * long request stops too. Cleared again before the rollback.
+	 */
+	volatile int *cancel;
+	void *priv; /* the backend's own state, including its connection */
 };
 
 extern const struct dep_backend dep_backend_swarm;
 extern const struct dep_backend dep_backend_compose;
+extern const struct dep_backend dep_backend_kubernetes;
+
+/* The backend for --coe NAME ("swarm", "compose", "kubernetes"), or NULL. */
+const struct dep_backend *dep_backend_find(const char *coe);
+
+/*
+ * Signals. dep_signals_install() makes SIGINT and SIGTERM stop the run
+ * cleanly (the flow rolls back what it changed, writes the report, and
+ * main() exits 128+signal) and ignores SIGPIPE. dep_interrupted() is the
+ * signal received, or 0. A signal that arrives during the rollback is noted
+ * but does not cut the rollback short (it is bounded by --timeout).
+ */
+void dep_signals_install(void);
+int dep_interrupted(void);
 
 /* Add a new item to the plan; strings are copied; returns it (valid until the next add). */
 struct dep_item *dep_plan_add(struct dep_plan *plan, enum dep_kind kind, enum dep_action action,
@@ -122,6 +143,8 @@ struct dep_item *dep_plan_add(struct dep_plan *plan, enum dep_kind kind, enum de
 void dep_plan_release(struct dep_plan *plan, const struct dep_backend *be);
 
 const char *dep_kind_name(enum dep_kind kind);
+/* it->kind_name, else dep_kind_name(it->kind). */
+const char *dep_item_kind(const struct dep_item *it);
 
 /*
  * The model's service names in creation order: depends_on and links first, otherwise

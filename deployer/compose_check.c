@@ -16,9 +16,10 @@
 #include "yamldoc.h"
 
 enum {
-	IGN_SWARM = 1 << 0,   /* docker stack deploy (and we) do not apply it */
-	IGN_COMPOSE = 1 << 1, /* not applied on a plain engine */
-	UNSUPPORTED = 1 << 2, /* not implemented by caas-deployer on any target */
+	IGN_SWARM = 1 << 0,    /* docker stack deploy (and we) do not apply it */
+	IGN_COMPOSE = 1 << 1,  /* not applied on a plain engine */
+	UNSUPPORTED = 1 << 2,  /* not implemented by caas-deployer on any target */
+	KUBE_APPLIES = 1 << 3, /* ignored by swarm, but kubernetes applies it (kube_compose.c) */
 };
 
 struct key {
@@ -62,7 +63,7 @@ static const struct key service_keys[] = {
     {"entrypoint", 0},
     {"env_file", 0},
     {"environment", 0},
-    {"expose", IGN_SWARM},
+    {"expose", IGN_SWARM | KUBE_APPLIES},
     {"extends", UNSUPPORTED},
     {"external_links", IGN_SWARM | IGN_COMPOSE},
     {"extra_hosts", 0},
@@ -94,7 +95,7 @@ static const struct key service_keys[] = {
     {"ports", 0},
     {"post_start", UNSUPPORTED},
     {"pre_stop", UNSUPPORTED},
-    {"privileged", IGN_SWARM},
+    {"privileged", IGN_SWARM | KUBE_APPLIES},
     {"profiles", 0}, /* services with profiles are skipped, with a warning */
     {"provider", UNSUPPORTED},
     {"pull_policy", IGN_SWARM | IGN_COMPOSE},
@@ -192,7 +193,8 @@ check_keys(struct cs_strvec *w, const json_t *obj, const struct key *tab, size_t
 					  "and is ignored",
 					  cs_yamlpos_file(pos), line, what, prefix, k);
 		else if ((kd->flags & target_flag(target)) &&
-			 !(v2_swarm && (!strcmp(k, "container_name") || !strcmp(k, "links"))))
+			 !(v2_swarm && (!strcmp(k, "container_name") || !strcmp(k, "links"))) &&
+			 !((kd->flags & KUBE_APPLIES) && !strcmp(target, "kubernetes")))
 			dep_compose__warn(w, "%s:%d: %skey '%s%s' is ignored by %s",
 					  cs_yamlpos_file(pos), line, what, prefix, k, target);
 	}

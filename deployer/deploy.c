@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +22,56 @@
 #include "xalloc.h"
 
 #define DEP_DEFAULT_TIMEOUT_S 300
+
+static const struct dep_backend *const backends[] = {
+    &dep_backend_swarm,
+    &dep_backend_compose,
+    &dep_backend_kubernetes,
+};
+
+const struct dep_backend *
+dep_backend_find(const char *coe)
+{
+	size_t i;
+
+	for (i = 0; coe && i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strcmp(backends[i]->coe, coe) == 0)
+			return backends[i];
+	return NULL;
+}
+
+/* Signals: the first SIGINT/SIGTERM is kept; transfers are cancelled unless restoring. */
+static volatile sig_atomic_t signal_seen;
+static volatile sig_atomic_t restoring;
+static volatile int cancel_flag;
+
+static void
+on_signal(int sig)
+{
+	if (signal_seen == 0)
+		signal_seen = sig;
+	if (!restoring)
+		cancel_flag = 1;
+}
+
+void
+dep_signals_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+dep_interrupted(void)
+{
+	return signal_seen;
+}
 
 const char *
 dep_kind_name(enum dep_kind kind)
@@ -38,8 +89,16 @@ dep_kind_name(enum dep_kind kind)
 		return "service";
 	case DEP_KIND_CONTAINER:
 		return "container";
+	case DEP_KIND_OBJECT:
+		return "object";
 	}
 	return "object";
+}
+
+const char *
+dep_item_kind(const struct dep_item *it)
+{
+	return it->kind_name ? it->kind_name : dep_kind_name(it->kind);
 }
 
 static const char *
@@ -101,6 +160,7 @@ dep_plan_release(struct dep_plan *plan, const struct dep_backend *be)
 		if (be && be->item_release)
 			be->item_release(it);
 		free(it->name);
+		free(it->kind_name);
 		free(it->key);
 		free(it->id);
 		free(it->diag);
@@ -528,6 +588,22 @@ check_model(struct dep_result *res, json_t *model, const char *coe)
 	return bad ? CS_EINVAL : 0;
 }
 
+/* A signal stopped the run: the exit code is 128 + the signal, as a shell reports it. */
+static int
+interrupted(struct dep_result *res)
+{
+	int sig = dep_interrupted();
+	char *m = cs_xasprintf("interrupted by %s: stopping and restoring what this run changed",
+			       sig == SIGINT	? "SIGINT"
+			       : sig == SIGTERM ? "SIGTERM"
+						: "a signal");
+
+	cs_log(CS_LOG_ERROR, "%s", m);
+	add_message(res, m);
+	free(m);
+	return 128 + sig;
+}
+
 static int
 class_of(int error)
 {
@@ -552,7 +628,7 @@ print_plan(struct dep_ctx *ctx)
 		struct dep_item *it = &ctx->plan.v[i];
 
 		cs_out("%s%s %s %s", ctx->opts->dry_run ? "plan: " : "", plan_verb(it->action),
-		       dep_kind_name(it->kind), it->name);
+		       dep_item_kind(it), it->name);
 	}
 }
 
@@ -563,6 +639,9 @@ roll_back(struct dep_ctx *ctx)
 	size_t i;
 	int error, failed = 0, timeout_s;
 
+	/* the restore runs to its end even after a signal: a half-restored app helps no one */
+	restoring = 1;
+	cancel_flag = 0;
 	for (i = 0; i < ctx->plan.nr; i++)
 		ctx->plan.v[i].wait = 0;
 	for (i = ctx->plan.nr; i-- > 0;) {
@@ -570,10 +649,10 @@ roll_back(struct dep_ctx *ctx)
 
 		if (!it->applied)
 			continue;
-		cs_out("rolling back %s %s", dep_kind_name(it->kind), it->name);
+		cs_out("rolling back %s %s", dep_item_kind(it), it->name);
 		if ((error = ctx->be->rollback(ctx, it)) < 0) {
-			char *what = cs_xasprintf("cannot roll back %s '%s'",
-						  dep_kind_name(it->kind), it->name);
+			char *what =
+			    cs_xasprintf("cannot roll back %s '%s'", dep_item_kind(it), it->name);
 
 			fail(ctx->result, 0, what);
 			free(what);
@@ -585,6 +664,7 @@ roll_back(struct dep_ctx *ctx)
 	ctx->rolling_back = 1;
 	error = ctx->be->wait(ctx);
 	ctx->rolling_back = 0;
+	restoring = 0;
 	if (error < 0) {
 		for (i = 0; i < ctx->plan.nr; i++) {
 			struct dep_item *it = &ctx->plan.v[i];
@@ -593,7 +673,7 @@ roll_back(struct dep_ctx *ctx)
 			if (!it->wait || it->done || !(it->failed || error == CS_ETIMEOUT))
 				continue;
 			m = cs_xasprintf("rollback of %s '%s' did not converge: %s",
-					 dep_kind_name(it->kind), it->name,
+					 dep_item_kind(it), it->name,
 					 it->diag ? it->diag : "unknown state");
 			log_lines(CS_LOG_ERROR, m);
 			add_message(ctx->result, m);
@@ -630,8 +710,7 @@ report_failures(struct dep_ctx *ctx, int timed_out)
 
 		if (!it->wait || it->done || !(it->failed || timed_out))
 			continue;
-		m = cs_xasprintf("%s '%s' %s: %s", dep_kind_name(it->kind),
-				 it->key ? it->key : it->name,
+		m = cs_xasprintf("%s '%s' %s: %s", dep_item_kind(it), it->key ? it->key : it->name,
 				 it->failed ? "failed" : "did not converge in time",
 				 it->diag ? it->diag : "no task running yet");
 		log_lines(CS_LOG_ERROR, m);
@@ -649,7 +728,7 @@ fill_objects(struct dep_ctx *ctx)
 		struct dep_item *it = &ctx->plan.v[i];
 
 		if (ctx->opts->dry_run || it->action == DEP_ACT_UNCHANGED || it->applied)
-			dep_result_add(ctx->result, dep_kind_name(it->kind), it->name,
+			dep_result_add(ctx->result, dep_item_kind(it), it->name,
 				       done_verb(it->action));
 		if (it->action != DEP_ACT_UNCHANGED && (it->applied || ctx->opts->dry_run))
 			ctx->result->changed = 1;
@@ -680,12 +759,9 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 	out->coe = opts->coe ? cs_xstrdup(opts->coe) : NULL;
 	out->status = "failed";
 
-	if (opts->coe && strcmp(opts->coe, "swarm") == 0) {
-		ctx.be = &dep_backend_swarm;
-	} else if (opts->coe && strcmp(opts->coe, "compose") == 0) {
-		ctx.be = &dep_backend_compose;
-	} else {
-		cs_err_set(CS_EINVAL, "unsupported coe '%s' (swarm, compose)",
+	ctx.cancel = &cancel_flag;
+	if ((ctx.be = dep_backend_find(opts->coe)) == NULL) {
+		cs_err_set(CS_EINVAL, "unsupported coe '%s' (swarm, compose, kubernetes)",
 			   opts->coe ? opts->coe : "");
 		code = fail(out, DEP_EXIT_INVALID, NULL);
 		goto out;
@@ -699,14 +775,17 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 		code = fail(out, DEP_EXIT_INVALID, NULL);
 		goto out;
 	}
-	if (check_model(out, model, opts->coe) < 0) {
+	/* Kubernetes manifests carry no Compose services (kube.c checks them itself) */
+	if (json_object_get(model, "manifests") == NULL && check_model(out, model, opts->coe) < 0) {
 		code = DEP_EXIT_INVALID;
 		goto out;
 	}
-	if (opts->registry_auth)
-		cs_strvec_pushf(&ctx.headers, "X-Registry-Auth: %s", opts->registry_auth);
 
 	if ((error = ctx.be->open(&ctx)) < 0) {
+		if (dep_interrupted()) {
+			code = interrupted(out);
+			goto out;
+		}
 		code = fail(out,
 			    error == CS_EINVAL ? DEP_EXIT_INVALID
 			    : error == CS_ENET ? DEP_EXIT_UNREACHABLE
@@ -716,6 +795,10 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 	}
 	/* one deployment of an app at a time: plan from a state nobody else is changing */
 	if (!opts->dry_run && (error = dep_lock_acquire(&ctx, &lock)) < 0) {
+		if (dep_interrupted()) {
+			code = interrupted(out);
+			goto out;
+		}
 		code = fail(out,
 			    error == CS_ETIMEOUT ? DEP_EXIT_LOCKED
 			    : error == CS_ENET	 ? DEP_EXIT_UNREACHABLE
@@ -724,7 +807,8 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 		goto out;
 	}
 	if ((error = ctx.be->plan(&ctx)) < 0) {
-		code = fail(out, class_of(error), "cannot plan the deployment");
+		code = dep_interrupted() ? interrupted(out)
+					 : fail(out, class_of(error), "cannot plan the deployment");
 		goto out;
 	}
 	print_plan(&ctx);
@@ -741,12 +825,21 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 		/* removals wait until the rest converged: they cannot be rolled back */
 		if (it->action == DEP_ACT_UNCHANGED || it->action == DEP_ACT_REMOVE)
 			continue;
-		if ((error = ctx.be->apply(&ctx, it)) == 0) {
+		if (!dep_interrupted() && (error = ctx.be->apply(&ctx, it)) == 0) {
 			any_applied |= it->applied;
 			continue;
 		}
-		what = cs_xasprintf("cannot %s %s '%s'", plan_verb(it->action),
-				    dep_kind_name(it->kind), it->name);
+		any_applied |= it->applied;
+		if (dep_interrupted()) {
+			code = interrupted(out);
+			if (any_applied && roll_back(&ctx) < 0)
+				out->status = "failed";
+			else if (any_applied)
+				out->status = rollback_status(&ctx);
+			goto out;
+		}
+		what = cs_xasprintf("cannot %s %s '%s'", plan_verb(it->action), dep_item_kind(it),
+				    it->name);
 		code = fail(out, error == CS_ENET ? DEP_EXIT_UNREACHABLE : DEP_EXIT_REJECTED, what);
 		free(what);
 		if (any_applied && code != DEP_EXIT_UNREACHABLE && roll_back(&ctx) < 0)
@@ -770,13 +863,20 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 
 			if (it->action != DEP_ACT_REMOVE || ctx.be->apply(&ctx, it) == 0)
 				continue;
-			what = cs_xasprintf("cannot remove %s '%s'", dep_kind_name(it->kind),
-					    it->name);
+			what = cs_xasprintf("cannot remove %s '%s'", dep_item_kind(it), it->name);
 			code = fail(out, DEP_EXIT_REJECTED, what);
 			free(what);
 		}
 		if ((error = ctx.be->report(&ctx)) < 0)
 			cs_log(CS_LOG_WARN, "cannot list the endpoints: %s", cs_err_msg());
+		goto out;
+	}
+	if (dep_interrupted()) {
+		code = interrupted(out);
+		if (roll_back(&ctx) < 0)
+			out->status = "failed";
+		else
+			out->status = rollback_status(&ctx);
 		goto out;
 	}
 	if (error != CS_ERROR && error != CS_ETIMEOUT) {
@@ -805,10 +905,6 @@ out:
 	if (ctx.be)
 		ctx.be->close(&ctx);
 	dep_plan_release(&ctx.plan, ctx.be);
-	/* the X-Registry-Auth value is a credential */
-	for (i = 0; i < ctx.headers.nr; i++)
-		explicit_bzero(ctx.headers.v[i], strlen(ctx.headers.v[i]));
-	cs_strvec_clear(&ctx.headers);
 	out->exit_code = code;
 	return code;
 }

@@ -22,9 +22,11 @@ enum dep_publish_mode {
 	DEP_PUBLISH_HOST,	 /* --publish-mode host: every published port in host mode */
 };
 
+struct cs_dockerauth;
+
 /* Options of one run; every string is borrowed and must outlive dep_deploy_run(). */
 struct dep_deploy_opts {
-	const char *coe;     /* "swarm" or "compose" */
+	const char *coe;     /* "swarm", "compose" or "kubernetes" */
 	const char *bay;     /* engine address (unix://, tcp://); NULL: $DOCKER_HOST */
 	const char *app;     /* application (stack / project) name; NULL: the model's "name" */
 	int timeout_s;	     /* converge limit in seconds; 0: 300 */
@@ -32,8 +34,19 @@ struct dep_deploy_opts {
 	int dry_run;	     /* print the plan, change nothing */
 	int keep_on_failure; /* a failed first deployment is left in place */
 	enum dep_publish_mode publish_mode;
-	const char *registry_auth; /* X-Registry-Auth value (base64url JSON), or NULL */
-	int poll_ms;		   /* converge poll interval; 0: 250 */
+	/*
+	 * Registry credentials for pulling the images (borrowed), or NULL. Each
+	 * backend encodes them as its transport wants: the engine backends as an
+	 * X-Registry-Auth header, kubernetes as a kubernetes.io/dockerconfigjson
+	 * Secret referenced by the pods' imagePullSecrets.
+	 */
+	const struct cs_dockerauth *registry_cred;
+	int poll_ms; /* converge poll interval; 0: 250 */
+	/* kubernetes only (borrowed, may be NULL) */
+	const char *kubeconfig; /* --kubeconfig; NULL: $KUBECONFIG, else ~/.kube/config */
+	const char *context;	/* --context */
+	const char *namespace;	/* --namespace; NULL: the context's, else "default" */
+	int force_conflicts;	/* --force-conflicts: take fields other managers own */
 	/*
 	 * swarm: --resolve-image "always" (NULL means always), "changed" or
 	 * "never", as docker stack deploy (see deployer/swarm_spec.h)

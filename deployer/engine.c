@@ -10,16 +10,60 @@
 
 #include "clock.h"
 #include "docker.h"
+#include "dockerauth.h"
+#include "http.h"
 #include "engine.h"
 #include "err.h"
 #include "xalloc.h"
+
+struct dep_engine *
+dep_engine(struct dep_ctx *ctx)
+{
+	/* only the Docker backends keep a struct dep_engine first in their state */
+	if (ctx->be != &dep_backend_swarm && ctx->be != &dep_backend_compose)
+		return NULL;
+	return ctx->priv;
+}
+
+int
+dep_engine_open(struct dep_engine *e, struct dep_ctx *ctx)
+{
+	struct cs_buf hdr = CS_BUF_INIT;
+	int error;
+
+	if ((error = cs_docker_connect(&e->docker, ctx->opts->bay)) < 0)
+		return error;
+	cs_http_set_cancel(cs_docker_http(e->docker), ctx->cancel);
+	if (ctx->opts->registry_cred == NULL)
+		return 0;
+	if ((error = cs_dockerauth_header(&hdr, ctx->opts->registry_cred)) == 0)
+		cs_strvec_pushf(&e->auth, "X-Registry-Auth: %s", hdr.buf);
+	cs_buf_wipe(&hdr);
+	return error;
+}
+
+void
+dep_engine_close(struct dep_engine *e)
+{
+	size_t i;
+
+	if (e == NULL)
+		return;
+	cs_docker_free(e->docker);
+	e->docker = NULL;
+	for (i = 0; i < e->auth.nr; i++)
+		explicit_bzero(e->auth.v[i], strlen(e->auth.v[i]));
+	cs_strvec_clear(&e->auth);
+}
 
 static int
 request(struct dep_ctx *ctx, const char *method, const char *path, json_t *body, int auth,
 	long *status, json_t **resp)
 {
-	return cs_docker_json(ctx->docker, method, path, body,
-			      auth && ctx->headers.nr ? &ctx->headers : NULL, status, resp);
+	struct dep_engine *e = dep_engine(ctx);
+
+	return cs_docker_json(e->docker, method, path, body, auth && e->auth.nr ? &e->auth : NULL,
+			      status, resp);
 }
 
 int
@@ -214,7 +258,7 @@ dep_fetch_logs(struct dep_ctx *ctx, struct cs_buf *out, const char *path, int ma
 {
 	struct cs_buf raw = CS_BUF_INIT;
 
-	if (cs_docker_raw(ctx->docker, "GET", path, log_write, &raw) == 0 && raw.len)
+	if (cs_docker_raw(dep_engine(ctx)->docker, "GET", path, log_write, &raw) == 0 && raw.len)
 		dep_logs_demux(out, raw.buf, raw.len, max_lines);
 	cs_buf_release(&raw);
 }
@@ -301,6 +345,8 @@ dep_poll_next(struct dep_ctx *ctx, int failed, int waiting)
 {
 	if (failed)
 		return CS_ERROR;
+	if (dep_interrupted() && !ctx->rolling_back)
+		return cs_err_set(CS_EINTR, "interrupted by signal %d", dep_interrupted());
 	if (!waiting)
 		return 1;
 	if (cs_clock_now() >= ctx->deadline)

@@ -10,6 +10,29 @@
 
 #include "backend.h"
 
+struct cs_docker;
+struct cs_dockerauth;
+
+/*
+ * The connection of a Docker Engine backend. swarm.c and engine_compose.c
+ * keep one as the FIRST member of their ctx->priv, so dep_engine() finds it.
+ */
+struct dep_engine {
+	struct cs_docker *docker; /* owned */
+	struct cs_strvec auth;	  /* "X-Registry-Auth: ..." for pulls, or empty (a secret) */
+};
+
+/*
+ * Connect e to ctx->opts->bay and encode ctx->opts->registry_cred (if any)
+ * as the X-Registry-Auth header this transport wants. Hands ctx->cancel to
+ * the HTTP client. Errors: those of cs_docker_connect, CS_EINVAL.
+ */
+int dep_engine_open(struct dep_engine *e, struct dep_ctx *ctx);
+/* Close the connection and wipe the header. Accepts a zeroed struct. */
+void dep_engine_close(struct dep_engine *e);
+/* The engine connection of ctx (the first member of ctx->priv); NULL for other backends. */
+struct dep_engine *dep_engine(struct dep_ctx *ctx);
+
 /*
  * method path (no version prefix) with body (borrowed, may be NULL); auth
  * adds ctx->headers (X-Registry-Auth). A 2xx answer is 0 and *out (may be

@@ -43,7 +43,8 @@ struct ctr_priv {
 };
 
 struct compose {
-	json_t *ids; /* "network:NAME" -> ID */
+	struct dep_engine eng; /* first: dep_engine() */
+	json_t *ids;	       /* "network:NAME" -> ID */
 };
 
 static char *
@@ -287,7 +288,7 @@ compose_open(struct dep_ctx *ctx)
 
 	c->ids = json_object();
 	ctx->priv = c;
-	if ((error = cs_docker_connect(&ctx->docker, ctx->opts->bay)) < 0)
+	if ((error = dep_engine_open(&c->eng, ctx)) < 0)
 		return error;
 	if ((error = dep_call(ctx, "GET", "/info", NULL, 0, &info)) < 0)
 		return error;
@@ -564,9 +565,9 @@ ensure_image(struct dep_ctx *ctx, const char *image)
 		cs_http_urlencode(&path, tag);
 	}
 	cs_out("pulling %s", image);
-	error =
-	    cs_docker_stream(ctx->docker, "POST", path.buf, ctx->headers.nr ? &ctx->headers : NULL,
-			     NULL, NULL, pull_msg, &p, &status);
+	error = cs_docker_stream(dep_engine(ctx)->docker, "POST", path.buf,
+				 dep_engine(ctx)->auth.nr ? &dep_engine(ctx)->auth : NULL, NULL,
+				 NULL, pull_msg, &p, &status);
 	if (error == 0 && p.err.len)
 		error = cs_err_set(CS_EHTTP, "cannot pull '%s': %s", image, p.err.buf);
 out:
@@ -582,7 +583,8 @@ start_container(struct dep_ctx *ctx, const char *id)
 	char *path = cs_xasprintf("/containers/%s/start", id);
 	long status = 0;
 	json_t *resp = NULL;
-	int error = cs_docker_json(ctx->docker, "POST", path, NULL, NULL, &status, &resp);
+	int error =
+	    cs_docker_json(dep_engine(ctx)->docker, "POST", path, NULL, NULL, &status, &resp);
 
 	if (error == 0 && status != 204 && status != 304)
 		error = cs_err_set(status == 404 ? CS_ENOTFOUND : CS_EHTTP, "POST %s: HTTP %ld: %s",
@@ -598,7 +600,8 @@ stop_container(struct dep_ctx *ctx, const char *id, json_t *desired)
 	json_int_t t = dep_num(desired, "StopTimeout");
 	char *path = cs_xasprintf("/containers/%s/stop?t=%" JSON_INTEGER_FORMAT, id, t ? t : 10);
 	long status = 0;
-	int error = cs_docker_json(ctx->docker, "POST", path, NULL, NULL, &status, NULL);
+	int error =
+	    cs_docker_json(dep_engine(ctx)->docker, "POST", path, NULL, NULL, &status, NULL);
 
 	if (error == 0 && status != 204 && status != 304 && status != 404)
 		error = cs_err_set(CS_EHTTP, "POST %s: HTTP %ld", path, status);
@@ -831,8 +834,8 @@ container_history(struct dep_ctx *ctx, struct cs_buf *out, struct dep_item *it)
 	long status = 0;
 	size_t i;
 
-	if (cs_docker_stream(ctx->docker, "GET", path, NULL, NULL, NULL, event_line, &e, &status) ==
-		0 &&
+	if (cs_docker_stream(dep_engine(ctx)->docker, "GET", path, NULL, NULL, NULL, event_line, &e,
+			     &status) == 0 &&
 	    e.lines.nr) {
 		cs_buf_adds(out, "\nstate history (engine events):");
 		if (e.lines.nr > HISTORY_LINES)
@@ -1064,7 +1067,7 @@ compose_report(struct dep_ctx *ctx)
 
 	if ((error = list_containers(ctx, &list)) < 0)
 		return error;
-	dep_bay_host(&host, cs_docker_host(ctx->docker));
+	dep_bay_host(&host, cs_docker_host(dep_engine(ctx)->docker));
 	json_array_foreach(list, i, c)
 	{
 		if (!dep_str(c, "State") || strcmp(dep_str(c, "State"), "running") != 0)
@@ -1095,11 +1098,10 @@ compose_close(struct dep_ctx *ctx)
 
 	if (c) {
 		json_decref(c->ids);
+		dep_engine_close(&c->eng);
 		free(c);
 		ctx->priv = NULL;
 	}
-	cs_docker_free(ctx->docker);
-	ctx->docker = NULL;
 }
 
 static void

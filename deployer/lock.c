@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "base64.h"
 #include "clock.h"
 #include "deploy.h"
@@ -45,6 +46,16 @@ struct self_id {
 };
 
 /* The first line of a small file, or "" (a missing /proc entry only weakens the stale rule). */
+
+/* The engine client of a Docker backend, or NULL (kubernetes: no lock yet). */
+static struct cs_docker *
+docker_of(struct dep_ctx *ctx)
+{
+	struct dep_engine *e = ctx->priv ? dep_engine(ctx) : NULL;
+
+	return e ? e->docker : NULL;
+}
+
 static void
 first_line(const char *path, char *out, size_t n)
 {
@@ -156,7 +167,7 @@ import_lock_image(struct dep_ctx *ctx)
 	cs_buf_addf(&path, "&tag=%s&changes=", colon + 1);
 	cs_http_urlencode(&path, "LABEL " DEP_LOCK_LABEL ".image=1");
 	cs_strvec_push(&headers, "Content-Type: application/x-tar");
-	error = cs_docker_stream(ctx->docker, "POST", path.buf, &headers, empty_tar, &left,
+	error = cs_docker_stream(docker_of(ctx), "POST", path.buf, &headers, empty_tar, &left,
 				 ignore_msg, NULL, &status);
 	cs_strvec_clear(&headers);
 	cs_buf_release(&path);
@@ -190,7 +201,7 @@ try_create(struct dep_ctx *ctx, struct dep_lock *lk)
 	for (tries = 0; tries < 2; tries++) {
 		json_decref(resp);
 		resp = NULL;
-		if ((error = cs_docker_json(ctx->docker, "POST", path.buf, body, NULL, &status,
+		if ((error = cs_docker_json(docker_of(ctx), "POST", path.buf, body, NULL, &status,
 					    &resp)) < 0)
 			goto out;
 		if (status == 404 && !lk->swarm && tries == 0) {
@@ -333,7 +344,7 @@ dep_lock_acquire(struct dep_ctx *ctx, struct dep_lock *lk)
 	int error;
 
 	/* NEEDSWORK: the Kubernetes target has no lock yet (a Lease would be its object) */
-	if (ctx->docker == NULL ||
+	if (docker_of(ctx) == NULL ||
 	    (strcmp(ctx->opts->coe, "swarm") != 0 && strcmp(ctx->opts->coe, "compose") != 0))
 		return 0;
 	lk->swarm = strcmp(ctx->opts->coe, "swarm") == 0;
@@ -395,6 +406,10 @@ dep_lock_acquire(struct dep_ctx *ctx, struct dep_lock *lk)
 			    ctx->opts->app, last_holder, lk->name, ctx->opts->lock_timeout_s);
 			break;
 		}
+		if (dep_interrupted()) {
+			error = cs_err_set(CS_EINTR, "interrupted while waiting for the lock");
+			break;
+		}
 		cs_clock_sleep_ms(LOCK_POLL_MS);
 	}
 	free(last_holder);
@@ -406,7 +421,7 @@ dep_lock_acquire(struct dep_ctx *ctx, struct dep_lock *lk)
 void
 dep_lock_release(struct dep_ctx *ctx, struct dep_lock *lk)
 {
-	if (lk->id && ctx->docker && remove_lock(ctx, lk, lk->id) < 0)
+	if (lk->id && docker_of(ctx) && remove_lock(ctx, lk, lk->id) < 0)
 		cs_log(CS_LOG_WARN, "cannot remove the lock %s: %s (remove it by hand)", lk->name,
 		       cs_err_msg());
 	CS_FREE_AND_NULL(lk->id);

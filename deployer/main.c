@@ -12,12 +12,14 @@
 #include <curl/curl.h>
 
 #include "args.h"
+#include "backend.h"
 #include "compose.h"
 #include "converge.h"
 #include "deploy.h"
 #include "dockerauth.h"
 #include "err.h"
 #include "imageref.h"
+#include "kube.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -30,6 +32,10 @@ static const char usage_text[] =
     "                     [--keep-on-failure] [--stable-for SECONDS]\n"
     "                     [--lock-timeout SECONDS] [--resolve-image always|changed|never]\n"
     "                     [-v...]\n"
+    "  kubernetes:        [--kubeconfig FILE] [--context NAME] [--namespace NS]\n"
+    "                     [--force-conflicts]   (-f: manifests, directories, or a Compose file;\n"
+    "                     --bay http(s)://HOST:PORT instead of a kubeconfig;\n"
+    "                     --publish-mode loadbalancer for Compose ports)\n"
     "\n"
     "Deploys an application's Compose files to a bay and waits until it converges,\n"
     "rolling back on failure.\n"
@@ -43,6 +49,7 @@ static const char usage_text[] =
     "  9   rollout failed and the rollback failed too\n"
     "  10  timed out (and rolled back)\n"
     "  11  another deployment of the app holds its lock (nothing changed)\n"
+    "  130 stopped by SIGINT, 143 by SIGTERM (what the run changed is restored first)\n"
     "\n"
     "--stable-for SECONDS: every task must stay running (healthy) this long to\n"
     "  count as converged (default 5; a service's update_config.monitor wins)\n"
@@ -65,6 +72,10 @@ enum {
 	OPT_KEEP,
 	OPT_RESOLVE_IMAGE,
 	OPT_PRINT_MODEL,
+	OPT_KUBECONFIG,
+	OPT_CONTEXT,
+	OPT_NAMESPACE,
+	OPT_FORCE_CONFLICTS,
 	OPT_STABLE_FOR,
 	OPT_LOCK_TIMEOUT
 };
@@ -88,6 +99,10 @@ static const struct option long_opts[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"print-model", no_argument, NULL, OPT_PRINT_MODEL}, /* hidden: tests */
+    {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+    {"context", required_argument, NULL, OPT_CONTEXT},
+    {"namespace", required_argument, NULL, OPT_NAMESPACE},
+    {"force-conflicts", no_argument, NULL, OPT_FORCE_CONFLICTS},
     {"stable-for", required_argument, NULL, OPT_STABLE_FOR},
     {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
     {NULL, 0, NULL, 0},
@@ -157,8 +172,11 @@ parse_args(struct dep_args *a, int argc, char **argv)
 			a->registry_password_file = optarg;
 			break;
 		case OPT_PUBLISH_MODE:
-			if (strcmp(optarg, "ingress") && strcmp(optarg, "host"))
-				return usage_error("--publish-mode wants ingress or host");
+			if (strcmp(optarg, "ingress") && strcmp(optarg, "host") &&
+			    strcmp(optarg, "loadbalancer") && strcmp(optarg, "nodeport"))
+				return usage_error(
+				    "--publish-mode wants ingress or host (kubernetes: "
+				    "nodeport or loadbalancer)");
 			a->publish_mode = optarg;
 			break;
 		case OPT_KEEP:
@@ -180,6 +198,18 @@ parse_args(struct dep_args *a, int argc, char **argv)
 		case OPT_PRINT_MODEL:
 			a->print_model = 1;
 			break;
+		case OPT_KUBECONFIG:
+			a->kubeconfig = optarg;
+			break;
+		case OPT_CONTEXT:
+			a->context = optarg;
+			break;
+		case OPT_NAMESPACE:
+			a->namespace = optarg;
+			break;
+		case OPT_FORCE_CONFLICTS:
+			a->force_conflicts = 1;
+			break;
 		case OPT_STABLE_FOR:
 			a->stable_for = strtod(optarg, &end);
 			if (*optarg == '\0' || *end != '\0' || !(a->stable_for >= 0) ||
@@ -200,15 +230,19 @@ parse_args(struct dep_args *a, int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument");
-	if (a->coe == NULL ||
-	    (strcmp(a->coe, "swarm") && strcmp(a->coe, "compose") && strcmp(a->coe, "kubernetes")))
+	if (dep_backend_find(a->coe) == NULL)
 		return usage_error("--coe wants swarm, compose or kubernetes");
 	if (a->files.nr == 0)
 		return usage_error("at least one -f FILE is needed");
 	if (a->app == NULL && !a->print_model)
 		return usage_error("--app NAME is needed");
-	if (a->bay == NULL && !a->print_model && !a->dry_run)
+	if (a->bay == NULL && !a->print_model && !a->dry_run && strcmp(a->coe, "kubernetes") != 0)
 		return usage_error("--bay URL is needed");
+	if (a->publish_mode && strcmp(a->coe, "kubernetes") != 0 &&
+	    (strcmp(a->publish_mode, "loadbalancer") == 0 ||
+	     strcmp(a->publish_mode, "nodeport") == 0))
+		return usage_error(
+		    "--publish-mode nodeport and loadbalancer are for --coe kubernetes");
 	if ((a->registry_user == NULL) != (a->registry_password_file == NULL))
 		return usage_error("--registry-user and --registry-password-file go together");
 	return 0;
@@ -225,46 +259,76 @@ print_errors(const struct cs_strvec *errors)
 		cs_log(CS_LOG_ERROR, "%s", errors->v[i]);
 }
 
-/* The registry host of the first service image that names one (caller frees), or NULL. */
+/* Every "image" string below v (Compose services, Kubernetes containers), in order. */
+static void
+collect_images(struct cs_strvec *out, json_t *v)
+{
+	const char *k;
+	json_t *e;
+	size_t i;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, e)
+		{
+			if (strcmp(k, "image") == 0 && json_is_string(e))
+				cs_strvec_push(out, json_string_value(e));
+			else
+				collect_images(out, e);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e) { collect_images(out, e); }
+	}
+}
+
+/* The registry host of the first image that names one (caller frees), or NULL. */
 static char *
 first_registry(json_t *model)
 {
-	const char *name;
-	json_t *svc;
+	struct cs_strvec images = CS_STRVEC_INIT;
+	char *host = NULL;
+	size_t i;
 
-	json_object_foreach(json_object_get(model, "services"), name, svc)
-	{
-		const char *image = json_string_value(json_object_get(svc, "image"));
+	collect_images(&images, json_object_get(model, "services")
+				    ? json_object_get(model, "services")
+				    : json_object_get(model, "manifests"));
+	for (i = 0; i < images.nr && host == NULL; i++) {
 		struct cs_imageref ref;
-		char *host = NULL;
 
-		if (image == NULL || cs_imageref_parse(&ref, image) < 0)
+		if (cs_imageref_parse(&ref, images.v[i]) < 0)
 			continue;
 		if (ref.registry)
 			host = cs_xstrdup(ref.registry);
 		cs_imageref_release(&ref);
-		if (host)
-			return host;
 	}
-	return NULL;
+	cs_strvec_clear(&images);
+	return host;
+}
+
+/* Kubernetes: the -f files are one Compose file (translated), else manifests. */
+static int
+compose_input(const struct cs_strvec *files)
+{
+	return files->nr > 0 && dep_kube_is_compose(files->v[0]);
 }
 
 /*
- * The X-Registry-Auth the swarm needs to pull: from --registry-user and
- * --registry-password-file, else docker's config.json for the registry of the
- * first image (as `docker stack deploy --with-registry-auth`). 0 or an exit code.
+ * The registry credential the bay needs to pull, parsed (each backend encodes
+ * it for its transport): from --registry-user and --registry-password-file,
+ * else docker's config.json for the registry of the first image (as `docker
+ * stack deploy --with-registry-auth`). *found is 1 when there is one.
+ * 0 or an exit code.
  */
 static int
-load_registry_auth(struct cs_buf *out, const struct dep_args *a, json_t *model)
+load_registry_cred(struct cs_dockerauth *out, int *found, const struct dep_args *a, json_t *model)
 {
-	struct cs_dockerauth auth = CS_DOCKERAUTH_INIT;
 	char *host = first_registry(model);
 	int error, rc = 0;
 
+	*found = 0;
 	if (a->registry_user)
-		error = cs_dockerauth_from_file(&auth, a->registry_user, a->registry_password_file);
+		error = cs_dockerauth_from_file(out, a->registry_user, a->registry_password_file);
 	else if (host)
-		error = cs_dockerauth_lookup(&auth, host);
+		error = cs_dockerauth_lookup(out, host);
 	else
 		error = CS_ENOTFOUND;
 	if (error == CS_ENOTFOUND && a->registry_user == NULL) {
@@ -272,18 +336,19 @@ load_registry_auth(struct cs_buf *out, const struct dep_args *a, json_t *model)
 	} else if (error < 0) {
 		cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
 		rc = DEP_EXIT_INVALID;
-		goto out;
 	} else {
-		if (auth.server == NULL && host)
-			auth.server = cs_xstrdup(host);
-		if (cs_dockerauth_header(out, &auth) < 0) {
-			cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
+		if (out->server == NULL && host)
+			out->server = cs_xstrdup(host);
+		if (out->password == NULL && out->identitytoken == NULL) {
+			cs_log(CS_LOG_ERROR,
+			       "registry credentials for '%s' have no password or token",
+			       host ? host : "?");
 			rc = DEP_EXIT_INVALID;
+		} else {
+			*found = 1;
 		}
 	}
-out:
 	free(host);
-	cs_dockerauth_release(&auth);
 	return rc;
 }
 
@@ -295,9 +360,9 @@ main(int argc, char **argv)
 	struct dep_compose_opts o = {0};
 	struct dep_deploy_opts d = {0};
 	struct dep_result res = DEP_RESULT_INIT;
-	struct cs_buf auth_header = CS_BUF_INIT;
+	struct cs_dockerauth cred = CS_DOCKERAUTH_INIT;
 	json_t *model = NULL;
-	int rc;
+	int rc, have_cred = 0;
 
 	cs_log_init("caas-deployer");
 	if ((rc = parse_args(&a, argc, argv)) != 0) {
@@ -311,7 +376,16 @@ main(int argc, char **argv)
 	o.env_file = a.env_file;
 	o.target = a.coe;
 	o.errors = &errors;
-	if (dep_compose_load(&model, &o) < 0) {
+	if (strcmp(a.coe, "kubernetes") == 0 && !compose_input(&a.files)) {
+		struct dep_kube_input ki = {
+		    .files = &a.files, .sets = &a.sets, .env_file = a.env_file, .errors = &errors};
+
+		if (dep_kube_load(&model, &ki) < 0) {
+			print_errors(&errors);
+			rc = DEP_EXIT_INVALID;
+			goto out;
+		}
+	} else if (dep_compose_load(&model, &o) < 0) {
 		print_errors(&errors);
 		rc = DEP_EXIT_INVALID;
 		goto out;
@@ -325,21 +399,26 @@ main(int argc, char **argv)
 		}
 		free(s);
 	}
-	if (dep_compose_deployable(model, &errors) < 0) {
+	if (json_object_get(model, "services") && dep_compose_deployable(model, &errors) < 0) {
 		print_errors(&errors);
 		rc = DEP_EXIT_INVALID;
 		goto out;
 	}
 	if (a.print_model)
 		goto out; /* a look at the model only: never contact the bay */
-	if (strcmp(a.coe, "kubernetes") == 0) {
-		cs_log(CS_LOG_ERROR,
-		       "--coe kubernetes: the Kubernetes backend is not available yet "
-		       "(nothing was changed)");
-		rc = DEP_EXIT_INVALID;
-		goto out;
+	if (strcmp(a.coe, "kubernetes") == 0 && json_object_get(model, "services")) {
+		json_t *km = NULL;
+
+		/* the same Compose model, translated into Kubernetes objects */
+		if (dep_kube_from_compose(&km, model, a.publish_mode, NULL) < 0) {
+			cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
+			rc = DEP_EXIT_INVALID;
+			goto out;
+		}
+		json_decref(model);
+		model = km;
 	}
-	if ((rc = load_registry_auth(&auth_header, &a, model)) != 0)
+	if ((rc = load_registry_cred(&cred, &have_cred, &a, model)) != 0)
 		goto out;
 	d.coe = a.coe;
 	d.bay = a.bay;
@@ -353,9 +432,14 @@ main(int argc, char **argv)
 	d.publish_mode = a.publish_mode == NULL		       ? DEP_PUBLISH_AS_FILE
 			 : strcmp(a.publish_mode, "host") == 0 ? DEP_PUBLISH_HOST
 							       : DEP_PUBLISH_INGRESS;
-	d.registry_auth = auth_header.len ? auth_header.buf : NULL;
 	d.resolve_image = a.resolve_image;
+	d.registry_cred = have_cred ? &cred : NULL;
+	d.kubeconfig = a.kubeconfig;
+	d.context = a.context;
+	d.namespace = a.namespace;
+	d.force_conflicts = a.force_conflicts;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	dep_signals_install();
 	rc = dep_deploy_run(&res, model, &d);
 	for (size_t i = 0; rc == DEP_EXIT_OK && !a.dry_run && i < res.endpoints.nr; i++)
 		cs_out("endpoint %s", res.endpoints.v[i]);
@@ -367,7 +451,7 @@ main(int argc, char **argv)
 	dep_result_release(&res);
 	curl_global_cleanup();
 out:
-	cs_buf_wipe(&auth_header);
+	cs_dockerauth_release(&cred);
 	cs_log_secret_clear();
 	json_decref(model);
 	cs_strvec_clear(&errors);

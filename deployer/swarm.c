@@ -31,9 +31,10 @@
 #define LOG_TAIL 20
 
 struct swarm {
-	char *node_addr;  /* Swarm.NodeAddr of the manager we talk to */
-	json_t *ids;	  /* "network:NAME", "secret:NAME", "config:NAME" -> engine ID */
-	json_t *net_name; /* network ID -> name, for comparing specs */
+	struct dep_engine eng; /* first: dep_engine() */
+	char *node_addr;       /* Swarm.NodeAddr of the manager we talk to */
+	json_t *ids;	       /* "network:NAME", "secret:NAME", "config:NAME" -> engine ID */
+	json_t *net_name;      /* network ID -> name, for comparing specs */
 };
 
 struct svc_priv {
@@ -188,7 +189,7 @@ swarm_open(struct dep_ctx *ctx)
 	sw->ids = json_object();
 	sw->net_name = json_object();
 	ctx->priv = sw;
-	if ((error = cs_docker_connect(&ctx->docker, ctx->opts->bay)) < 0)
+	if ((error = dep_engine_open(&sw->eng, ctx)) < 0)
 		return error;
 	if ((error = dep_call(ctx, "GET", "/info", NULL, 0, &info)) < 0)
 		return error;
@@ -199,7 +200,7 @@ swarm_open(struct dep_ctx *ctx)
 	    !json_is_true(json_object_get(s, "ControlAvailable")))
 		error =
 		    cs_err_set(CS_EHTTP, "bay '%s' is not a swarm manager (node state '%s')",
-			       cs_docker_host(ctx->docker),
+			       cs_docker_host(sw->eng.docker),
 			       dep_str(s, "LocalNodeState") ? dep_str(s, "LocalNodeState") : "?");
 	json_decref(info);
 	return error;
@@ -1468,10 +1469,10 @@ swarm_report(struct dep_ctx *ctx)
 	if ((error = list_app(ctx, "/services", &services)) < 0)
 		goto out;
 	/* a local socket: the node's own address (host-mode ports listen there) */
-	if (sw->node_addr && strncmp(cs_docker_host(ctx->docker), "tcp://", 6) != 0)
+	if (sw->node_addr && strncmp(cs_docker_host(sw->eng.docker), "tcp://", 6) != 0)
 		cs_buf_adds(&host, sw->node_addr);
 	else
-		dep_bay_host(&host, cs_docker_host(ctx->docker));
+		dep_bay_host(&host, cs_docker_host(sw->eng.docker));
 	for (i = 0; i < ctx->plan.nr; i++) {
 		struct dep_item *it = &ctx->plan.v[i];
 
@@ -1516,11 +1517,10 @@ swarm_close(struct dep_ctx *ctx)
 		free(sw->node_addr);
 		json_decref(sw->ids);
 		json_decref(sw->net_name);
+		dep_engine_close(&sw->eng);
 		free(sw);
 		ctx->priv = NULL;
 	}
-	cs_docker_free(ctx->docker);
-	ctx->docker = NULL;
 }
 
 static void

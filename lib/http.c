@@ -21,6 +21,7 @@ struct cs_http {
 	char *display;	 /* what to call the peer in messages */
 	char *unix_path; /* NULL unless a unix socket */
 	char *ca_file, *cert_file, *key_file;
+	char *ca_pem, *cert_pem, *key_pem;
 	int insecure;
 	volatile int *cancel;
 };
@@ -35,6 +36,15 @@ struct xfer {
 	int interrupted;
 };
 
+/* PEM text handed to curl, which copies it (CURL_BLOB_COPY). */
+static void
+set_blob(CURL *c, CURLoption opt, const char *pem)
+{
+	struct curl_blob b = {.data = (void *)pem, .len = strlen(pem), .flags = CURL_BLOB_COPY};
+
+	curl_easy_setopt(c, opt, &b);
+}
+
 static char *
 dup_or_null(const char *s)
 {
@@ -45,7 +55,7 @@ int
 cs_http_new(struct cs_http **out, const char *base_url, const struct cs_http_tls *tls)
 {
 	struct cs_http *h;
-	int use_tls = tls && (tls->ca_file || tls->cert_file);
+	int use_tls = tls && (tls->ca_file || tls->cert_file || tls->ca_pem || tls->cert_pem);
 
 	*out = NULL;
 	h = cs_xcalloc(1, sizeof(*h));
@@ -75,6 +85,9 @@ cs_http_new(struct cs_http **out, const char *base_url, const struct cs_http_tls
 		h->ca_file = dup_or_null(tls->ca_file);
 		h->cert_file = dup_or_null(tls->cert_file);
 		h->key_file = dup_or_null(tls->key_file);
+		h->ca_pem = dup_or_null(tls->ca_pem);
+		h->cert_pem = dup_or_null(tls->cert_pem);
+		h->key_pem = dup_or_null(tls->key_pem);
 		h->insecure = tls->insecure;
 	}
 	h->curl = curl_easy_init();
@@ -99,6 +112,11 @@ cs_http_free(struct cs_http *h)
 	free(h->ca_file);
 	free(h->cert_file);
 	free(h->key_file);
+	free(h->ca_pem);
+	free(h->cert_pem);
+	if (h->key_pem)
+		explicit_bzero(h->key_pem, strlen(h->key_pem));
+	free(h->key_pem);
 	free(h);
 }
 
@@ -334,6 +352,16 @@ cs_http_do(struct cs_http *h, const struct cs_http_req *req, struct cs_http_resp
 		curl_easy_setopt(c, CURLOPT_SSLCERT, h->cert_file);
 	if (h->key_file)
 		curl_easy_setopt(c, CURLOPT_SSLKEY, h->key_file);
+	if (h->ca_pem && !h->ca_file)
+		set_blob(c, CURLOPT_CAINFO_BLOB, h->ca_pem);
+	if (h->cert_pem && !h->cert_file) {
+		set_blob(c, CURLOPT_SSLCERT_BLOB, h->cert_pem);
+		curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+	}
+	if (h->key_pem && !h->key_file) {
+		set_blob(c, CURLOPT_SSLKEY_BLOB, h->key_pem);
+		curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+	}
 	if (h->insecure) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);

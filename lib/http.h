@@ -25,6 +25,11 @@ struct cs_http_tls {
 	const char *cert_file; /* client certificate (engine TLS), or NULL */
 	const char *key_file;  /* client key, or NULL */
 	int insecure;	       /* 1: do not verify the peer (never the default) */
+	/*
+	 * PEM text instead of files (kubeconfig *-data), or NULL; copied, and
+	 * the key is wiped when the client is freed. A file, when given, wins.
+	 */
+	const char *ca_pem, *cert_pem, *key_pem;
 };
 
 /*
