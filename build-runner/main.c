@@ -674,10 +674,11 @@ main(int argc, char **argv)
 			goto fail;
 		}
 		if (error < 0) {
-			rc = br_interrupted ? exit_for(error)
-			     : error == CS_ENET || error == CS_EHTTP || error == CS_ETIMEOUT
-				 ? BR_EXIT_ENGINE
-				 : BR_EXIT_USAGE;
+			rc =
+			    br_interrupted ? exit_for(error)
+			    : cs_err_unreachable(error) || error == CS_EHTTP || error == CS_ETIMEOUT
+				? BR_EXIT_ENGINE
+				: BR_EXIT_USAGE;
 			goto fail;
 		}
 	}

@@ -609,6 +609,7 @@ class_of(int error)
 {
 	switch (error) {
 	case CS_ENET:
+	case CS_ETLS:
 		return DEP_EXIT_UNREACHABLE;
 	case CS_EINVAL:
 		return DEP_EXIT_INVALID;
@@ -787,9 +788,9 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 			goto out;
 		}
 		code = fail(out,
-			    error == CS_EINVAL ? DEP_EXIT_INVALID
-			    : error == CS_ENET ? DEP_EXIT_UNREACHABLE
-					       : DEP_EXIT_REJECTED,
+			    error == CS_EINVAL		? DEP_EXIT_INVALID
+			    : cs_err_unreachable(error) ? DEP_EXIT_UNREACHABLE
+							: DEP_EXIT_REJECTED,
 			    NULL);
 		goto out;
 	}
@@ -800,9 +801,9 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 			goto out;
 		}
 		code = fail(out,
-			    error == CS_ETIMEOUT ? DEP_EXIT_LOCKED
-			    : error == CS_ENET	 ? DEP_EXIT_UNREACHABLE
-						 : DEP_EXIT_REJECTED,
+			    error == CS_ETIMEOUT	? DEP_EXIT_LOCKED
+			    : cs_err_unreachable(error) ? DEP_EXIT_UNREACHABLE
+							: DEP_EXIT_REJECTED,
 			    NULL);
 		goto out;
 	}
@@ -840,7 +841,9 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 		}
 		what = cs_xasprintf("cannot %s %s '%s'", plan_verb(it->action), dep_item_kind(it),
 				    it->name);
-		code = fail(out, error == CS_ENET ? DEP_EXIT_UNREACHABLE : DEP_EXIT_REJECTED, what);
+		code =
+		    fail(out, cs_err_unreachable(error) ? DEP_EXIT_UNREACHABLE : DEP_EXIT_REJECTED,
+			 what);
 		free(what);
 		if (any_applied && code != DEP_EXIT_UNREACHABLE && roll_back(&ctx) < 0)
 			code = DEP_EXIT_ROLLBACK_FAIL;

@@ -353,7 +353,7 @@ kube_open(struct dep_ctx *ctx)
 		return error;
 	cs_http_set_cancel(k->http, ctx->cancel);
 	if ((error = dep_kube__get(k, "/version", &ver)) < 0) {
-		if (error == CS_ENET)
+		if (cs_err_unreachable(error))
 			return error;
 		return cs_err_set(CS_EHTTP, "%s: not a Kubernetes API server: %s", k->kc.server,
 				  cs_err_msg());

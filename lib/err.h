@@ -25,6 +25,17 @@ enum cs_err_code {
 };
 
 /*
+ * Whether code means the peer could not be reached or could not be trusted
+ * (CS_ENET, CS_ETLS): the tools report both as "unreachable", while only
+ * CS_ENET may be retried.
+ */
+static inline int
+cs_err_unreachable(int code)
+{
+	return code == CS_ENET || code == CS_ETLS;
+}
+
+/*
  * Store the message (printf format) for the current thread and return code.
  * Control characters in the formatted text are replaced with '?'.
  */

@@ -97,6 +97,7 @@ exit_code_for(int error)
 {
 	switch (error) {
 	case CS_ENET:
+	case CS_ETLS:
 	case CS_EHTTP:
 	case CS_ETIMEOUT:
 		return EXIT_ENGINE;
@@ -291,7 +292,7 @@ main(int argc, char **argv)
 	if ((error = cs_validate_image(&val, engine, image, archive, policy, &opts)) < 0) {
 		rc = interrupted ? 128 + interrupted : exit_code_for(error);
 		if (!interrupted && val.source != NULL && strcmp(val.source, "registry") == 0 &&
-		    (error == CS_ENET || error == CS_EHTTP || error == CS_EAUTH ||
+		    (cs_err_unreachable(error) || error == CS_EHTTP || error == CS_EAUTH ||
 		     error == CS_ETIMEOUT))
 			rc = EXIT_REGISTRY;
 		if (error == CS_EINTR)
