@@ -59,8 +59,14 @@ pod_problem(struct cs_buf *b, json_t *pod)
 					    "ImagePullBackOff",		  "InvalidImageName",
 					    "CreateContainerConfigError", "CreateContainerError"};
 
+	/*
+	 * "pod has unbound immediate PersistentVolumeClaims" is the scheduler
+	 * waiting for a volume being provisioned, not a verdict: a claim that
+	 * never binds ends at --timeout instead.
+	 */
 	s = cond_status(pod, "PodScheduled", &reason, &msg);
-	if (s && strcmp(s, "False") == 0 && reason && strcmp(reason, "Unschedulable") == 0) {
+	if (s && strcmp(s, "False") == 0 && reason && strcmp(reason, "Unschedulable") == 0 &&
+	    !(msg && strstr(msg, "unbound immediate PersistentVolumeClaims"))) {
 		cs_buf_addf(b, "pod %s: unschedulable: %s",
 			    dep_str(json_object_get(pod, "metadata"), "name") ?: "?",
 			    msg ? msg : "");
