@@ -36,8 +36,7 @@ if [ $# -eq 0 ]; then
 fi
 
 # Longest input per target: big enough for the seeds, small enough for speed.
-# The smoke run keeps .dockerignore inputs short: runs of '*' in a long
-# pattern make matching cubic (tests/fuzz/known-defects, docs/reliability.md).
+# The smoke run keeps .dockerignore inputs short, for speed.
 max_len() {
 	case $1 in
 	dockerignore) [ "$smoke" -eq 1 ] && echo 512 || echo 4096 ;;
