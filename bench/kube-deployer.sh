@@ -34,7 +34,7 @@ kubectl() { "$CAAS_KUBECTL" "$@"; }
 
 work=$(mktemp -d)
 prefix=cs-test-bench-$$
-trap 'kubectl get ns -o name | grep "/$prefix-" | xargs -r kubectl delete --wait=false >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap 'kubectl get ns -o name | grep "/$prefix-" | xargs -r kubectl delete --wait=false >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 n=$((objects / 3))
 {
