@@ -62,41 +62,6 @@ list_app(struct dep_ctx *ctx, const char *what, json_t **out)
 
 /* Model helpers. */
 
-/* {K: V} with string values, in key order, plus the namespace label. */
-static json_t *
-labels(json_t *src, const char *app)
-{
-	json_t *res = json_object();
-	const char *k;
-	json_t *v;
-
-	json_object_foreach(src, k, v)
-	{
-		if (json_is_string(v))
-			json_object_set(res, k, v);
-		else if (json_is_integer(v))
-			json_object_set_new(
-			    res, k, json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v)));
-	}
-	if (app)
-		json_object_set_new(res, NS_LABEL, json_string(app));
-	return res;
-}
-
-static const char *
-restart_condition(json_t *rp)
-{
-	const char *c = dep_str(rp, "condition");
-
-	if (c == NULL)
-		return NULL;
-	if (strcmp(c, "no") == 0)
-		return "none";
-	if (strcmp(c, "always") == 0 || strcmp(c, "unless-stopped") == 0)
-		return "any";
-	return c;
-}
-
 /*
  * A copy of a spec for comparison: network IDs replaced by names, secret and
  * config IDs dropped, engine-filled defaults removed, empties pruned.
@@ -358,9 +323,9 @@ plan_files(struct dep_ctx *ctx, const char *kind, json_t *used, json_t *names)
 		b64 = cs_xmalloc(b64len);
 		EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)data.buf,
 				(int)data.len);
-		it->desired =
-		    json_pack("{s:s, s:o, s:s}", "Name", name, "Labels",
-			      labels(json_object_get(def, "labels"), ctx->opts->app), "Data", b64);
+		it->desired = json_pack(
+		    "{s:s, s:o, s:s}", "Name", name, "Labels",
+		    dep_swarm_labels(json_object_get(def, "labels"), ctx->opts->app), "Data", b64);
 		json_object_set_new(json_object_get(it->desired, "Labels"), VERSION_KEY_LABEL,
 				    json_string(key));
 		if (secret)
@@ -573,7 +538,7 @@ swarm_plan(struct dep_ctx *ctx)
 		p->global = json_object_get(json_object_get(spec, "Mode"), "Global") != NULL;
 		p->replicas = dep_num(json_object_get(json_object_get(spec, "Mode"), "Replicated"),
 				      "Replicas");
-		cond = restart_condition(json_object_get(deploy, "restart_policy"));
+		cond = dep_swarm_restart_condition(json_object_get(deploy, "restart_policy"));
 		p->one_shot = cond && strcmp(cond, "any") != 0;
 		if (found) {
 			json_t *a = normalize_spec(sw, spec);

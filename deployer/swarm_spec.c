@@ -19,9 +19,8 @@
 #define NS_LABEL "com.docker.stack.namespace"
 #define IMAGE_LABEL "com.docker.stack.image"
 
-/* {K: V} with string values plus the namespace label. */
-static json_t *
-stack_labels(json_t *src, const char *app)
+json_t *
+dep_swarm_labels(json_t *src, const char *app)
 {
 	json_t *res = json_object(), *v;
 	const char *k;
@@ -207,8 +206,8 @@ ulimits(json_t *ul)
 	return a;
 }
 
-static const char *
-restart_condition(json_t *rp)
+const char *
+dep_swarm_restart_condition(json_t *rp)
 {
 	const char *c = dep_str(rp, "condition");
 
@@ -478,9 +477,10 @@ mounts(struct dep_ctx *ctx, const char *key, json_t *svc)
 			json_object_set_new(m, "Source", json_string(vn));
 			free(vn);
 			if (!json_is_true(json_object_get(top, "external"))) {
-				json_t *vo = json_pack(
-				    "{s:o}", "Labels",
-				    stack_labels(json_object_get(top, "labels"), ctx->opts->app));
+				json_t *vo =
+				    json_pack("{s:o}", "Labels",
+					      dep_swarm_labels(json_object_get(top, "labels"),
+							       ctx->opts->app));
 
 				if (dep_str(top, "driver"))
 					json_object_set_new(
@@ -529,7 +529,7 @@ container_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 
 	json_object_set_new(cs, "Image", json_string(image ? image : ""));
 	free(image);
-	json_object_set_new(cs, "Labels", stack_labels(json_object_get(svc, "labels"), app));
+	json_object_set_new(cs, "Labels", dep_swarm_labels(json_object_get(svc, "labels"), app));
 	/* compose entrypoint replaces the image's ENTRYPOINT (Command), command its CMD (Args) */
 	if (json_is_array(json_object_get(svc, "entrypoint")))
 		json_object_set_new(cs, "Command",
@@ -682,7 +682,7 @@ dep_swarm_service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 	json_object_set_new(spec, "Name", json_string(name));
 	free(name);
 	warn_partial(key, svc);
-	v = stack_labels(json_object_get(deploy, "labels"), app);
+	v = dep_swarm_labels(json_object_get(deploy, "labels"), app);
 	/* the image as the file names it: --resolve-image changed compares with it */
 	json_object_set_new(v, IMAGE_LABEL, json_string(dep_str(svc, "image")));
 	json_object_set_new(spec, "Labels", v);
@@ -701,7 +701,7 @@ dep_swarm_service_spec(struct dep_ctx *ctx, const char *key, json_t *svc)
 	if (json_is_object(v)) {
 		json_t *rp = json_object();
 
-		dep_set_str(rp, "Condition", restart_condition(v));
+		dep_set_str(rp, "Condition", dep_swarm_restart_condition(v));
 		dep_set_int(rp, "Delay", dep_num(v, "delay_ns"));
 		dep_set_int(rp, "MaxAttempts", dep_num(v, "max_attempts"));
 		dep_set_int(rp, "Window", dep_num(v, "window_ns"));
@@ -728,9 +728,10 @@ dep_swarm_network_spec(struct dep_ctx *ctx, const char *key, const char *name, c
 	json_t *ipam = json_object_get(def, "ipam"), *body, *cfg, *c;
 	size_t i;
 
-	body = json_pack("{s:s, s:b, s:s, s:b, s:o}", "Name", name, "CheckDuplicate", 1, "Driver",
-			 driver, "Attachable", json_is_true(json_object_get(def, "attachable")),
-			 "Labels", stack_labels(json_object_get(def, "labels"), ctx->opts->app));
+	body =
+	    json_pack("{s:s, s:b, s:s, s:b, s:o}", "Name", name, "CheckDuplicate", 1, "Driver",
+		      driver, "Attachable", json_is_true(json_object_get(def, "attachable")),
+		      "Labels", dep_swarm_labels(json_object_get(def, "labels"), ctx->opts->app));
 	if (json_is_true(json_object_get(def, "internal")))
 		json_object_set_new(body, "Internal", json_true());
 	if (json_object_size(json_object_get(def, "driver_opts")))

@@ -28,6 +28,12 @@ struct dep_ctx;
  * in SecretName/ConfigName (the caller renames them, then calls
  * dep_swarm_sort_refs()). New reference; never fails.
  */
+/* {K: V} of src with string values (integers as text), plus the stack namespace label of app. */
+json_t *dep_swarm_labels(json_t *src, const char *app);
+
+/* A Compose restart_policy's condition as swarm names it (no -> none, always -> any), or NULL. */
+const char *dep_swarm_restart_condition(json_t *rp);
+
 json_t *dep_swarm_service_spec(struct dep_ctx *ctx, const char *key, json_t *svc);
 
 /*
