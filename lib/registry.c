@@ -333,6 +333,24 @@ request(struct cs_registry *r, const char *method, const char *path, const char 
 	}
 }
 
+/* GET path (a manifest of repository:reference) into resp: 0 on 200. */
+static int
+get_manifest(struct cs_http_resp *resp, struct cs_registry *r, const char *accept, const char *path,
+	     const char *repository, const char *reference)
+{
+	int error;
+
+	if ((error = request(r, "GET", path, accept, resp)) < 0)
+		return error;
+	if (resp->status == 404)
+		return cs_err_set(CS_ENOTFOUND, "registry %s: no manifest %s:%s", r->host,
+				  repository, reference);
+	if (resp->status != 200)
+		return cs_err_set(CS_EHTTP, "registry %s: GET %s: HTTP %ld", r->host, path,
+				  resp->status);
+	return 0;
+}
+
 int
 cs_registry_check(struct cs_registry *r)
 {
@@ -417,18 +435,9 @@ cs_registry_manifest_config(char **digest, char **config_digest, struct cs_regis
 	int error;
 
 	*digest = *config_digest = NULL;
-	if ((error = request(r, "GET", path, image_manifest_accept, &resp)) < 0)
+	if ((error = get_manifest(&resp, r, image_manifest_accept, path, repository, reference)) <
+	    0)
 		goto out;
-	if (resp.status == 404) {
-		error = cs_err_set(CS_ENOTFOUND, "registry %s: no manifest %s:%s", r->host,
-				   repository, reference);
-		goto out;
-	}
-	if (resp.status != 200) {
-		error = cs_err_set(CS_EHTTP, "registry %s: GET %s: HTTP %ld", r->host, path,
-				   resp.status);
-		goto out;
-	}
 	/* the digest is computed, not taken on trust: it names exactly these bytes */
 	sha256_digest(computed, resp.body.buf, resp.body.len);
 	dg = cs_http_resp_header(&resp, "Docker-Content-Digest");
@@ -486,18 +495,8 @@ cs_registry_get_manifest(struct cs_buf *out, char **media_type, struct cs_regist
 	int error;
 
 	*media_type = NULL;
-	if ((error = request(r, "GET", path, manifest_accept, &resp)) < 0)
+	if ((error = get_manifest(&resp, r, manifest_accept, path, repository, reference)) < 0)
 		goto out;
-	if (resp.status == 404) {
-		error = cs_err_set(CS_ENOTFOUND, "registry %s: no manifest %s:%s", r->host,
-				   repository, reference);
-		goto out;
-	}
-	if (resp.status != 200) {
-		error = cs_err_set(CS_EHTTP, "registry %s: GET %s: HTTP %ld", r->host, path,
-				   resp.status);
-		goto out;
-	}
 	if (resp.body.len > ((size_t)4 << 20)) {
 		error = cs_err_set(CS_ETOOBIG, "registry %s: manifest %s:%s is larger than 4 MiB",
 				   r->host, repository, reference);
