@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "signals.h"
 #include "br.h"
 
 volatile int br_interrupted;
@@ -18,12 +19,6 @@ on_signal(int sig)
 void
 br_install_signals(void)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cs_signals_catch(on_signal);
 	signal(SIGPIPE, SIG_IGN);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "signals.h"
 #include "clock.h"
 #include "backend.h"
 #include "deploy.h"
@@ -57,13 +58,7 @@ on_signal(int sig)
 void
 dep_signals_install(void)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cs_signals_catch(on_signal);
 	signal(SIGPIPE, SIG_IGN);
 }
 

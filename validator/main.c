@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "signals.h"
 #include "docker.h"
 #include "dockerauth.h"
 #include "err.h"
@@ -166,7 +167,6 @@ main(int argc, char **argv)
 	struct cs_docker *engine = NULL;
 	struct cs_filch *policy = NULL;
 	enum cs_log_level verbosity = CS_LOG_WARN;
-	struct sigaction sa;
 	int c, error, rc = EXIT_BAD_INPUT, curl_ready = 0;
 
 	cs_log_init("caas-validator");
@@ -273,11 +273,7 @@ main(int argc, char **argv)
 		opts.registry_password = auth.password;
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cs_signals_catch(on_signal);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	curl_ready = 1;
 
