@@ -190,6 +190,33 @@ install: all
 	done
 	if [ -d validator/policies ]; then install -m 644 validator/policies/*.json '$(DESTDIR)$(datadir)/policies'; fi
 
+# playbooks/library holds the three executables as Ansible binary modules (caas_build,
+# caas_validate, caas_deploy): symlinks to the built tools in the source tree (made by `make`),
+# relative links to the installed ones under $(datadir)/playbooks (made by `make install`).
+PLAYBOOK_MODULES = caas_build:build-runner/caas-build-runner caas_validate:validator/caas-validator \
+	caas_deploy:deployer/caas-deployer
+all: playbooks
+playbooks:
+	@mkdir -p playbooks/library
+	@for m in $(PLAYBOOK_MODULES); do ln -sfn "../../$${m#*:}" "playbooks/library/$${m%%:*}" || exit; done
+
+install: install-playbooks
+install-playbooks: all
+	install -d '$(DESTDIR)$(datadir)/playbooks/library' '$(DESTDIR)$(datadir)/playbooks/tasks' \
+		'$(DESTDIR)$(datadir)/playbooks/vars'
+	install -m 644 playbooks/*.yml playbooks/inventory.example '$(DESTDIR)$(datadir)/playbooks'
+	install -m 644 playbooks/tasks/*.yml '$(DESTDIR)$(datadir)/playbooks/tasks'
+	install -m 644 playbooks/vars/*.yml '$(DESTDIR)$(datadir)/playbooks/vars'
+	rel=$$(realpath -m --relative-to='$(datadir)/playbooks/library' '$(bindir)') && \
+	for m in $(PLAYBOOK_MODULES); do \
+		ln -sfn "$$rel/$${m##*/}" "$(DESTDIR)$(datadir)/playbooks/library/$${m%%:*}" || exit; \
+	done
+
+clean: clean-playbooks
+clean-playbooks:
+	rm -rf playbooks/library
+.PHONY: playbooks install-playbooks clean-playbooks
+
 clean:
 	rm -f lib/*.o $(LIB) $(DATADIR_STAMP) build-runner/*.o validator/*.o deployer/*.o \
 		build-runner/caas-build-runner validator/caas-validator deployer/caas-deployer $(UNIT_BIN) \
