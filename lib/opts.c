@@ -85,7 +85,8 @@ static char *
 display_name(const struct cs_opts_run *run, const struct cs_opt *o)
 {
 	if (o->type == CS_OPT_POSITIONAL)
-		return run->module ? json_name(o->name) : cs_xasprintf("%s", o->arg ? o->arg : o->name);
+		return run->module ? json_name(o->name)
+				   : cs_xasprintf("%s", o->arg ? o->arg : o->name);
 	return run->module ? json_name(o->name) : cs_xasprintf("--%s", o->name);
 }
 
@@ -206,7 +207,8 @@ set_value(struct cs_opts_run *run, const struct cs_opt *o, void *store, const ch
 		v = strtol(value, &end, 10);
 		/* 4294967297 must not wrap to 1 on the way to an int */
 		if (*value == '\0' || *end != '\0' || errno == ERANGE || v < o->min || v > o->max)
-			rc = cs_opts_usage_error(run, "%s '%s': want a whole number from %.0f to %.0f",
+			rc = cs_opts_usage_error(run,
+						 "%s '%s': want a whole number from %.0f to %.0f",
 						 name, value, o->min, o->max);
 		else
 			*(long *)field(store, o) = v;
@@ -349,11 +351,9 @@ parse_argv(struct cs_opts_run *run, void *store, int argc, char **argv)
 				continue;
 		}
 		if (o->flags & (CS_OPT_JSON_ONLY | CS_OPT_SECRET)) {
-			rc = cs_opts_usage_error(run,
-						 "--%s is accepted in a module arguments file only%s",
-						 o->name,
-						 o->flags & CS_OPT_SECRET ? ": a secret never goes in argv"
-									  : "");
+			rc = cs_opts_usage_error(
+			    run, "--%s is accepted in a module arguments file only%s", o->name,
+			    o->flags & CS_OPT_SECRET ? ": a secret never goes in argv" : "");
 			break;
 		}
 		rc = set_value(run, o, store, takes_value(o) ? optarg : "1");
@@ -451,8 +451,8 @@ module_value(struct cs_opts_run *run, const struct cs_opt *o, void *store, const
 			json_array_foreach(v, i, e)
 			{
 				if ((s = scalar_string(e)) == NULL)
-					return cs_opts_usage_error(
-					    run, "%s[%zu]: want a string", key, i);
+					return cs_opts_usage_error(run, "%s[%zu]: want a string",
+								   key, i);
 				set_value(run, o, store, keep(run, s));
 			}
 			return 0;
@@ -465,8 +465,8 @@ module_value(struct cs_opts_run *run, const struct cs_opt *o, void *store, const
 				char *val = scalar_string(e);
 
 				if (val == NULL)
-					return cs_opts_usage_error(run, "%s.%s: want a string",
-								   key, k);
+					return cs_opts_usage_error(run, "%s.%s: want a string", key,
+								   k);
 				s = cs_xasprintf("%s=%s", k, val);
 				free(val);
 				if (set_value(run, o, store, keep(run, s)))
@@ -478,8 +478,8 @@ module_value(struct cs_opts_run *run, const struct cs_opt *o, void *store, const
 			json_array_foreach(v, i, e)
 			{
 				if ((s = scalar_string(e)) == NULL)
-					return cs_opts_usage_error(
-					    run, "%s[%zu]: want KEY=VALUE", key, i);
+					return cs_opts_usage_error(run, "%s[%zu]: want KEY=VALUE",
+								   key, i);
 				if (set_value(run, o, store, keep(run, s)))
 					return run->exit_code;
 			}
@@ -623,9 +623,7 @@ cs_opts_parse(struct cs_opts_run *run, const struct cs_opts_spec *spec, void *st
 	}
 	if (rc == 0)
 		rc = check_required(run, store);
-	cs_log_set_level(run->quiet ? CS_LOG_ERROR
-			 : run->verbose ? CS_LOG_DEBUG
-					: CS_LOG_INFO);
+	cs_log_set_level(run->quiet ? CS_LOG_ERROR : run->verbose ? CS_LOG_DEBUG : CS_LOG_INFO);
 	if (rc == 0)
 		return 0;
 	if (rc == 1 && run->exit_code == 0)
@@ -638,8 +636,8 @@ cs_opts_parse(struct cs_opts_run *run, const struct cs_opts_spec *spec, void *st
 }
 
 int
-cs_opts_finish(struct cs_opts_run *run, json_t *result, const char *json_path, int rc,
-	       int changed, const char *msg, const char *error)
+cs_opts_finish(struct cs_opts_run *run, json_t *result, const char *json_path, int rc, int changed,
+	       const char *msg, const char *error)
 {
 	json_t *doc = result ? json_incref(result) : json_object();
 	int exit_code = rc;
@@ -666,9 +664,10 @@ cs_opts_finish(struct cs_opts_run *run, json_t *result, const char *json_path, i
 		json_object_set_new(m, "changed", json_boolean(changed));
 		json_object_set_new(m, "failed", json_boolean(exit_code != 0));
 		json_object_set_new(m, "rc", json_integer(exit_code));
-		json_object_set_new(m, "msg", json_string(msg		     ? msg
-							  : exit_code != 0 ? error
-							  : "ok"));
+		json_object_set_new(m, "msg",
+				    json_string(msg		 ? msg
+						: exit_code != 0 ? error
+								 : "ok"));
 		if (run->check_mode)
 			json_object_set_new(m, "check_mode", json_true());
 		s = json_dumps(m, JSON_SORT_KEYS | JSON_COMPACT);
@@ -932,7 +931,8 @@ cs_opts_print_completion(const struct cs_opts_spec *spec, FILE *f)
 	for (o = spec->opts; o->type != CS_OPT_END; o++) {
 		const char *gen;
 
-		if (!is_option(o) || !takes_value(o) || (o->flags & (CS_OPT_HIDDEN | CS_OPT_JSON_ONLY)))
+		if (!is_option(o) || !takes_value(o) ||
+		    (o->flags & (CS_OPT_HIDDEN | CS_OPT_JSON_ONLY)))
 			continue;
 		fprintf(f, "\t--%s", o->name);
 		if (o->short_name)
@@ -943,13 +943,15 @@ cs_opts_print_completion(const struct cs_opts_spec *spec, FILE *f)
 			for (p = words; *p; p++)
 				if (*p == '|')
 					*p = ' ';
-			fprintf(f, ")\n\t\tmapfile -t COMPREPLY < <(compgen -W '%s' -- \"$cur\")\n"
-				   "\t\treturn ;;\n",
+			fprintf(f,
+				")\n\t\tmapfile -t COMPREPLY < <(compgen -W '%s' -- \"$cur\")\n"
+				"\t\treturn ;;\n",
 				words);
 			free(words);
 		} else if ((gen = compgen_for(o->arg)) != NULL) {
-			fprintf(f, ")\n\t\tmapfile -t COMPREPLY < <(compgen %s -- \"$cur\")\n"
-				   "\t\treturn ;;\n",
+			fprintf(f,
+				")\n\t\tmapfile -t COMPREPLY < <(compgen %s -- \"$cur\")\n"
+				"\t\treturn ;;\n",
 				gen);
 		} else {
 			fputs(")\n\t\treturn ;;\n", f);

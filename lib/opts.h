@@ -88,13 +88,15 @@ struct cs_opts_run {
 	int check_mode; /* _ansible_check_mode: plan, change nothing */
 	int no_log;	/* _ansible_no_log */
 	int verbose, quiet;
-	int exit_code;	  /* when cs_opts_parse() returns 1: exit with this */
-	json_t *args;	  /* module mode: the arguments (owned) */
-	void *strings;	  /* values made for module mode (owned) */
+	int exit_code;	   /* when cs_opts_parse() returns 1: exit with this */
+	json_t *args;	   /* module mode: the arguments (owned) */
+	void *strings;	   /* values made for module mode (owned) */
 	char *usage_error; /* the usage error, for the module's msg */
 };
 
-#define CS_OPTS_RUN_INIT {0}
+/* clang-format off */
+#define CS_OPTS_RUN_INIT { 0 }
+/* clang-format on */
 
 /*
  * Fill store (the tool's options struct) from argv, or from the JSON file
