@@ -201,7 +201,7 @@ playbooks:
 	@for m in $(PLAYBOOK_MODULES); do ln -sfn "../../$${m#*:}" "playbooks/library/$${m%%:*}" || exit; done
 
 install: install-playbooks
-install-playbooks: all
+install-playbooks:
 	install -d '$(DESTDIR)$(datadir)/playbooks/library' '$(DESTDIR)$(datadir)/playbooks/tasks' \
 		'$(DESTDIR)$(datadir)/playbooks/vars'
 	install -m 644 playbooks/*.yml playbooks/inventory.example '$(DESTDIR)$(datadir)/playbooks'

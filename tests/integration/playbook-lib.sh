@@ -3,7 +3,8 @@
 # ansible-playbook against localhost (ansible_connection=local) with the modules of this tree
 # (playbooks/library, made by make).
 #
-#   write_inventory FILE VAR=VALUE...   the seed's inventory for build_server, plus VAR=VALUE
+#   write_inventory FILE VAR=VALUE...   the seed's inventory for build_server (local, the
+#                                       tree's policies), plus VAR=VALUE
 #   run_playbook OUT PLAYBOOK ARGS...   ansible-playbook -i ... $TOP/playbooks/PLAYBOOK; its
 #                                       output (stdout and stderr) in OUT; its exit code
 #   task_status OUT 'TASK NAME'         ok, changed, failed, skipping or fatal: the result
@@ -43,6 +44,9 @@ write_inventory() {
 	{
 		echo "[docker_nodes]"
 		echo "build_server ansible_connection=local ansible_python_interpreter=/usr/bin/python3"
+		# Ansible runs a copy of each module from a temporary directory: the validator finds
+		# only installed policies, or these
+		echo "build_server policy_dir=$TOP/validator/policies"
 		for kv in "$@"; do
 			echo "build_server $kv"
 		done
