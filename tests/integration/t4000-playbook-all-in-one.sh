@@ -114,4 +114,23 @@ test_expect_success 'two all-in-one jobs of different applications at once (one 
 	test -z "$(ls -A "$TMPDIR")"
 '
 
+test_expect_success 'all-in-one-cli.yml (the command module and the tools'\'' flags): the same job, the password from the environment in a file of the run' '
+	c=$CS_TEST_PREFIX-cli && pc=$(free_port $((PORT + 100))) &&
+	test_when_finished "docker stack rm $c >/dev/null 2>&1; registry_delete $c 3" &&
+	cp -R "$TEST_DATA/playbooks/web" ws-cli &&
+	inventory inv-cli 3 1 False "$c" &&
+	CAAS_REGISTRY_USER=$CAAS_REGISTRY_USER CAAS_REGISTRY_PASSWORD=$PASSWORD \
+	run_playbook out all-in-one-cli.yml -v -i inv-cli -e "workspace=$PWD/ws-cli" \
+		-e app_build_command=./build.sh -e "artifacts_dir=$PWD/art-cli" -e deploy_timeout=120 \
+		-e "{\"deploy_set\": {\"APP_PORT\": \"$pc\"}}" &&
+	cat out &&
+	test "$(task_status out "Build, validate and push the image (caas-build-runner)")" = changed &&
+	test "$(task_status out "Print the URL(s)")" = changed &&
+	test "$(printed_url out)" = "http://127.0.0.1:$pc" &&
+	get "http://127.0.0.1:$pc/version.txt" | grep -x "$c build 3" &&
+	jq -r ".tags[0].digest" art-cli/build.json | grep -x "$(registry_digest $c 3)" &&
+	! grep -F -e "$PASSWORD" out &&
+	test -z "$(ls -A "$TMPDIR")"
+'
+
 test_done
