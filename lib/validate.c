@@ -317,7 +317,7 @@ read_engine_layers(struct cs_imagefs **fs, struct cs_validation *out, struct cs_
 		if (ids_ok && *cache != NULL &&
 		    cs_layercache_get(&layers[i], *cache, ids[i]) == 0) {
 			out->layers_cached++;
-			cs_log(CS_LOG_INFO, "layer %zu/%zu (%s): from the cache", i + 1, nr,
+			cs_log(CS_LOG_DEBUG, "layer %zu/%zu (%s): from the cache", i + 1, nr,
 			       ids[i]);
 		} else {
 			missing++;
@@ -343,8 +343,8 @@ read_engine_layers(struct cs_imagefs **fs, struct cs_validation *out, struct cs_
 					error = 0;
 					continue;
 				}
-				cs_log(CS_LOG_INFO, "layer %zu/%zu (%s): read from '%s'", i + 1, nr,
-				       ids[i], dirs[i]);
+				cs_log(CS_LOG_DEBUG, "layer %zu/%zu (%s): read from '%s'", i + 1,
+				       nr, ids[i], dirs[i]);
 				out->layers_local++;
 				missing--;
 				cache_store(cache, ids[i], layers[i]);
@@ -446,14 +446,15 @@ read_registry_layers(struct cs_imagefs **fs, struct cs_validation *out,
 
 		if (*cache != NULL && cs_layercache_get(&layers[i], *cache, id) == 0) {
 			out->layers_cached++;
-			cs_log(CS_LOG_INFO, "layer %zu/%zu (%s): from the cache", i + 1, nr, id);
+			cs_log(CS_LOG_DEBUG, "layer %zu/%zu (%s): from the cache", i + 1, nr, id);
 			continue;
 		}
 		if ((error = cs_regimage_read_layer(&layers[i], reg, &img, i, NULL,
 						    opts->interrupted)) < 0)
 			goto out;
 		out->layers_fetched++;
-		cs_log(CS_LOG_INFO, "layer %zu/%zu (%s): fetched from the registry", i + 1, nr, id);
+		cs_log(CS_LOG_DEBUG, "layer %zu/%zu (%s): fetched from the registry", i + 1, nr,
+		       id);
 		cache_store(cache, id, layers[i]);
 	}
 	error = cs_imagefs_merge(fs, layers, nr);
