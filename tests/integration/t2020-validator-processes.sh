@@ -53,8 +53,8 @@ test_expect_success 'a container that exits early is reported with its exit code
 	printf "FROM busybox:latest\nCMD [\"sh\", \"-c\", \"exit 7\"]\n" >Dockerfile &&
 	test_when_finished "docker rmi -f $img-exit:1 >/dev/null 2>&1" &&
 	docker build -q -t $img-exit:1 . >/dev/null &&
-	caas-validator --policy "$pol" --observe 3 $img-exit:1 >out &&
-	grep "note: the container exited after .* with code 7" out &&
+	caas-validator --policy "$pol" --observe 3 $img-exit:1 >out 2>err &&
+	grep "^note: the container exited after .* with code 7" err &&
 	no_validation_container
 '
 
@@ -62,14 +62,14 @@ test_expect_success 'a command that cannot start, or none: a note, not a failure
 	printf "FROM busybox:latest\nCMD [\"/nonexistent\"]\n" >Dockerfile &&
 	test_when_finished "docker rmi -f $img-nostart:1 $img-nocmd:1 >/dev/null 2>&1" &&
 	docker build -q -t $img-nostart:1 . >/dev/null &&
-	caas-validator --policy "$pol" $img-nostart:1 >out &&
-	grep "note: the container did not start: .*/nonexistent" out &&
+	caas-validator --policy "$pol" $img-nostart:1 >out 2>err &&
+	grep "^note: the container did not start: .*/nonexistent" err &&
 	no_validation_container &&
 	mkdir nocmd && cp /bin/busybox nocmd/ &&
 	printf "FROM scratch\nCOPY busybox /bin/busybox\n" >nocmd/Dockerfile &&
 	docker build -q -t $img-nocmd:1 nocmd >/dev/null &&
-	caas-validator --policy "$pol" $img-nocmd:1 >out &&
-	grep "note: the image has no command: no process to observe" out &&
+	caas-validator --policy "$pol" $img-nocmd:1 >out 2>err &&
+	grep "^note: the image has no command: no process to observe" err &&
 	no_validation_container
 '
 
