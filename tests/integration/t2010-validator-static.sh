@@ -77,7 +77,8 @@ test_expect_success 'a FROM scratch image with one static binary is valid' '
 	grep "checked 1 files, 0 packages" out &&
 	grep "^note: the container exited after .* with code 0" err &&
 	jq -e ".Status == \"success\" and .Err == \"\" and .violations == []" s.json &&
-	test -z "$(docker ps -aq --filter name=cs-val-)"
+	test -z "$(docker ps -aq --filter name=cs-val- \
+		--filter "ancestor=$(docker image inspect -f "{{.Id}}" $img-scratch:1)")"
 '
 
 test_expect_success 'an archive of several images: IMAGE picks one, an unknown one is exit 2' '

@@ -12,11 +12,15 @@ args() {
 	jq -n "$@"
 }
 
-no_validation_container() {
-	test -z "$(docker ps -aq --filter name=cs-val-)"
+# No validation container of IMAGE is left (other jobs on the engine may validate other images).
+no_validation_container() { # IMAGE
+	test -z "$(docker ps -aq --filter name=cs-val- \
+		--filter "ancestor=$(docker image inspect -f "{{.Id}}" "$1")")"
 }
 
 test_expect_success 'setup: busybox (nc, telnet, wget: 3 violations in production) in the registry only' '
+	mkdir uniq && printf "FROM busybox:latest\nRUN echo %s >/stamp\n" "$CS_TEST_PREFIX" >uniq/Dockerfile &&
+	docker build -q -t $img-uniq:1 uniq >/dev/null &&
 	DOCKER_CONFIG=$PWD/dcfg && export DOCKER_CONFIG && mkdir -p "$DOCKER_CONFIG" &&
 	docker login -u "$CAAS_REGISTRY_USER" --password-stdin "$CAAS_REGISTRY" \
 		<"$CAAS_REGISTRY_PASSWORD_FILE" >/dev/null 2>&1 &&
@@ -100,13 +104,13 @@ test_expect_success '--version, man page and completion from the option table' '
 
 test_expect_success 'module: a valid image: one JSON object, changed false, status valid' '
 	args --arg p "$pol/filch-insecure.json" \
-		"{image: \"busybox:latest\", policy: \$p, observe: 1, junit: \"m.xml\"}" >ok.json &&
+		"{image: \"$img-uniq:1\", policy: \$p, observe: 1, junit: \"m.xml\"}" >ok.json &&
 	caas-validator ok.json >out 2>err &&
 	test_line_count = 1 out &&
 	jq -e ".failed == false and .changed == false and .rc == 0 and .status == \"valid\"" out &&
 	jq -e ".violations == [] and (.msg | test(\"is valid\")) and (.processes | type) == \"number\"" out &&
 	xmllint --noout m.xml &&
-	no_validation_container
+	no_validation_container $img-uniq:1
 '
 
 test_expect_success 'module: a not valid image fails with rc 3 and the number of violations' '
@@ -122,10 +126,10 @@ test_expect_success 'module: a not valid image fails with rc 3 and the number of
 
 test_expect_success 'module: check mode validates too, and leaves nothing behind' '
 	args --arg p "$pol/filch.json" \
-		"{image: \"busybox:latest\", policy: \$p, observe: 1, _ansible_check_mode: true}" >check.json &&
+		"{image: \"$img-uniq:1\", policy: \$p, observe: 1, _ansible_check_mode: true}" >check.json &&
 	caas-validator check.json >out 2>err; test $? = 1 &&
 	jq -e ".check_mode == true and .changed == false and .rc == 3" out &&
-	no_validation_container
+	no_validation_container $img-uniq:1
 '
 
 test_expect_success 'module: registry_password reads an image only in the registry and is never printed' '
@@ -193,7 +197,8 @@ test_expect_success 'ansible itself runs it as a binary module' '
 test_expect_success 'cleanup: the registry manifest' '
 	d=$(registry_curl -sI -H "Accept: application/vnd.docker.distribution.manifest.v2+json" \
 		"$CAAS_REGISTRY_URL/v2/$img/bb/manifests/1" | tr -d "\r" | sed -n "s/^docker-content-digest: //Ip") &&
-	registry_curl -s -X DELETE "$CAAS_REGISTRY_URL/v2/$img/bb/manifests/$d"
+	registry_curl -s -X DELETE "$CAAS_REGISTRY_URL/v2/$img/bb/manifests/$d" &&
+	docker rmi $img-uniq:1 >/dev/null
 '
 
 test_done
