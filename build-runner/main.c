@@ -43,7 +43,7 @@ struct options {
 	const char *image, *registry, *registry_user, *registry_password_file, *registry_ca;
 	const char *registry_password; /* module arguments only */
 	const char *target, *json_path;
-	struct cs_strvec tags, build_args, labels;
+	struct cs_strvec tags, build_args, labels, insecure_registries;
 	struct br_validate_choice validate;
 	int password_stdin, push, no_cache, pull;
 };
@@ -113,6 +113,10 @@ static const struct cs_opt options[] = {
     OPT(CS_OPT_STRING, "registry-ca", registry_ca, "FILE",
 	"CA certificate of the registry (default:\n"
 	"/etc/docker/certs.d/HOST:PORT/ca.crt)"),
+    OPT(CS_OPT_LIST, "insecure-registry", insecure_registries, "HOST:PORT",
+	"a registry whose certificate is not verified, or that\n"
+	"speaks plain HTTP, as docker's insecure-registries\n"
+	"(repeatable; the engine's own list counts too); a warning"),
     GROUP("Validation (the image factory; before any push)"),
     OPT(CS_OPT_STRING, "validate", validate.policy, "POLICY",
 	"check the image against a filch policy file"),
@@ -367,8 +371,10 @@ result_json(const struct br_build_result *built, const struct cs_gitsrc_result *
 int
 main(int argc, char **argv)
 {
-	struct options o = {
-	    .tags = CS_STRVEC_INIT, .build_args = CS_STRVEC_INIT, .labels = CS_STRVEC_INIT};
+	struct options o = {.tags = CS_STRVEC_INIT,
+			    .build_args = CS_STRVEC_INIT,
+			    .labels = CS_STRVEC_INIT,
+			    .insecure_registries = CS_STRVEC_INIT};
 	struct cs_opts_run run = CS_OPTS_RUN_INIT;
 	struct cs_gitsrc_result src = {0};
 	struct cs_dockerauth auth = CS_DOCKERAUTH_INIT;
@@ -413,6 +419,12 @@ main(int argc, char **argv)
 		goto finish;
 	}
 
+	if ((error = cs_docker_connect(&engine, NULL)) < 0) {
+		rc = exit_for(error, CS_PHASE_ENGINE); /* EINVAL: DOCKER_CERT_PATH */
+		goto fail;
+	}
+	cs_http_set_cancel(cs_docker_http(engine), &br_interrupted);
+
 	if (o.push) {
 		struct cs_registry_opts ropts = {
 		    .host = o.registry, .ca_file = o.registry_ca, .cancel = &br_interrupted};
@@ -425,6 +437,16 @@ main(int argc, char **argv)
 		}
 		ropts.username = auth.username;
 		ropts.password = auth.password;
+		if (cs_strvec_has(&o.insecure_registries, o.registry) ||
+		    cs_docker_registry_insecure(engine, o.registry)) {
+			ropts.insecure = 1;
+			cs_log(CS_LOG_WARN,
+			       "registry %s is insecure (%s): its certificate is not verified",
+			       o.registry,
+			       cs_strvec_has(&o.insecure_registries, o.registry)
+				   ? "--insecure-registry"
+				   : "the engine's insecure-registries");
+		}
 		/* one client (and one login) for this check and every digest verification */
 		if ((error = cs_registry_open(&reg, &ropts)) == 0)
 			error = cs_registry_check(reg);
@@ -432,15 +454,12 @@ main(int argc, char **argv)
 			rc = br_interrupted ? exit_for(error, CS_PHASE_PUSH) : CS_EXIT_PUSH;
 			goto fail;
 		}
+		if (strcmp(cs_registry_scheme(reg), "http") == 0)
+			cs_log(CS_LOG_WARN, "registry %s speaks plain HTTP: nothing is encrypted",
+			       o.registry);
 		if (auth.username || auth.identitytoken)
 			cs_dockerauth_header(&auth_header, &auth);
 	}
-
-	if ((error = cs_docker_connect(&engine, NULL)) < 0) {
-		rc = exit_for(error, CS_PHASE_ENGINE); /* EINVAL: DOCKER_CERT_PATH */
-		goto fail;
-	}
-	cs_http_set_cancel(cs_docker_http(engine), &br_interrupted);
 
 	t0 = cs_clock_now();
 	if (o.repo) {
@@ -716,6 +735,7 @@ done:
 	cs_strvec_clear(&o.tags);
 	cs_strvec_clear(&o.build_args);
 	cs_strvec_clear(&o.labels);
+	cs_strvec_clear(&o.insecure_registries);
 	cs_opts_release(&run);
 	cs_log_secret_clear();
 	if (o.repo && rc != CS_EXIT_USAGE)
