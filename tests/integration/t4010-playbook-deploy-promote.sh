@@ -47,7 +47,7 @@ test_expect_success 'deploy-only: tag 5 to the swarm; the printed URL answers wi
 '
 
 test_expect_success 'deploy-only: a tag the registry does not have fails the play, nothing deployed' '
-	test_when_finished "docker stack rm $APP >/dev/null 2>&1" &&
+	test_when_finished "docker stack rm $APP >/dev/null 2>&1 || :" &&
 	swarm_inventory &&
 	test_must_fail run_playbook out deploy-only.yml -i inv-swarm "${REG_ARGS[@]}" -e image_tag=404 \
 		-e "workspace=$PWD/ws" -e "{\"deploy_set\": {\"APP_PORT\": \"$PORT\"}}" &&
@@ -64,7 +64,7 @@ k8s_inventory() {
 
 test_expect_success 'promote: tag 5 validated (production, after a pull), tagged release-5 with the same digest, deployed to Kubernetes' '
 	kubectl create namespace "$NS" >/dev/null &&
-	docker rmi "$CAAS_REGISTRY/$APP:5" >/dev/null &&
+	docker rmi -f "$CAAS_REGISTRY/$APP:5" >/dev/null &&
 	k8s_inventory &&
 	run_playbook out promote.yml -i inv-k8s "${REG_ARGS[@]}" -e source_tag=5 -e "namespace=$NS" \
 		-e "workspace=$PWD/ws" -e "artifacts_dir=$PWD/art-p" -e deploy_timeout=120 &&
