@@ -90,6 +90,22 @@ test_expect_success 'activate_DockerImageFactory=1 with the production policy: t
 	test -z "$(ls -A "$TMPDIR")"
 '
 
+test_expect_success 'check mode (--check): the build and the deployment are planned, nothing is built, pushed or deployed' '
+	inventory inv 9 1 True &&
+	run_playbook out all-in-one.yml --check -i inv -e "workspace=$PWD/ws" \
+		-e "registry_user=$CAAS_REGISTRY_USER" -e "registry_password_file=$CAAS_REGISTRY_PASSWORD_FILE" \
+		-e "{\"deploy_set\": {\"APP_PORT\": \"$PORT\"}}" &&
+	cat out &&
+	test "$(task_status out "Build the image")" = changed &&
+	test "$(task_status out "Validate the image (the image factory)")" = skipping &&
+	test "$(task_status out "Deploy the application")" = changed &&
+	grep "URL: (check mode: nothing deployed)" out &&
+	test "$(registry_code $APP 9)" = 404 &&
+	! docker image inspect "$CAAS_REGISTRY/$APP:9" >/dev/null 2>&1 &&
+	! docker service inspect ${APP}_web >/dev/null 2>&1 &&
+	test -z "$(ls -A "$TMPDIR")"
+'
+
 test_expect_success 'two all-in-one jobs of different applications at once (one copies its workspace) both succeed' '
 	a=$CS_TEST_PREFIX-a && b=$CS_TEST_PREFIX-b &&
 	pa=$(free_port $PORT) && pb=$(free_port $pa) &&
