@@ -91,9 +91,11 @@ merge_named(json_t *into, json_t *list, const char *field, const char *dir, cons
 			return cs_err_set(CS_EPARSE, "%s: %ss[%zu] has no name", file, field, i);
 		if (json_object_get(into, name))
 			continue;
+		/* "o" takes the reference: a new empty object when the entry has no field */
 		json_object_set_new(into, name,
-				    json_pack("{s:O, s:s, s:s}", "v", v ? v : json_object(), "dir",
-					      dir, "file", file));
+				    json_pack("{s:o, s:s, s:s}", "v",
+					      v ? json_incref(v) : json_object(), "dir", dir,
+					      "file", file));
 	}
 	return 0;
 }
