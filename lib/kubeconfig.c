@@ -122,9 +122,11 @@ decode_data(char **out, json_t *entry, const char *key, int secret)
 	*out = NULL;
 	if (s == NULL || *s == '\0')
 		return 0;
-	if (cs_base64_decode(&b, s, strlen(s)) < 0)
+	if (cs_base64_decode(&b, s, strlen(s)) < 0) {
+		cs_buf_wipe(&b); /* what a failed decode allocated (it may hold a key) */
 		return cs_err_set(CS_EINVAL, "%s: %s is not valid base64",
 				  json_string_value(json_object_get(entry, "file")), key);
+	}
 	*out = cs_buf_detach(&b, NULL);
 	if (secret)
 		cs_log_secret_add(*out);
