@@ -246,7 +246,14 @@ test_expect_success 'deployer (kubernetes): kubeconfig token, registry password:
 		{ echo 0 | test_cmp - dep3.rc || { cat dep3.err; false; }; } &&
 		no_secret dep3.out dep3.err dep3.json dep3.proc || return 1
 	done &&
-	kubectl -n $ns get deploy web -o jsonpath="{.spec.template.spec.imagePullSecrets[*].name}" | grep .
+	pull=$(kubectl -n $ns get deploy web -o jsonpath="{.spec.template.spec.imagePullSecrets[*].name}") &&
+	test -n "$pull" &&
+	# the pull Secret as the deployer sent it (base64 of a config.json that holds base64 of
+	# user:password): in no output either
+	dcj=$(kubectl -n $ns get secret "$pull" -o jsonpath="{.data.\.dockerconfigjson}") &&
+	test -n "$dcj" && add_secret "$dcj" &&
+	add_secret "$(printf "%s" "$dcj" | base64 -d | jq -r ".auths[].auth")" &&
+	no_secret dep3.out dep3.err dep3.json dep3.proc
 '
 
 test_expect_success 'cleanup: images, the git server' '
