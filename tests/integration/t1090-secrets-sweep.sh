@@ -161,6 +161,38 @@ for cfg in auths helpers store; do
 	'
 done
 
+test_expect_success 'build-runner: ssh:// with --ssh-key (libssh2 in process: no ssh child)' '
+	port=$((20000 + ($$ + 7) % 10000)) &&
+	mkdir -p /run/sshd sshd "$HOME/.ssh" &&
+	ssh-keygen -q -t ed25519 -N "" -f sshd/host_key &&
+	ssh-keygen -q -t ed25519 -N "" -f client_key &&
+	cp client_key.pub sshd/authorized_keys &&
+	cat >sshd/config <<-EOF &&
+	Port $port
+	ListenAddress 127.0.0.1
+	HostKey $PWD/sshd/host_key
+	AuthorizedKeysFile $PWD/sshd/authorized_keys
+	PidFile $PWD/sshd/pid
+	PermitRootLogin prohibit-password
+	PasswordAuthentication no
+	StrictModes no
+	UsePAM no
+	EOF
+	/usr/sbin/sshd -f "$PWD/sshd/config" -E "$PWD/sshd/log" &&
+	test_when_finished "kill \$(cat sshd/pid) 2>/dev/null; :" &&
+	for _ in $(seq 50); do test -s sshd/pid && break; sleep 0.1; done &&
+	printf "[127.0.0.1]:%s %s\n" "$port" "$(cut -d" " -f1,2 sshd/host_key.pub)" >"$HOME/.ssh/known_hosts" &&
+	# every line of the private key body is a secret
+	sed -e "/PRIVATE KEY/d" client_key >>secrets &&
+	sweep ssh env CS_TRACE_HTTP=1 caas-build-runner --repo "ssh://root@127.0.0.1:$port$PWD/work" \
+		--ssh-key client_key --image $img --tag ssh --build-arg TOKEN=x --json ssh.json -vv &&
+	echo 0 | test_cmp - ssh.rc &&
+	test "$(grep -c "^== [0-9]* cmdline$" ssh.proc)" -gt 0 &&
+	test "$(sed -n "s/^== \([0-9]*\) cmdline$/\1/p" ssh.proc | sort -u | wc -l)" = 1 &&
+	docker image inspect $img:ssh >ssh.inspect &&
+	no_secret ssh.out ssh.err ssh.json ssh.proc ssh.inspect
+'
+
 test_expect_success 'validator: an image read from the registry, --registry-password-file, --json, --junit' '
 	docker rmi $reg/$img:2 >/dev/null &&
 	sweep val1 env CS_TRACE_HTTP=1 caas-validator --no-processes --no-cache --level non-production \
@@ -258,7 +290,8 @@ test_expect_success 'deployer (kubernetes): kubeconfig token, registry password:
 
 test_expect_success 'cleanup: images, the git server' '
 	kill "$server" && rm -rf "$srv" &&
-	docker rmi -f $reg/$img:1 $reg/$img:2 $reg/$img:helpers $reg/$img:store $reg/$img:auths >/dev/null 2>&1;
+	docker rmi -f $reg/$img:1 $reg/$img:2 $reg/$img:helpers $reg/$img:store $reg/$img:auths \
+		$img:ssh >/dev/null 2>&1;
 	true
 '
 
