@@ -78,10 +78,11 @@ test_expect_success 'an image that cannot run read-only is observed again with a
 	docker build -q -t $img-rw:1 . >/dev/null &&
 	printf "{\"processes\": {\"forbidden\": [\"sleep\"]}}\n" >sleep.json &&
 	test_expect_code 3 caas-validator -v --policy sleep.json --observe 3 --json rw.json $img-rw:1 >out 2>err &&
-	cat out err &&
+	cat out err >all &&
+	cat all &&
 	grep "stopped with an error with a read-only root: observing it again with a writable root" err &&
-	grep "^process sleep (sleep 30) is forbidden" out &&
-	! grep "note: the container exited" out &&
+	grep "^process sleep (sleep 30) is forbidden" all &&
+	! grep "note: the container exited" all &&
 	test -z "$(docker ps -aq --filter ancestor=$img-rw:1)"
 '
 

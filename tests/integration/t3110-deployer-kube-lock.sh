@@ -10,8 +10,9 @@ L=io.caas.deployer.lock
 deploy() {
 	local app=$1 file=$2 name=$3
 	shift 3
+	# -v: the progress lines ("waiting for the lock ...") are shown at -v by the options layer
 	caas-deployer --coe kubernetes --namespace "$ns" --app "$app" -f "$file" --timeout 60 \
-		--json "$name.json" "$@" >"$name.out" 2>"$name.err"
+		--json "$name.json" -v "$@" >"$name.out" 2>"$name.err"
 	echo $? >"$name.rc"
 }
 
