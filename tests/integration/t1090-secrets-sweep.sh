@@ -14,7 +14,14 @@ bay=unix:///var/run/docker.sock
 srv=$(mktemp -d /tmp/cs-git-http.XXXXXX)
 server=
 # the git server goes with the file, also when it stops early (-i)
-trap 'rc=$?; [ -z "$server" ] || kill "$server" 2>/dev/null; rm -rf "$srv"; (exit $rc); test_at_exit_' EXIT
+stop_server() {
+	local code=$?
+	[ -z "$server" ] || kill "$server" 2>/dev/null
+	rm -rf "$srv"
+	(exit "$code")
+	test_at_exit_
+}
+trap stop_server EXIT
 
 # Every secret value of this file goes to $TEST_SCRATCH/secrets, one a line (no empty line).
 add_secret() {

@@ -6,7 +6,13 @@ img=$CS_TEST_PREFIX-hostile
 escape=/tmp/cs-escape-$$
 host_status=/tmp/cs-host-status-$$
 # the host files go with the file, also when it stops early (-i)
-trap 'rc=$?; rm -f "$host_status" "$escape"; (exit $rc); test_at_exit_' EXIT
+remove_host_files() {
+	local code=$?
+	rm -f "$host_status" "$escape"
+	(exit "$code")
+	test_at_exit_
+}
+trap remove_host_files EXIT
 
 # mksave OUT TAG [engine]: a docker save archive of one image of one crafted layer:
 #   usr/bin/nmap (absolute name /usr/bin/nmap)    a forbidden file, found where it is
