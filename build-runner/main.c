@@ -329,14 +329,18 @@ load_credentials(struct cs_dockerauth *auth, const struct options *o)
 static json_t *
 check_mode_plan(const struct options *o, const struct cs_filch *policy)
 {
-	json_t *tags = json_array();
+	json_t *tags = json_array(), *plan;
+	/* a --repo URL may carry user:password@: the plan shows it without */
+	char *source = o->repo ? cs_gitsrc_redact_url(o->repo) : cs_xstrdup(o->context);
 	size_t i;
 
 	for (i = 0; i < o->tags.nr; i++)
 		json_array_append_new(tags, json_string(o->tags.v[i]));
-	return json_pack("{s:{s:s, s:s?, s:s?, s:o, s:b, s:b}}", "plan", "image", o->image,
-			 "registry", o->registry, "source", o->repo ? o->repo : o->context, "tags",
-			 tags, "push", o->push, "validate", policy != NULL);
+	plan = json_pack("{s:{s:s, s:s?, s:s?, s:o, s:b, s:b}}", "plan", "image", o->image,
+			 "registry", o->registry, "source", source, "tags", tags, "push", o->push,
+			 "validate", policy != NULL);
+	free(source);
+	return plan;
 }
 
 /* The run's result, also after a failure: what was done up to it. */
@@ -386,6 +390,7 @@ main(int argc, char **argv)
 	struct cs_registry *reg = NULL;
 	char *workdir = NULL, *root = NULL, *context = NULL, *dockerfile = NULL;
 	char *repository = NULL, *temp_name = NULL, *previous_id = NULL, *error_text = NULL;
+	char *repo_copy = NULL;
 	int lock_fd = -1, temp_tagged = 0, changed = 0;
 	const char *first_tag;
 	json_t *labels = json_object(), *result = NULL, *tag_list = json_array();
@@ -401,6 +406,12 @@ main(int argc, char **argv)
 	if (cs_opts_parse(&run, &spec, &o, argc, argv)) {
 		rc = run.exit_code;
 		goto done;
+	}
+	if (o.repo && !run.module) {
+		/* a password in the URL leaves /proc/PID/cmdline (curl's cleanarg) */
+		repo_copy = cs_xstrdup(o.repo);
+		cs_gitsrc_scrub_arg((char *)o.repo);
+		o.repo = repo_copy;
 	}
 	if ((rc = check_options(&run, &o)) != 0)
 		goto finish;
@@ -711,6 +722,7 @@ finish:
 	rc = cs_opts_finish(&run, result, o.json_path, rc, changed, NULL, error_text);
 done:
 	free(error_text);
+	free(repo_copy);
 	free(previous_id);
 	free(repository);
 	free(temp_name);
