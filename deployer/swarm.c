@@ -965,13 +965,15 @@ note_task(struct dep_item *it, struct svc_priv *p, json_t *t)
 
 	if (!dep_str(t, "ID"))
 		return;
+	/* "web: task app_web.1 4f2a9c1d0e3b", as docker stack ps names the task */
 	if (p->global)
-		subject = cs_xasprintf("task %s.%.12s (%.12s)", it->name,
-				       dep_str(t, "NodeID") ? dep_str(t, "NodeID") : "?",
+		subject = cs_xasprintf("%s: task %s.%.12s %.12s", it->key ? it->key : it->name,
+				       it->name, dep_str(t, "NodeID") ? dep_str(t, "NodeID") : "?",
 				       dep_str(t, "ID"));
 	else
-		subject = cs_xasprintf("task %s.%" JSON_INTEGER_FORMAT " (%.12s)", it->name,
-				       dep_num(t, "Slot"), dep_str(t, "ID"));
+		subject = cs_xasprintf("%s: task %s.%" JSON_INTEGER_FORMAT " %.12s",
+				       it->key ? it->key : it->name, it->name, dep_num(t, "Slot"),
+				       dep_str(t, "ID"));
 	state = task_progress_state(t);
 	dep_stable_note(&p->st, subject, dep_str(t, "ID"), state);
 	free(state);
