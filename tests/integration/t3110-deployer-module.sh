@@ -29,6 +29,16 @@ remove_stack() {
 	return 1
 }
 
+# remove_project APP: the containers and networks of a compose-backend deployment.
+remove_project() {
+	local ids
+	mapfile -t ids < <(docker ps -aq --filter "label=com.docker.compose.project=$1")
+	[ "${#ids[@]}" -eq 0 ] || docker rm -f "${ids[@]}" >/dev/null 2>&1
+	mapfile -t ids < <(docker network ls -q --filter "label=com.docker.compose.project=$1")
+	[ "${#ids[@]}" -eq 0 ] || docker network rm "${ids[@]}" >/dev/null 2>&1
+	:
+}
+
 version_of() {
 	docker service inspect -f '{{.Version.Index}}' "$1"
 }
@@ -128,6 +138,26 @@ test_expect_success 'usage: unknown option, missing value, -q, --version, --help
 	jq -e --arg a $app-bad ".status == \"failed\" and .exit_code == 2 and .changed == false and
 		.app == \$a and .coe == \"swarm\" and .objects == [] and
 		(.error | test(\"required variable IMG is missing\"))" bad.json
+'
+
+test_expect_success 'compose (plain engine): container state lines on stderr, not with -q; module changed honest' '
+	test_when_finished "remove_project $app-c" &&
+	caas-deployer --coe compose --bay $bay --app $app-c -f app.yml --set IMG=$img:1 \
+		--set PORT=$((port + 4)) --stable-for 1 >out 2>err &&
+	echo "endpoint http://127.0.0.1:$((port + 4))" >expect &&
+	test_cmp expect out &&
+	grep -E "^caas-deployer: web: container $app-c_web_1 [0-9a-f]{12} (running \(starting\) -> )?running \(healthy\)$" err &&
+	get_until $((port + 4)) greeting-one &&
+	caas-deployer -q --coe compose --bay $bay --app $app-c -f app.yml --set IMG=$img:2 \
+		--set PORT=$((port + 4)) --stable-for 1 >out 2>err &&
+	test_cmp expect out &&
+	test_must_be_empty err &&
+	get_until $((port + 4)) greeting-two &&
+	args --arg f "$PWD/app.yml" --arg app $app-c --arg img $img:2 \
+		"{coe: \"compose\", bay: \"$bay\", app: \$app, file: [\$f],
+		  set: {IMG: \$img, PORT: $((port + 4))}, stable_for: 1}" >cm.json &&
+	caas-deployer cm.json >out 2>err &&
+	jq -e ".changed == false and .status == \"converged\" and all(.objects[]; .action == \"unchanged\")" out
 '
 
 test_expect_success 'module: a first deploy changes, the same input again does not (changed honest)' '
