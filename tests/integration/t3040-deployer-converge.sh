@@ -126,7 +126,7 @@ for coe in swarm compose; do
 	'
 
 	test_expect_success "$coe: the wait prints each $what state change and the window counting on stderr" '
-		grep -E "^caas-deployer: $what ${app}_web[._0-9]* \\([0-9a-z]{12}\\): .*running" err &&
+		grep -E "^caas-deployer: web: $what ${app}_web[._0-9]* [0-9a-z]{12} .*running" err &&
 		grep "^caas-deployer: $unit ${app}_web[_0-9]*: .*verifying it stays so for 5 s" err &&
 		! grep "verifying" out
 	'
@@ -215,7 +215,7 @@ for coe in swarm compose; do
 		test_expect_code 8 deploy $coe $app bad.yml &&
 		test "$SECONDS" -lt 90 &&
 		grep -E "non-zero exit \\(1\\)|exit code 1" err &&
-		grep "^rolled back ${app}_web" out &&
+		grep "^rolled back ${app}_web" err &&
 		jq -e ".status == \"rolled_back\" and .exit_code == 8" res.json &&
 		get_until $port version-good &&
 		if [ $coe = swarm ]; then
