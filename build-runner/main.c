@@ -329,14 +329,18 @@ load_credentials(struct cs_dockerauth *auth, const struct options *o)
 static json_t *
 check_mode_plan(const struct options *o, const struct cs_filch *policy)
 {
-	json_t *tags = json_array();
+	json_t *tags = json_array(), *plan;
+	/* a --repo URL may carry user:password@: the plan shows it without */
+	char *source = o->repo ? cs_gitsrc_redact_url(o->repo) : cs_xstrdup(o->context);
 	size_t i;
 
 	for (i = 0; i < o->tags.nr; i++)
 		json_array_append_new(tags, json_string(o->tags.v[i]));
-	return json_pack("{s:{s:s, s:s?, s:s?, s:o, s:b, s:b}}", "plan", "image", o->image,
-			 "registry", o->registry, "source", o->repo ? o->repo : o->context, "tags",
-			 tags, "push", o->push, "validate", policy != NULL);
+	plan = json_pack("{s:{s:s, s:s?, s:s?, s:o, s:b, s:b}}", "plan", "image", o->image,
+			 "registry", o->registry, "source", source, "tags", tags, "push", o->push,
+			 "validate", policy != NULL);
+	free(source);
+	return plan;
 }
 
 /* The run's result, also after a failure: what was done up to it. */

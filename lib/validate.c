@@ -415,7 +415,18 @@ open_registry(struct cs_registry **out, const struct cs_imageref *ref,
 	} else if (error != CS_ENOTFOUND) {
 		goto out;
 	}
+	if (opts->insecure_registries && cs_strvec_has(opts->insecure_registries, host)) {
+		ro.insecure = 1;
+		cs_log(CS_LOG_WARN,
+		       "registry %s is insecure (--insecure-registry): its certificate "
+		       "is not verified",
+		       host);
+	}
 	error = cs_registry_open(out, &ro);
+	/* an insecure registry: find out whether it speaks TLS at all */
+	if (error == 0 && ro.insecure && (error = cs_registry_check(*out)) == 0 &&
+	    strcmp(cs_registry_scheme(*out), "http") == 0)
+		cs_log(CS_LOG_WARN, "registry %s speaks plain HTTP: nothing is encrypted", host);
 out:
 	cs_dockerauth_release(&auth);
 	return error;

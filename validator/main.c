@@ -30,6 +30,7 @@ struct options {
 	const char *policy, *level, *archive, *image;
 	const char *cache_dir, *registry_user, *registry_password_file, *registry_ca;
 	const char *registry_password; /* module arguments only */
+	struct cs_strvec insecure_registries;
 	const char *json_path, *junit_path;
 	double observe;
 	long cache_size; /* MiB; 0: the layer cache's default */
@@ -112,6 +113,10 @@ static const struct cs_opt options[] = {
     OPT(CS_OPT_STRING, "registry-ca", registry_ca, "FILE",
 	"CA certificate of the registry (default:\n"
 	"/etc/docker/certs.d/HOST:PORT/ca.crt, else the system store)"),
+    OPT(CS_OPT_LIST, "insecure-registry", insecure_registries, "HOST:PORT",
+	"a registry whose certificate is not verified, or that\n"
+	"speaks plain HTTP, as docker's insecure-registries\n"
+	"(repeatable); a warning"),
     GROUP("Output"),
     OPT(CS_OPT_STRING, "json", json_path, "FILE",
 	"write the result as JSON: the image factory's Id, Name,\n"
@@ -241,6 +246,7 @@ main(int argc, char **argv)
 	vopts.force_export = o.force_export;
 	vopts.registry_user = o.registry_user;
 	vopts.registry_ca = o.registry_ca;
+	vopts.insecure_registries = &o.insecure_registries;
 
 	/* bad input first: nothing runs with a policy or credentials that cannot be used */
 	rc = CS_EXIT_USAGE;
@@ -319,6 +325,7 @@ done:
 	cs_docker_free(engine);
 	cs_buf_release(&level_path);
 	cs_buf_release(&verdict);
+	cs_strvec_clear(&o.insecure_registries);
 	cs_opts_release(&run);
 	cs_log_secret_clear();
 	if (curl_ready)

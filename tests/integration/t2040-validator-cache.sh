@@ -291,11 +291,11 @@ test_expect_success 'caas-build-runner --validate uses the same layer cache' '
 	printf "FROM scratch\nCOPY app /app\nCMD [\"/app\", \"true\"]\n" >br/Dockerfile &&
 	XDG_CACHE_HOME=$PWD/xdg caas-build-runner --context br --image $img-br --tag 1 \
 		--validate-level production --validate-no-processes --json b1.json >b1.out 2>&1 &&
-	jq -e ".validation.source.path == \"overlay2\" and .validation.source.layersFromCache == 0" b1.json &&
+	jq -e ".validation.Source.path == \"overlay2\" and .validation.Source.layersFromCache == 0" b1.json &&
 	test "$(ls xdg/caas-devops/*.layer | wc -l)" = 1 &&
 	XDG_CACHE_HOME=$PWD/xdg caas-build-runner --context br --image $img-br --tag 1 \
 		--validate-level production --validate-no-processes --json b2.json >b2.out 2>&1 &&
-	jq -e ".validation.source.path == \"cache\" and .validation.source.layersFromCache == 1" b2.json
+	jq -e ".validation.Source.path == \"cache\" and .validation.Source.layersFromCache == 1" b2.json
 '
 
 test_expect_success 'cleanup: the registry manifest and the images' '

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-test_description='build runner: a plain-HTTP registry works only when named (--insecure-registry), with a warning; TLS stays verified otherwise'
+test_description='build runner and validator: a plain-HTTP registry works only when named (--insecure-registry), with a warning; TLS stays verified otherwise'
 . "$(dirname "$0")/test-lib.sh"
 
 img=$CS_TEST_PREFIX-insecure
@@ -49,6 +49,17 @@ test_expect_success 'named with --insecure-registry: pushed over plain HTTP, wit
 	digest=$(jq -r ".tags[0].digest" res.json) &&
 	curl -fsSI -H "Accept: application/vnd.docker.distribution.manifest.v2+json" \
 		"http://$plain/v2/$img/manifests/t" | tr -d "\r" | grep -ix "docker-content-digest: $digest"
+'
+
+test_expect_success 'the validator reads from it only when named too (exit 7 otherwise)' '
+	docker rmi "$plain/$img:t" >/dev/null &&
+	test_expect_code 7 caas-validator --no-processes --level non-production "$plain/$img:t" \
+		>out 2>err &&
+	grep "wrong version number" err &&
+	caas-validator --no-processes --level non-production --insecure-registry $plain \
+		--json val.json "$plain/$img:t" >out 2>err &&
+	grep "warning: registry $plain speaks plain HTTP" err &&
+	jq -e ".status == \"valid\" and .Source.path == \"registry\"" val.json
 '
 
 test_expect_success 'the TLS registry stays verified: a wrong CA is a certificate error, exit 4, fast' '
