@@ -151,8 +151,16 @@ test_expect_success 'build-runner: --repo with user:token@, --password-stdin; th
 
 # The --repo URL is the tool's own argv: it stays readable in /proc/PID/cmdline
 # unless main() overwrites it after copying (STYLE.md section 6; curl's cleanarg).
-test_expect_failure 'build-runner: a --repo password is not left in /proc/PID/cmdline' '
-	no_secret br2.proc
+# The first sample of the tool may fall between exec and the scrub (a few ms, as with
+# curl's cleanarg); every later one must be clean. The samples of "env" before its exec
+# are the test's own command line.
+test_expect_success 'build-runner: a --repo password is not left in /proc/PID/cmdline' '
+	awk "/^== [0-9]+ cmdline\$/ { getline a0; tool = a0 ~ /caas-build-runner\$/; if (tool) n++;
+		if (tool && n > 1) print a0; next }
+		/^== [0-9]+ environ\$/ { tool = 0; next }
+		tool && n > 1 { print }" br2.proc >br2.cmdline &&
+	test -s br2.cmdline &&
+	no_secret br2.cmdline
 '
 
 # The Ansible module's check mode answers with the plan; its "source" showed the --repo
