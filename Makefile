@@ -67,8 +67,7 @@ UNIT_BIN := $(UNIT_SRC:.c=)
 MAN_PAGES := $(addsuffix .1,$(PROGRAMS))
 COMPLETIONS := $(addsuffix .bash-completion,$(PROGRAMS))
 
-all: $(PROGRAMS)
-# (joins all: once the three tools parse with lib/opts)
+all: $(PROGRAMS) man
 man: $(MAN_PAGES) $(COMPLETIONS)
 
 %.1: %

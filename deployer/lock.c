@@ -521,7 +521,7 @@ dep_lock_acquire(struct dep_ctx *ctx, struct dep_lock *lk)
 	}
 	free(last_holder);
 	if (error == 0 && lk->id)
-		cs_log(CS_LOG_INFO, "locked app '%s' (%s)", ctx->opts->app, lk->name);
+		cs_log(CS_LOG_DEBUG, "locked app '%s' (%s)", ctx->opts->app, lk->name);
 	return error;
 }
 

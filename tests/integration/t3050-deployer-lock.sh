@@ -207,7 +207,7 @@ test_expect_success '--dry-run takes no lock (it changes nothing)' '
 	make_lock swarm $app "$L.holder=caas-deployer pid 1 on elsewhere" "$L.host=elsewhere" \
 		"$L.pid=1" "$L.expires=$(($(date +%s) + 3600))" &&
 	caas-deployer --coe swarm --bay $bay --app $app -f app.yml --dry-run --lock-timeout 0 >out 2>err &&
-	grep "^plan: create service ${app}_web" out
+	grep "^plan: create service ${app}_web" err
 '
 
 test_done
