@@ -6,7 +6,7 @@ test_description='make install: the installed tools find the policies make insta
 test_expect_success 'a copy of the sources' '
 	mkdir src &&
 	(cd "$TOP" && tar -cf - --exclude="*.o" --exclude="*.a" --exclude=lib/.datadir \
-		Makefile lib build-runner validator deployer) | tar -xf - -C src &&
+		Makefile lib build-runner validator deployer playbooks) | tar -xf - -C src &&
 	rm -f src/build-runner/caas-build-runner src/validator/caas-validator src/deployer/caas-deployer
 '
 
@@ -27,7 +27,9 @@ test_expect_success 'make, then make install PREFIX=/usr DESTDIR=...: the instal
 	test -f pkg/usr/share/caas-devops/policies/filch.json &&
 	test -f pkg/usr/share/caas-devops/policies/filch-insecure.json &&
 	level_found production pkg/usr/bin/caas-validator &&
-	level_found non-production pkg/usr/bin/caas-validator
+	level_found non-production pkg/usr/bin/caas-validator &&
+	test -f pkg/usr/share/caas-devops/playbooks/all-in-one.yml &&
+	test "$(readlink pkg/usr/share/caas-devops/playbooks/library/caas_build)" = ../../../../bin/caas-build-runner
 '
 
 test_expect_success 'the data directory is compiled in again when PREFIX changes' '
