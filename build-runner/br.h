@@ -41,7 +41,14 @@ struct br_build_opts {
 	json_t *labels;			    /* {K: V}, borrowed */
 	const char *target;
 	int no_cache, pull;
-	const char *registry_config; /* X-Registry-Config value for --pull, or NULL */
+	/*
+	 * Credentials for the registries the FROM lines name go to the engine
+	 * (X-Registry-Config) for its pulls: for registry (--registry), auth when
+	 * it holds a password or token; for the others, docker's config.json.
+	 * Both may be NULL. Borrowed.
+	 */
+	const char *registry;
+	const struct cs_dockerauth *auth;
 };
 
 struct br_build_result {
@@ -57,6 +64,32 @@ struct br_build_result {
  */
 int br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build_opts *o);
 void br_build_result_release(struct br_build_result *r);
+
+struct cs_dockerauth;
+
+/*
+ * The registry hosts ("host[:port]", "docker.io" for Docker Hub) of the base
+ * images that the Dockerfile text[0..len) names in its FROM lines, each once, appended
+ * to out. ARGs before the first FROM and build_args (K=V, or K from the
+ * environment) are substituted ($K, ${K}, ${K:-w}, ${K:+w}); "scratch",
+ * earlier stage names and references that do not parse are skipped. The
+ * "# escape=" directive and line continuations are followed.
+ */
+void br_dockerfile_registries(struct cs_strvec *out, const char *text, size_t len,
+			      const struct cs_strvec *build_args);
+
+/*
+ * Append to out the X-Registry-Config value for building dockerfile (a path):
+ * the credentials of the registries br_dockerfile_registries() finds, auth
+ * for registry when it has a password or token, else from docker's
+ * config.json (cs_dockerauth_lookup; a registry without credentials is left
+ * out, a failing credential store is a warning). out is left unchanged when
+ * none is found. A secret: wipe it. Errors: CS_EIO, CS_ETOOBIG (reading the
+ * Dockerfile), CS_EINTR.
+ */
+int br_registry_config(struct cs_buf *out, const char *dockerfile,
+		       const struct cs_strvec *build_args, const char *registry,
+		       const struct cs_dockerauth *auth);
 
 struct cs_registry;
 

@@ -88,6 +88,17 @@ void cs_dockerauth_release(struct cs_dockerauth *auth);
 int cs_dockerauth_header(struct cs_buf *out, const struct cs_dockerauth *auth);
 
 /*
+ * Append the X-Registry-Config value of POST /build to out: base64url
+ * (padded) of the JSON object {KEY: AUTH, ...} with one entry per element of
+ * auths[0..n) that has a password or an identity token (the others are
+ * skipped); KEY is its server (Docker Hub, NULL or "docker.io":
+ * "https://index.docker.io/v1/", the key the engine looks up) and AUTH the
+ * object cs_dockerauth_header() encodes. n == 0 gives "{}". The value is
+ * registered as a secret; wipe out when done. Errors: CS_ETOOBIG.
+ */
+int cs_dockerauth_config_header(struct cs_buf *out, const struct cs_dockerauth *auths, size_t n);
+
+/*
  * Semi-private, for tests: the helper timeout in milliseconds (0 restores
  * the default).
  */
