@@ -27,7 +27,7 @@ enum br_exit {
 };
 
 /* Set by the SIGINT/SIGTERM handler: the signal number, else 0. */
-extern volatile int br_interrupted;
+extern volatile sig_atomic_t br_interrupted;
 /* Record SIGINT/SIGTERM in br_interrupted; ignore SIGPIPE. */
 void br_install_signals(void);
 
@@ -127,7 +127,7 @@ char *br_temp_name(const char *repository);
  * waiting while another run holds it; *fd gets the descriptor for
  * br_repo_unlock. Errors: CS_EIO, CS_EINTR (*cancel became non-zero).
  */
-int br_repo_lock(int *fd, const char *repository, volatile int *cancel);
+int br_repo_lock(int *fd, const char *repository, volatile sig_atomic_t *cancel);
 void br_repo_unlock(int fd);
 
 /* POST /images/{image_id}/tag: name (REPO:TAG) now points at image_id. */

@@ -44,7 +44,7 @@ dep_backend_find(const char *coe)
 /* Signals: the first SIGINT/SIGTERM is kept; transfers are cancelled unless restoring. */
 static volatile sig_atomic_t signal_seen;
 static volatile sig_atomic_t restoring;
-static volatile int cancel_flag;
+static volatile sig_atomic_t cancel_flag;
 
 static void
 on_signal(int sig)

@@ -33,12 +33,12 @@
 extern char **environ;
 
 static int helper_timeout_ms = CS_DOCKERAUTH_HELPER_TIMEOUT_MS;
-static volatile int *helper_cancel;
+static volatile sig_atomic_t *helper_cancel;
 
-volatile int *
-cs_dockerauth_set_cancel(volatile int *flag)
+volatile sig_atomic_t *
+cs_dockerauth_set_cancel(volatile sig_atomic_t *flag)
 {
-	volatile int *prev = helper_cancel;
+	volatile sig_atomic_t *prev = helper_cancel;
 
 	helper_cancel = flag;
 	return prev;

@@ -25,6 +25,8 @@
 #ifndef CS_DOCKERAUTH_H
 #define CS_DOCKERAUTH_H
 
+#include <signal.h>
+
 #include "buf.h"
 
 /* All members owned by the struct; release with cs_dockerauth_release(). */
@@ -61,7 +63,7 @@ int cs_dockerauth_lookup(struct cs_dockerauth *out, const char *registry_host);
  * Stop waiting for a credential helper when *flag becomes non-zero (a signal
  * handler sets it). flag may be NULL. Returns the flag set before.
  */
-volatile int *cs_dockerauth_set_cancel(volatile int *flag);
+volatile sig_atomic_t *cs_dockerauth_set_cancel(volatile sig_atomic_t *flag);
 
 /*
  * Credentials from a user name and a password file (like

@@ -14,20 +14,22 @@
 #ifndef CS_REGISTRY_H
 #define CS_REGISTRY_H
 
+#include <signal.h>
+
 #include "buf.h"
 #include "http.h"
 
 struct cs_registry;
 
 struct cs_registry_opts {
-	const char *host;     /* "host[:port]" */
-	const char *ca_file;  /* NULL: certs.d or the system store */
-	const char *username; /* NULL: anonymous */
-	const char *password; /* borrowed; never logged */
-	int plain_http;	      /* 1: http:// (tests of insecure registries only) */
-	int max_attempts;     /* transient-failure retries; 0 = 4 */
-	volatile int *cancel; /* abort requests and retries when *cancel != 0 (CS_EINTR) */
-	int stall_seconds;    /* give up a request under 1 byte/s for this long; 0 = 20 */
+	const char *host;	       /* "host[:port]" */
+	const char *ca_file;	       /* NULL: certs.d or the system store */
+	const char *username;	       /* NULL: anonymous */
+	const char *password;	       /* borrowed; never logged */
+	int plain_http;		       /* 1: http:// (tests of insecure registries only) */
+	int max_attempts;	       /* transient-failure retries; 0 = 4 */
+	volatile sig_atomic_t *cancel; /* abort requests and retries when *cancel != 0 (CS_EINTR) */
+	int stall_seconds;	       /* give up a request under 1 byte/s for this long; 0 = 20 */
 };
 
 /* Errors: CS_EINVAL for a bad host. Strings are copied (the password too, wiped on free). */
