@@ -101,13 +101,34 @@ struct br_push_opts {
 	int validated;		    /* it was validated (for the message) */
 };
 
+/* What a push error from the engine's stream calls for. */
+enum br_push_fault {
+	BR_PUSH_PERMANENT = 0, /* retrying cannot help: refused, invalid, certificate */
+	BR_PUSH_TRANSIENT,     /* 5xx, 429, the connection to the registry failed */
+	BR_PUSH_AUTH,	       /* 401/403, unauthorized, denied */
+};
+
+/*
+ * Classify a push error by the engine's structured error: errorDetail.code
+ * (an HTTP status) when the engine gives one, else the forms the engine's
+ * registry client gives its message: "received unexpected HTTP status: NNN
+ * ...", a registry error code "<code>: <message>" (toomanyrequests,
+ * unavailable, unknown, blob upload unknown/invalid: transient; unauthorized,
+ * denied: auth; others permanent), or a Go network error ending in
+ * ": connection refused", ": connection reset by peer", ": EOF", ... Any x509
+ * or tls error is permanent. detail may be NULL; unknown forms are permanent.
+ */
+enum br_push_fault br_push_classify(const json_t *detail, const char *message);
+
 /*
  * Push name (HOST:PORT/REPO:TAG) through the engine, then GET the manifest
  * from the registry: its digest must be the one the engine reported and its
  * config digest o->image_id. *digest gets "sha256:..." (caller frees).
  * The caller holds the repository lock (br_repo_lock) from tagging name to
- * the return. Errors: CS_EAUTH, CS_EHTTP/CS_ENET (after retries; CS_EHTTP
- * also for another image in the registry), CS_EINTR.
+ * the return. A failure br_push_classify() calls transient is retried, at most
+ * 4 attempts (1, 2, 4 s apart) and none started 90 s after the first.
+ * Errors: CS_EAUTH, CS_EHTTP/CS_ENET (after retries; CS_EHTTP also for
+ * another image in the registry), CS_EINTR.
  */
 int br_push(char **digest, struct cs_docker *d, const char *name, const struct br_push_opts *o);
 
