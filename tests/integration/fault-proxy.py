@@ -19,6 +19,7 @@ The control endpoint (plain HTTP on 127.0.0.1:C) takes GET requests:
                                           request's body (N times)
     /fault?mode=refuse                    stop listening and drop every connection
                                           (the registry "stopped"); connects get ECONNREFUSED
+    /fault?mode=refuse&match=REGEX        the same when a matching request arrives (dropped)
     /fault?mode=none                      no fault (listening again if it was refused)
     &match=REGEX   which requests ("METHOD PATH") a fault applies to; default: all for
                    status, blob uploads (PATCH/PUT/POST .../blobs/uploads/) for cut
@@ -62,6 +63,9 @@ class Faults:
                 self.count = 1
             self.after = int(q.get("after", 0))
             m = q.get("match")
+            if self.mode == "refuse" and m:
+                self.mode = "refuse-on"  # stop when a matching request arrives
+                self.count = 1
             if m is None and self.mode == "cut":
                 m = r"^(PATCH|PUT|POST) .*/blobs/uploads/"
             self.match = re.compile(m) if m else None
@@ -188,9 +192,11 @@ def relay_response(r, method, send):
 
 
 def fault_response(code):
-    err = "TOOMANYREQUESTS" if code == 429 else "UNAVAILABLE" if code == 503 else "UNKNOWN"
+    # the registry's error codes (distribution's errcode descriptors) for these statuses
+    err = {400: "MANIFEST_INVALID", 401: "UNAUTHORIZED", 403: "DENIED", 404: "NAME_UNKNOWN",
+           429: "TOOMANYREQUESTS", 503: "UNAVAILABLE"}.get(code, "UNKNOWN")
     body = json.dumps({"errors": [{"code": err, "message": "injected fault", "detail": None}]})
-    reason = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+    reason = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
               503: "Service Unavailable"}.get(code, "Error")
     return (
         f"HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\n"
@@ -270,13 +276,20 @@ class Proxy:
                 head, line, headers = read_head(cr)
                 method, path = line.split()[0], line.split()[1]
                 req = f"{method} {path}"
+                if self.faults.take("refuse-on", req):
+                    with self.faults.lock:
+                        self.faults.mode = "refuse"
+                    self.faults.record("faults", f"{req} -> registry stopped")
+                    return
                 if self.faults.take("status", req):
                     relay_body(cr, headers, lambda d: None)  # drain: the client sees the answer
                     client.sendall(fault_response(self.faults.code))
                     self.faults.record("faults", f"{req} -> {self.faults.code} (injected)")
                     return
                 budget = None
-                if self.faults.take("cut", req):
+                has_body = "chunked" in headers.get("transfer-encoding", "").lower() or \
+                    int(headers.get("content-length", "0") or 0) > self.faults.after
+                if has_body and self.faults.take("cut", req):
                     budget = [self.faults.after]
                 up.sendall(head)
                 if not relay_body(cr, headers, up.sendall, budget):
