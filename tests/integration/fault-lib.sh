@@ -71,3 +71,22 @@ fault_wait_log() {
 	echo "no request matching '$2' reached the proxy" >&2
 	return 1
 }
+
+# start_relay NAME SOCKET: a plain TCP relay on 127.0.0.1 to the unix socket SOCKET (the
+# engine's API as a tcp:// bay) that can drop its connections or refuse new ones. Sets
+# NAME_port, NAME_ctl and NAME_pid.
+start_relay() {
+	local name=$1 state=$TEST_SCRATCH/$1.state i
+	rm -f "$state"
+	python3 "$TOP/tests/integration/fault-proxy.py" --upstream-unix "$2" \
+		--state-file "$state" >"$TEST_SCRATCH/$name.log" 2>&1 &
+	fault_pids+=("$!")
+	for i in $(seq 50); do
+		[ -s "$state" ] && break
+		sleep 0.1
+	done
+	[ -s "$state" ] || { echo "relay $name did not start: $(cat "$TEST_SCRATCH/$name.log")" >&2; return 1; }
+	printf -v "${name}_port" '%s' "$(jq -r .port "$state")"
+	printf -v "${name}_ctl" '%s' "$(jq -r .control "$state")"
+	printf -v "${name}_pid" '%s' "$(jq -r .pid "$state")"
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A fault-injecting HTTPS proxy in front of the real TLS registry, for tests.
+"""A fault-injecting HTTPS proxy in front of the real TLS registry (or a TCP relay to a unix socket), for tests.
 
 It terminates TLS with a certificate the engine trusts for 127.0.0.1
 (certs.d/127.0.0.1:PORT/ca.crt), opens a verified TLS connection to the
@@ -9,6 +9,9 @@ request boundaries or inside a body. Python 3 standard library only.
 
     fault-proxy.py --cert C --key K --upstream 127.0.0.1:5000 --upstream-ca CA \
         --state-file FILE [--port N]
+
+Without --cert, with --upstream-unix PATH, it is a plain TCP relay to that
+unix socket (the engine's API as a tcp:// bay); only refuse and drop apply.
 
 FILE receives {"port": P, "control": C, "pid": PID} once both sockets listen.
 The control endpoint (plain HTTP on 127.0.0.1:C) takes GET requests:
@@ -20,6 +23,9 @@ The control endpoint (plain HTTP on 127.0.0.1:C) takes GET requests:
     /fault?mode=refuse                    stop listening and drop every connection
                                           (the registry "stopped"); connects get ECONNREFUSED
     /fault?mode=refuse&match=REGEX        the same when a matching request arrives (dropped)
+    /fault?mode=refuse&seconds=T          refuse for T seconds, then listen again
+    /fault?mode=drop                      cut every open connection now (the fault in force
+                                          stays; refuse drops them too)
     /fault?mode=none                      no fault (listening again if it was refused)
     &match=REGEX   which requests ("METHOD PATH") a fault applies to; default: all for
                    status, blob uploads (PATCH/PUT/POST .../blobs/uploads/) for cut
@@ -50,10 +56,14 @@ class Faults:
         self.until = 0.0
         self.after = 0
         self.match = None
+        self.drop_now = False
         self.stats = {"requests": 0, "faults": 0, "cuts": 0, "connections": 0, "log": []}
 
     def set(self, q):
         with self.lock:
+            if q.get("mode") == "drop":
+                self.drop_now = True  # the fault in force stays
+                return
             self.mode = q.get("mode", "none")
             self.code = int(q.get("code", 500))
             self.count = int(q.get("count", 0))
@@ -208,11 +218,13 @@ class Proxy:
     def __init__(self, args, faults):
         self.args = args
         self.faults = faults
-        self.server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.server_ctx.load_cert_chain(args.cert, args.key)
-        self.client_ctx = ssl.create_default_context(cafile=args.upstream_ca)
-        host, _, port = args.upstream.rpartition(":")
-        self.upstream = (host, int(port))
+        self.raw = args.cert is None
+        if not self.raw:
+            self.server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.server_ctx.load_cert_chain(args.cert, args.key)
+            self.client_ctx = ssl.create_default_context(cafile=args.upstream_ca)
+            host, _, port = args.upstream.rpartition(":")
+            self.upstream = (host, int(port))
         self.conns = set()
         self.conns_lock = threading.Lock()
         self.listener = None
@@ -237,6 +249,14 @@ class Proxy:
 
     def serve(self):
         while True:
+            with self.faults.lock:
+                f = self.faults
+                if f.mode == "refuse" and f.until and time.monotonic() >= f.until:
+                    f.mode, f.until = "none", 0.0
+                drop, f.drop_now = f.drop_now, False
+            if drop:
+                self.drop_all()
+                self.faults.record("faults", "dropped every connection")
             refusing = self.faults.mode == "refuse"
             if refusing and self.listener is not None:
                 self.listener.close()
@@ -254,11 +274,47 @@ class Proxy:
             except OSError:
                 continue
             conn.settimeout(None)
-            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+            target = self.relay if self.raw else self.handle
+            threading.Thread(target=target, args=(conn,), daemon=True).start()
 
     def track(self, sock, add):
         with self.conns_lock:
             (self.conns.add if add else self.conns.discard)(sock)
+
+    def relay(self, conn):
+        """Plain TCP relay to the unix socket, one thread per direction."""
+        self.faults.record("connections")
+        up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            up.connect(self.args.upstream_unix)
+        except OSError:
+            conn.close()
+            return
+        self.track(conn, True)
+        self.track(up, True)
+
+        def pump(src, dst):
+            try:
+                while True:
+                    data = src.recv(CHUNK)
+                    if not data:
+                        break
+                    dst.sendall(data)
+            except OSError:
+                pass
+            for x in (src, dst):
+                try:
+                    x.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        t = threading.Thread(target=pump, args=(up, conn), daemon=True)
+        t.start()
+        pump(conn, up)
+        t.join()
+        for x in (conn, up):
+            self.track(x, False)
+            x.close()
 
     def handle(self, raw):
         self.faults.record("connections")
@@ -348,13 +404,16 @@ def control_handler(faults):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cert", required=True)
-    ap.add_argument("--key", required=True)
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
     ap.add_argument("--upstream", default="127.0.0.1:5000")
-    ap.add_argument("--upstream-ca", required=True)
+    ap.add_argument("--upstream-ca")
+    ap.add_argument("--upstream-unix")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--state-file", required=True)
     args = ap.parse_args()
+    if args.cert is None and args.upstream_unix is None:
+        ap.error("--cert/--key/--upstream-ca (TLS registry) or --upstream-unix (TCP relay)")
 
     faults = Faults()
     proxy = Proxy(args, faults)
