@@ -11,6 +11,9 @@ PREFIX ?= /usr/local
 prefix ?= $(PREFIX)
 bindir ?= $(prefix)/bin
 datadir ?= $(prefix)/share/caas-devops
+mandir ?= $(prefix)/share/man
+bashcompdir ?= $(prefix)/share/bash-completion/completions
+VERSION = 0.9.0
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -60,11 +63,23 @@ SEED_DIR := $(realpath $(CURDIR)/tests/data/seed-style)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:.c=)
 
+# Man pages and bash completions are generated from each tool's option table (lib/opts.c).
+MAN_PAGES := $(addsuffix .1,$(PROGRAMS))
+COMPLETIONS := $(addsuffix .bash-completion,$(PROGRAMS))
+
 all: $(PROGRAMS)
+# (joins all: once the three tools parse with lib/opts)
+man: $(MAN_PAGES) $(COMPLETIONS)
+
+%.1: %
+	$(QUIET_GEN)./$< --help-man >$@+ && mv $@+ $@
+%.bash-completion: %
+	$(QUIET_GEN)./$< --help-completion >$@+ && mv $@+ $@
 
 ifndef V
 QUIET_CC = @echo '   ' CC $@;
 QUIET_LINK = @echo '   ' LINK $@;
+QUIET_GEN = @echo '   ' GEN $@;
 endif
 
 %.o: %.c $(wildcard lib/*.h) $(wildcard */*.h) Makefile
@@ -77,6 +92,7 @@ $(DATADIR_STAMP): FORCE
 	@echo '$(datadir)' | cmp -s - $@ || echo '$(datadir)' >$@
 lib/filch.o: $(DATADIR_STAMP)
 FORCE:
+lib/opts.o: CPPFLAGS += -DCS_VERSION='"$(VERSION)"'
 
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
@@ -167,9 +183,15 @@ style:
 install: all
 	install -d '$(DESTDIR)$(bindir)' '$(DESTDIR)$(datadir)/policies'
 	install -m 755 $(PROGRAMS) '$(DESTDIR)$(bindir)'
+	install -d '$(DESTDIR)$(mandir)/man1' '$(DESTDIR)$(bashcompdir)'
+	install -m 644 $(MAN_PAGES) '$(DESTDIR)$(mandir)/man1'
+	for p in $(PROGRAMS); do \
+		install -m 644 $$p.bash-completion "$(DESTDIR)$(bashcompdir)/$$(basename $$p)" || exit; \
+	done
 	if [ -d validator/policies ]; then install -m 644 validator/policies/*.json '$(DESTDIR)$(datadir)/policies'; fi
 
 clean:
 	rm -f lib/*.o $(LIB) $(DATADIR_STAMP) build-runner/*.o validator/*.o deployer/*.o \
-		build-runner/caas-build-runner validator/caas-validator deployer/caas-deployer $(UNIT_BIN)
+		build-runner/caas-build-runner validator/caas-validator deployer/caas-deployer $(UNIT_BIN) \
+		$(MAN_PAGES) $(COMPLETIONS)
 	rm -rf $(FUZZ_DIR)

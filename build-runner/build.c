@@ -72,7 +72,7 @@ flush_lines(struct build_state *st, int all)
 		}
 		if (one.len && one.buf[one.len - 1] != '\n')
 			cs_buf_addch(&one, '\n');
-		cs_out_raw(one.buf, one.len);
+		cs_out_progress_raw(one.buf, one.len);
 		cs_buf_release(&one);
 	}
 }

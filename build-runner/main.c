@@ -6,9 +6,9 @@
  */
 #include <errno.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,9 +26,12 @@
 #include "dockerauth.h"
 #include "filch.h"
 #include "err.h"
+#include "exitcode.h"
+#include "http.h"
 #include "gitsrc.h"
 #include "imageref.h"
 #include "log.h"
+#include "opts.h"
 #include "outfile.h"
 #include "registry.h"
 #include "strvec.h"
@@ -38,301 +41,177 @@ struct options {
 	const char *repo, *ref, *context, *context_dir, *dockerfile;
 	const char *git_token_file, *ssh_key;
 	const char *image, *registry, *registry_user, *registry_password_file, *registry_ca;
+	const char *registry_password; /* module arguments only */
 	const char *target, *json_path;
-	struct cs_strvec tags, build_args, labels;
+	struct cs_strvec tags, build_args, labels, insecure_registries;
 	struct br_validate_choice validate;
-	int password_stdin, push, no_cache, pull, verbose, quiet;
+	int password_stdin, push, no_cache, pull;
 };
 
+/* Seconds per phase; a phase that did not run stays negative and is left out of the JSON. */
 struct timings {
 	double source, build, validate, push;
 };
 
-static const char usage_text[] =
-    "usage: caas-build-runner (--repo URL|PATH [--ref REF] | --context DIR) --image NAME "
-    "[options]\n"
-    "\n"
-    "Build a Docker image from a git commit or a directory through the Docker Engine API,\n"
-    "tag it, push it to a private registry and verify the pushed digest.\n"
-    "\n"
-    "Source:\n"
-    "  --repo URL|PATH           git repository: https://, ssh://, git@host:path, file://, path\n"
-    "  --ref REF                 branch, tag or commit SHA (default: the remote HEAD)\n"
-    "  --git-token-file FILE     HTTPS token or password for the repository\n"
-    "  --ssh-key FILE            SSH private key (default: ssh-agent)\n"
-    "  --context DIR             build a local directory instead of a git repository\n"
-    "Build:\n"
-    "  --context-dir SUBDIR      build context inside the source (default: its root)\n"
-    "  --dockerfile PATH         Dockerfile, relative to the source root; may lie outside\n"
-    "                            the context (default: CONTEXT/Dockerfile)\n"
-    "  --build-arg K=V           build-time variable (repeatable; K alone takes $K)\n"
-    "  --target STAGE            build up to this stage of a multi-stage Dockerfile\n"
-    "  --label K=V               image label (repeatable)\n"
-    "  --no-cache                do not use the build cache\n"
-    "  --pull                    always try to pull a newer base image\n"
-    "Image and registry:\n"
-    "  --image NAME              image name, e.g. petclinic or team/petclinic\n"
-    "  --tag TAG                 tag (repeatable; default: $BUILD_NUMBER, else the short\n"
-    "                            commit SHA, else 'latest')\n"
-    "  --registry HOST[:PORT]    private registry: tags become HOST:PORT/NAME:TAG\n"
-    "  --push                    push every tag and verify its digest in the registry\n"
-    "  --registry-user USER      registry account (default: docker's config.json)\n"
-    "  --registry-password-file FILE   read the password from FILE\n"
-    "  --password-stdin          read the password from standard input\n"
-    "  --registry-ca FILE        CA certificate of the registry (default:\n"
-    "                            /etc/docker/certs.d/HOST:PORT/ca.crt)\n"
-    "Validation (the image factory; before any push):\n"
-    "  --validate POLICY         check the image against a filch policy file\n"
-    "  --validate-level LEVEL    production (filch.json) or non-production\n"
-    "                            (filch-insecure.json)\n"
-    "  --activate_DockerImageFactory 0|1     the seed's switch (also an environment\n"
-    "                            variable): 1 validates, at the level given by\n"
-    "  --DockerImageFactory_ProdReady True|False   (default True: production)\n"
-    "  --validate-observe SECONDS   watch the running image this long (default 5)\n"
-    "  --validate-no-processes   check files and packages only, do not run the image\n"
-    "Output:\n"
-    "  --json FILE               write the result as JSON (image_id, tags, commit, context,\n"
-    "                            timings); '-' for standard output\n"
-    "  -v, --verbose             more diagnostics (repeatable)\n"
-    "  -q, --quiet               only errors\n"
-    "  -h, --help                this text\n"
-    "\n"
-    "Environment: DOCKER_HOST (unix:///var/run/docker.sock by default, tcp://HOST:PORT),\n"
-    "DOCKER_TLS_VERIFY and DOCKER_CERT_PATH (engine TLS), DOCKER_CONFIG (registry\n"
-    "credentials: auths, credsStore, credHelpers), BUILD_NUMBER (default tag and label),\n"
-    "NO_COLOR (no ANSI sequences even on a terminal), CS_TRACE_HTTP=1 (trace HTTP, with\n"
-    "credentials redacted).\n"
-    "\n"
-    "Exit codes:\n"
-    "  0    success\n"
-    "  1    build failed (a Dockerfile step, or the engine refused the Dockerfile)\n"
-    "  2    usage or bad input\n"
-    "  3    image not valid, nothing pushed\n"
-    "  4    push failed (registry unreachable, authentication or certificate refused,\n"
-    "       digest mismatch, another image in the registry)\n"
-    "  5    source (git) failed\n"
-    "  6    engine unreachable or engine API error\n"
-    "  130  interrupted by SIGINT; 143 interrupted by SIGTERM\n";
-
-enum {
-	OPT_REF = 256,
-	OPT_CONTEXT,
-	OPT_CONTEXT_DIR,
-	OPT_DOCKERFILE,
-	OPT_BUILD_ARG,
-	OPT_TARGET,
-	OPT_LABEL,
-	OPT_NO_CACHE,
-	OPT_PULL,
-	OPT_IMAGE,
-	OPT_TAG,
-	OPT_REGISTRY,
-	OPT_PUSH,
-	OPT_REGISTRY_USER,
-	OPT_REGISTRY_PASSWORD_FILE,
-	OPT_PASSWORD_STDIN,
-	OPT_REGISTRY_CA,
-	OPT_JSON,
-	OPT_GIT_TOKEN_FILE,
-	OPT_SSH_KEY,
-	OPT_REPO,
-	OPT_VALIDATE,
-	OPT_VALIDATE_LEVEL,
-	OPT_ACTIVATE,
-	OPT_PROD_READY,
-	OPT_VALIDATE_OBSERVE,
-	OPT_VALIDATE_NO_PROCESSES,
-};
-
-static const struct option long_options[] = {
-    {"repo", required_argument, NULL, OPT_REPO},
-    {"ref", required_argument, NULL, OPT_REF},
-    {"git-token-file", required_argument, NULL, OPT_GIT_TOKEN_FILE},
-    {"ssh-key", required_argument, NULL, OPT_SSH_KEY},
-    {"context", required_argument, NULL, OPT_CONTEXT},
-    {"context-dir", required_argument, NULL, OPT_CONTEXT_DIR},
-    {"dockerfile", required_argument, NULL, OPT_DOCKERFILE},
-    {"build-arg", required_argument, NULL, OPT_BUILD_ARG},
-    {"target", required_argument, NULL, OPT_TARGET},
-    {"label", required_argument, NULL, OPT_LABEL},
-    {"no-cache", no_argument, NULL, OPT_NO_CACHE},
-    {"pull", no_argument, NULL, OPT_PULL},
-    {"image", required_argument, NULL, OPT_IMAGE},
-    {"tag", required_argument, NULL, OPT_TAG},
-    {"registry", required_argument, NULL, OPT_REGISTRY},
-    {"push", no_argument, NULL, OPT_PUSH},
-    {"registry-user", required_argument, NULL, OPT_REGISTRY_USER},
-    {"registry-password-file", required_argument, NULL, OPT_REGISTRY_PASSWORD_FILE},
-    {"password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN},
-    {"registry-ca", required_argument, NULL, OPT_REGISTRY_CA},
-    {"json", required_argument, NULL, OPT_JSON},
-    {"validate", required_argument, NULL, OPT_VALIDATE},
-    {"validate-level", required_argument, NULL, OPT_VALIDATE_LEVEL},
-    {"activate_DockerImageFactory", required_argument, NULL, OPT_ACTIVATE},
-    {"DockerImageFactory_ProdReady", required_argument, NULL, OPT_PROD_READY},
-    {"validate-observe", required_argument, NULL, OPT_VALIDATE_OBSERVE},
-    {"validate-no-processes", no_argument, NULL, OPT_VALIDATE_NO_PROCESSES},
-    {"verbose", no_argument, NULL, 'v'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-	struct cs_buf m = CS_BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	cs_buf_vaddf(&m, fmt, ap);
-	va_end(ap);
-	cs_log(CS_LOG_ERROR, "%s (see --help)", m.buf);
-	cs_buf_release(&m);
-	return BR_EXIT_USAGE;
-}
-
-static int
-parse_options(struct options *o, int argc, char **argv)
-{
-	int c;
-
-	while ((c = getopt_long(argc, argv, "vqh", long_options, NULL)) != -1) {
-		switch (c) {
-		case OPT_REPO:
-			o->repo = optarg;
-			break;
-		case OPT_REF:
-			o->ref = optarg;
-			break;
-		case OPT_GIT_TOKEN_FILE:
-			o->git_token_file = optarg;
-			break;
-		case OPT_SSH_KEY:
-			o->ssh_key = optarg;
-			break;
-		case OPT_CONTEXT:
-			o->context = optarg;
-			break;
-		case OPT_CONTEXT_DIR:
-			o->context_dir = optarg;
-			break;
-		case OPT_DOCKERFILE:
-			o->dockerfile = optarg;
-			break;
-		case OPT_BUILD_ARG:
-			cs_strvec_push(&o->build_args, optarg);
-			break;
-		case OPT_TARGET:
-			o->target = optarg;
-			break;
-		case OPT_LABEL:
-			if (strchr(optarg, '=') == NULL || optarg[0] == '=')
-				return usage_error("--label '%s': want KEY=VALUE", optarg);
-			cs_strvec_push(&o->labels, optarg);
-			break;
-		case OPT_NO_CACHE:
-			o->no_cache = 1;
-			break;
-		case OPT_PULL:
-			o->pull = 1;
-			break;
-		case OPT_IMAGE:
-			o->image = optarg;
-			break;
-		case OPT_TAG:
-			cs_strvec_push(&o->tags, optarg);
-			break;
-		case OPT_REGISTRY:
-			o->registry = optarg;
-			break;
-		case OPT_PUSH:
-			o->push = 1;
-			break;
-		case OPT_REGISTRY_USER:
-			o->registry_user = optarg;
-			break;
-		case OPT_REGISTRY_PASSWORD_FILE:
-			o->registry_password_file = optarg;
-			break;
-		case OPT_PASSWORD_STDIN:
-			o->password_stdin = 1;
-			break;
-		case OPT_REGISTRY_CA:
-			o->registry_ca = optarg;
-			break;
-		case OPT_JSON:
-			o->json_path = optarg;
-			break;
-		case OPT_VALIDATE:
-			o->validate.policy = optarg;
-			break;
-		case OPT_VALIDATE_LEVEL:
-			if (strcmp(optarg, "production") != 0 &&
-			    strcmp(optarg, "non-production") != 0)
-				return usage_error("--validate-level '%s': want production or "
-						   "non-production",
-						   optarg);
-			o->validate.level = optarg;
-			break;
-		case OPT_ACTIVATE:
-			o->validate.activate = optarg;
-			break;
-		case OPT_PROD_READY:
-			o->validate.prod_ready = optarg;
-			break;
-		case OPT_VALIDATE_OBSERVE: {
-			char *end;
-
-			o->validate.observe_seconds = strtod(optarg, &end);
-			/* written so that nan fails too */
-			if (*end || end == optarg ||
-			    !(o->validate.observe_seconds > 0 &&
-			      o->validate.observe_seconds <= 3600))
-				return usage_error("--validate-observe '%s': want seconds (0-3600]",
-						   optarg);
-			break;
-		}
-		case OPT_VALIDATE_NO_PROCESSES:
-			o->validate.no_processes = 1;
-			break;
-		case 'v':
-			o->verbose++;
-			break;
-		case 'q':
-			o->quiet = 1;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
-		default:
-			return BR_EXIT_USAGE;
-		}
+#define OPT(t, n, f, a, h)                                                                         \
+	{                                                                                          \
+		.type = t, .name = n, .offset = offsetof(struct options, f), .arg = a, .help = h   \
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+#define GROUP(h)                                                                                   \
+	{                                                                                          \
+		.type = CS_OPT_GROUP, .help = h                                                    \
+	}
+
+static const struct cs_opt options[] = {
+    GROUP("Source"),
+    OPT(CS_OPT_STRING, "repo", repo, "URL|PATH",
+	"git repository: https://, ssh://, git@host:path, file://, path"),
+    OPT(CS_OPT_STRING, "ref", ref, "REF", "branch, tag or commit SHA (default: the remote HEAD)"),
+    OPT(CS_OPT_STRING, "git-token-file", git_token_file, "FILE",
+	"HTTPS token or password for the repository"),
+    OPT(CS_OPT_STRING, "ssh-key", ssh_key, "FILE", "SSH private key (default: ssh-agent)"),
+    OPT(CS_OPT_STRING, "context", context, "DIR",
+	"build a local directory instead of a git repository"),
+    GROUP("Build"),
+    OPT(CS_OPT_STRING, "context-dir", context_dir, "SUBDIR",
+	"build context inside the source (default: its root)"),
+    OPT(CS_OPT_STRING, "dockerfile", dockerfile, "PATH",
+	"Dockerfile, relative to the source root; may lie outside\n"
+	"the context (default: CONTEXT/Dockerfile)"),
+    OPT(CS_OPT_LIST, "build-arg", build_args, "K=V",
+	"build-time variable (repeatable; K alone takes $K)"),
+    OPT(CS_OPT_STRING, "target", target, "STAGE",
+	"build up to this stage of a multi-stage Dockerfile"),
+    OPT(CS_OPT_KEYVALUE, "label", labels, "K=V", "image label (repeatable)"),
+    OPT(CS_OPT_FLAG, "no-cache", no_cache, NULL, "do not use the build cache"),
+    OPT(CS_OPT_FLAG, "pull", pull, NULL, "always try to pull a newer base image"),
+    GROUP("Image and registry"),
+    {.type = CS_OPT_STRING,
+     .name = "image",
+     .flags = CS_OPT_REQUIRED,
+     .offset = offsetof(struct options, image),
+     .arg = "NAME",
+     .help = "image name, e.g. petclinic or team/petclinic"},
+    OPT(CS_OPT_LIST, "tag", tags, "TAG",
+	"tag (repeatable; default: $BUILD_NUMBER, else the short\n"
+	"commit SHA, else 'latest')"),
+    OPT(CS_OPT_STRING, "registry", registry, "HOST[:PORT]",
+	"private registry: tags become HOST:PORT/NAME:TAG"),
+    OPT(CS_OPT_FLAG, "push", push, NULL, "push every tag and verify its digest in the registry"),
+    OPT(CS_OPT_STRING, "registry-user", registry_user, "USER",
+	"registry account (default: docker's config.json)"),
+    OPT(CS_OPT_STRING, "registry-password-file", registry_password_file, "FILE",
+	"read the password from FILE"),
+    OPT(CS_OPT_FLAG, "password-stdin", password_stdin, NULL,
+	"read the password from standard input"),
+    {.type = CS_OPT_STRING,
+     .name = "registry-password",
+     .flags = CS_OPT_SECRET | CS_OPT_JSON_ONLY,
+     .offset = offsetof(struct options, registry_password),
+     .arg = "PASSWORD",
+     .help = "the password (module arguments only)"},
+    OPT(CS_OPT_STRING, "registry-ca", registry_ca, "FILE",
+	"CA certificate of the registry (default:\n"
+	"/etc/docker/certs.d/HOST:PORT/ca.crt)"),
+    OPT(CS_OPT_LIST, "insecure-registry", insecure_registries, "HOST:PORT",
+	"a registry whose certificate is not verified, or that\n"
+	"speaks plain HTTP, as docker's insecure-registries\n"
+	"(repeatable; the engine's own list counts too); a warning"),
+    GROUP("Validation (the image factory; before any push)"),
+    OPT(CS_OPT_STRING, "validate", validate.policy, "POLICY",
+	"check the image against a filch policy file"),
+    {.type = CS_OPT_CHOICE,
+     .name = "validate-level",
+     .offset = offsetof(struct options, validate.level),
+     .arg = "LEVEL",
+     .choices = "production|non-production",
+     .help = "production (filch.json) or non-production\n(filch-insecure.json)"},
+    OPT(CS_OPT_STRING, "activate_DockerImageFactory", validate.activate, "0|1",
+	"the seed's switch (also an environment variable):\n"
+	"1 validates, at the level given by"),
+    OPT(CS_OPT_STRING, "DockerImageFactory_ProdReady", validate.prod_ready, "True|False",
+	"(default True: production)"),
+    {.type = CS_OPT_DOUBLE,
+     .name = "validate-observe",
+     .offset = offsetof(struct options, validate.observe_seconds),
+     .arg = "SECONDS",
+     .help = "watch the running image this long (default 5)",
+     .min = 0.001,
+     .max = 3600},
+    OPT(CS_OPT_FLAG, "validate-no-processes", validate.no_processes, NULL,
+	"check files and packages only, do not run the image"),
+    GROUP("Output"),
+    OPT(CS_OPT_STRING, "json", json_path, "FILE",
+	"write the result as JSON (image_id, tags, commit, context,\n"
+	"timings; status, exit_code and error on failure); '-' for\n"
+	"standard output"),
+    {.type = CS_OPT_END},
+};
+
+static const struct cs_exit_doc exit_codes[] = {
+    {CS_EXIT_OK, "success"},
+    {CS_EXIT_BUILD, "build failed (a Dockerfile step, or the engine refused the Dockerfile)"},
+    {CS_EXIT_USAGE, "usage or bad input"},
+    {CS_EXIT_INVALID, "image not valid, nothing pushed"},
+    {CS_EXIT_PUSH, "push failed (registry unreachable, authentication or certificate refused,\n"
+		   "digest mismatch, another image in the registry)"},
+    {CS_EXIT_SOURCE, "source (git) failed"},
+    {CS_EXIT_UNREACHABLE, "engine unreachable or engine API error"},
+    {CS_EXIT_SIGINT, "interrupted by SIGINT; 143 interrupted by SIGTERM"},
+    {0, NULL},
+};
+
+static const struct cs_opts_spec spec = {
+    .prog = "caas-build-runner",
+    .module = "caas_build",
+    .summary = "build, validate and push a Docker image from a git commit",
+    .synopsis = "(--repo URL|PATH [--ref REF] | --context DIR) --image NAME [options]",
+    .description =
+	"Build a Docker image from a git commit or a directory through the Docker Engine API,\n"
+	"tag it, push it to a private registry and verify the pushed digest. Progress goes to\n"
+	"stderr; stdout carries the result only: each final name (NAME:TAG@DIGEST once\n"
+	"pushed), or the JSON of --json -.",
+    .opts = options,
+    .environment =
+	"DOCKER_HOST (unix:///var/run/docker.sock by default, tcp://HOST:PORT),\n"
+	"DOCKER_TLS_VERIFY and DOCKER_CERT_PATH (engine TLS), DOCKER_CONFIG (registry\n"
+	"credentials: auths, credsStore, credHelpers), BUILD_NUMBER (default tag and label),\n"
+	"NO_COLOR (no ANSI sequences even on a terminal), CS_TRACE_HTTP=1 (trace HTTP, with\n"
+	"credentials redacted).",
+    .notes = "Module result: image_id, tags (name, digest), commit, validation (status,\n"
+	     "violations); changed is true when the build made an image ID the first tag did\n"
+	     "not already name, or a push changed a digest in the registry. Check mode builds\n"
+	     "nothing and reports the plan.",
+    .exits = exit_codes,
+};
+
+/* The checks the table cannot express. 0 or CS_EXIT_USAGE. */
+static int
+check_options(struct cs_opts_run *run, struct options *o)
+{
+	int passwords = !!o->registry_password_file + o->password_stdin + !!o->registry_password;
+
 	if (!o->repo == !o->context)
-		return usage_error("give exactly one of --repo and --context");
-	if ((o->repo && *o->repo == '\0') || (o->context && *o->context == '\0'))
-		return usage_error("--repo and --context need a non-empty value");
+		return cs_opts_usage_error(run, "give exactly one of --repo and --context");
 	if (o->context && (o->ref || o->git_token_file || o->ssh_key))
-		return usage_error("--ref, --git-token-file and --ssh-key need --repo");
-	if (o->image == NULL)
-		return usage_error("--image is required");
+		return cs_opts_usage_error(run,
+					   "--ref, --git-token-file and --ssh-key need --repo");
 	if (o->push && o->registry == NULL)
-		return usage_error("--push needs --registry");
+		return cs_opts_usage_error(run, "--push needs --registry");
+	if (o->registry && (strstr(o->registry, "://") || strchr(o->registry, '/')))
+		return cs_opts_usage_error(
+		    run, "--registry '%s': want HOST[:PORT], without scheme or path", o->registry);
 	if (o->validate.policy && o->validate.level)
-		return usage_error("--validate and --validate-level exclude each other");
-	if (o->registry_password_file && o->password_stdin)
-		return usage_error(
-		    "--registry-password-file and --password-stdin exclude each other");
-	if ((o->registry_password_file || o->password_stdin) && o->registry_user == NULL)
-		return usage_error("a registry password needs --registry-user");
-	if (o->registry_user && !o->registry_password_file && !o->password_stdin)
-		return usage_error("--registry-user needs --registry-password-file or "
-				   "--password-stdin");
+		return cs_opts_usage_error(run,
+					   "--validate and --validate-level exclude each other");
+	if (passwords > 1)
+		return cs_opts_usage_error(
+		    run, "--registry-password-file and --password-stdin exclude each other");
+	if (passwords && o->registry_user == NULL)
+		return cs_opts_usage_error(run, "a registry password needs --registry-user");
+	if (o->registry_user && !passwords)
+		return cs_opts_usage_error(run, "--registry-user needs --registry-password-file or "
+						"--password-stdin");
 	return 0;
 }
 
@@ -396,25 +275,32 @@ out:
 	return error;
 }
 
+/* The exit code for error in phase; a caught signal wins. */
 static int
-exit_for(int error)
+exit_for(int error, enum cs_phase phase)
 {
-	if (br_interrupted == SIGINT)
-		return BR_EXIT_SIGINT;
-	if (br_interrupted)
-		return BR_EXIT_SIGTERM;
-	switch (error) {
-	case CS_EINTR:
-		return BR_EXIT_SIGTERM;
-	case CS_EBUILD:
-		return BR_EXIT_BUILD;
-	case CS_EINVAL:
-		return BR_EXIT_USAGE;
-	case CS_EGIT:
-		return BR_EXIT_SOURCE;
-	default:
-		return BR_EXIT_ENGINE;
-	}
+	return cs_exit_for(error, phase, (int)br_interrupted);
+}
+
+/* The image ID name points at in the engine now (caller frees), or NULL. */
+static char *
+current_image_id(struct cs_docker *engine, const char *name)
+{
+	struct cs_buf path = CS_BUF_INIT;
+	json_t *img = NULL;
+	long status = 0;
+	char *id = NULL;
+
+	cs_buf_adds(&path, "/images/");
+	cs_http_urlencode(&path, name);
+	cs_buf_adds(&path, "/json");
+	if (cs_docker_json(engine, "GET", path.buf, NULL, NULL, &status, &img) == 0 &&
+	    status == 200 && json_is_string(json_object_get(img, "Id")))
+		id = cs_xstrdup(json_string_value(json_object_get(img, "Id")));
+	json_decref(img);
+	cs_buf_release(&path);
+	cs_err_clear();
+	return id;
 }
 
 /* Registry credentials for --push: from the options, else docker's config.json. */
@@ -425,6 +311,9 @@ load_credentials(struct cs_dockerauth *auth, const struct options *o)
 
 	if (o->registry_password_file)
 		return cs_dockerauth_from_file(auth, o->registry_user, o->registry_password_file);
+	if (o->registry_password)
+		return cs_dockerauth_from_password(auth, o->registry_user, o->registry_password,
+						   "registry_password");
 	if (o->password_stdin)
 		return cs_dockerauth_from_stdin(auth, o->registry_user);
 	error = cs_dockerauth_lookup(auth, o->registry);
@@ -436,22 +325,72 @@ load_credentials(struct cs_dockerauth *auth, const struct options *o)
 	return error;
 }
 
+/* The plan of a check-mode run: what would be built and where it would go. */
+static json_t *
+check_mode_plan(const struct options *o, const struct cs_filch *policy)
+{
+	json_t *tags = json_array(), *plan;
+	/* a --repo URL may carry user:password@: the plan shows it without */
+	char *source = o->repo ? cs_gitsrc_redact_url(o->repo) : cs_xstrdup(o->context);
+	size_t i;
+
+	for (i = 0; i < o->tags.nr; i++)
+		json_array_append_new(tags, json_string(o->tags.v[i]));
+	plan = json_pack("{s:{s:s, s:s?, s:s?, s:o, s:b, s:b}}", "plan", "image", o->image,
+			 "registry", o->registry, "source", source, "tags", tags, "push", o->push,
+			 "validate", policy != NULL);
+	free(source);
+	return plan;
+}
+
+/* The run's result, also after a failure: what was done up to it. */
+static json_t *
+result_json(const struct br_build_result *built, const struct cs_gitsrc_result *src,
+	    json_t *tag_list, const struct timings *tm, json_t *validation)
+{
+	json_t *r = json_object(), *t = json_object();
+
+	if (built->image_id) {
+		json_object_set_new(r, "image_id", json_string(built->image_id));
+		json_object_set_new(r, "context",
+				    json_pack("{s:I, s:I}", "files", (json_int_t)built->files,
+					      "bytes", (json_int_t)built->bytes));
+	}
+	json_object_set(r, "tags", tag_list);
+	json_object_set_new(r, "commit", src->commit[0] ? json_string(src->commit) : json_null());
+	if (tm->source >= 0)
+		json_object_set_new(t, "source", json_real(tm->source));
+	if (tm->build >= 0)
+		json_object_set_new(t, "build", json_real(tm->build));
+	if (tm->validate >= 0)
+		json_object_set_new(t, "validate", json_real(tm->validate));
+	if (tm->push >= 0)
+		json_object_set_new(t, "push", json_real(tm->push));
+	json_object_set_new(r, "timings", t);
+	if (validation)
+		json_object_set(r, "validation", validation);
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct options o = {
-	    .tags = CS_STRVEC_INIT, .build_args = CS_STRVEC_INIT, .labels = CS_STRVEC_INIT};
+	struct options o = {.tags = CS_STRVEC_INIT,
+			    .build_args = CS_STRVEC_INIT,
+			    .labels = CS_STRVEC_INIT,
+			    .insecure_registries = CS_STRVEC_INIT};
+	struct cs_opts_run run = CS_OPTS_RUN_INIT;
 	struct cs_gitsrc_result src = {0};
 	struct cs_dockerauth auth = CS_DOCKERAUTH_INIT;
 	struct br_build_result built = {0};
 	struct cs_strvec names = CS_STRVEC_INIT, build_names = CS_STRVEC_INIT;
 	struct cs_buf auth_header = CS_BUF_INIT;
-	struct timings tm = {0};
+	struct timings tm = {-1, -1, -1, -1};
 	struct cs_docker *engine = NULL;
 	struct cs_registry *reg = NULL;
 	char *workdir = NULL, *root = NULL, *context = NULL, *dockerfile = NULL;
-	char *repository = NULL, *temp_name = NULL;
-	int lock_fd = -1, temp_tagged = 0;
+	char *repository = NULL, *temp_name = NULL, *previous_id = NULL, *error_text = NULL;
+	int lock_fd = -1, temp_tagged = 0, changed = 0;
 	const char *first_tag;
 	json_t *labels = json_object(), *result = NULL, *tag_list = json_array();
 	json_t *validation = NULL;
@@ -459,22 +398,36 @@ main(int argc, char **argv)
 	time_t created = 0;
 	double t0;
 	size_t i;
-	int rc = BR_EXIT_OK, error = 0;
+	int rc = CS_EXIT_OK, error = 0;
 
 	cs_log_init("caas-build-runner");
 	br_install_signals();
-	if ((rc = parse_options(&o, argc, argv)) != 0)
-		goto out;
-	cs_log_set_level(o.quiet ? CS_LOG_ERROR : (enum cs_log_level)(CS_LOG_INFO + o.verbose));
+	if (cs_opts_parse(&run, &spec, &o, argc, argv)) {
+		rc = run.exit_code;
+		goto done;
+	}
+	if ((rc = check_options(&run, &o)) != 0)
+		goto finish;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (o.repo)
 		git_libgit2_init();
 
 	/* bad input first: a wrong policy or a refused login must not cost a build */
 	if ((error = br_validate_policy(&policy, &o.validate)) < 0) {
-		rc = BR_EXIT_USAGE;
+		rc = CS_EXIT_USAGE;
 		goto fail;
 	}
+	if (run.check_mode) {
+		result = check_mode_plan(&o, policy);
+		changed = 1; /* a build cannot tell before it runs */
+		goto finish;
+	}
+
+	if ((error = cs_docker_connect(&engine, NULL)) < 0) {
+		rc = exit_for(error, CS_PHASE_ENGINE); /* EINVAL: DOCKER_CERT_PATH */
+		goto fail;
+	}
+	cs_http_set_cancel(cs_docker_http(engine), &br_interrupted);
 
 	if (o.push) {
 		struct cs_registry_opts ropts = {
@@ -483,31 +436,34 @@ main(int argc, char **argv)
 		/* a hanging credential helper or registry must not outlive a Jenkins abort */
 		cs_dockerauth_set_cancel(&br_interrupted);
 		if ((error = load_credentials(&auth, &o)) < 0) {
-			rc = br_interrupted			     ? exit_for(error)
-			     : error == CS_EINVAL || error == CS_EIO ? BR_EXIT_USAGE
-								     : BR_EXIT_PUSH;
+			rc = exit_for(error, CS_PHASE_PUSH);
 			goto fail;
 		}
 		ropts.username = auth.username;
 		ropts.password = auth.password;
+		if (cs_strvec_has(&o.insecure_registries, o.registry) ||
+		    cs_docker_registry_insecure(engine, o.registry)) {
+			ropts.insecure = 1;
+			cs_log(CS_LOG_WARN,
+			       "registry %s is insecure (%s): its certificate is not verified",
+			       o.registry,
+			       cs_strvec_has(&o.insecure_registries, o.registry)
+				   ? "--insecure-registry"
+				   : "the engine's insecure-registries");
+		}
 		/* one client (and one login) for this check and every digest verification */
 		if ((error = cs_registry_open(&reg, &ropts)) == 0)
 			error = cs_registry_check(reg);
 		if (error < 0) {
-			rc = br_interrupted ? exit_for(error) : BR_EXIT_PUSH;
+			rc = br_interrupted ? exit_for(error, CS_PHASE_PUSH) : CS_EXIT_PUSH;
 			goto fail;
 		}
+		if (strcmp(cs_registry_scheme(reg), "http") == 0)
+			cs_log(CS_LOG_WARN, "registry %s speaks plain HTTP: nothing is encrypted",
+			       o.registry);
 		if (auth.username || auth.identitytoken)
 			cs_dockerauth_header(&auth_header, &auth);
 	}
-
-	if ((error = cs_docker_connect(&engine, NULL)) < 0) {
-		rc = br_interrupted	  ? exit_for(error)
-		     : error == CS_EINVAL ? BR_EXIT_USAGE /* DOCKER_CERT_PATH */
-					  : BR_EXIT_ENGINE;
-		goto fail;
-	}
-	cs_http_set_cancel(cs_docker_http(engine), &br_interrupted);
 
 	t0 = cs_clock_now();
 	if (o.repo) {
@@ -520,19 +476,15 @@ main(int argc, char **argv)
 
 		workdir = cs_xasprintf("%s/caas-build-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 		if (mkdtemp(workdir) == NULL) {
-			error = cs_err_set(CS_EIO, "cannot create a work directory: %s",
-					   strerror(errno));
+			error = cs_err_set(CS_EIO, "cannot create a work directory in '%s': %s",
+					   tmp && *tmp ? tmp : "/tmp", strerror(errno));
 			CS_FREE_AND_NULL(workdir);
-			rc = BR_EXIT_SOURCE;
+			rc = CS_EXIT_SOURCE;
 			goto fail;
 		}
 		gopts.workdir = workdir;
 		if ((error = cs_gitsrc_checkout(&src, &gopts)) < 0) {
-			/* a missing, unreadable, empty or huge token file is bad input */
-			rc = br_interrupted ? exit_for(error)
-			     : error == CS_EIO || error == CS_EINVAL || error == CS_ETOOBIG
-				 ? BR_EXIT_USAGE
-				 : BR_EXIT_SOURCE;
+			rc = exit_for(error, CS_PHASE_SOURCE);
 			goto fail;
 		}
 		cs_out("source: %s at %s", src.source_url, src.commit);
@@ -545,25 +497,27 @@ main(int argc, char **argv)
 		if (root == NULL || stat(root, &st) < 0) {
 			error =
 			    cs_err_set(CS_EINVAL, "--context '%s': %s", o.context, strerror(errno));
-			rc = BR_EXIT_USAGE;
+			rc = CS_EXIT_USAGE;
 			goto fail;
 		}
 		if (!S_ISDIR(st.st_mode)) {
 			error = cs_err_set(CS_EINVAL, "--context '%s': not a directory", o.context);
-			rc = BR_EXIT_USAGE;
+			rc = CS_EXIT_USAGE;
 			goto fail;
 		}
 		if (getenv("SOURCE_DATE_EPOCH"))
 			created = (time_t)strtoll(getenv("SOURCE_DATE_EPOCH"), NULL, 10);
 	}
-	tm.source = cs_clock_now() - t0;
+	if (o.repo)
+		tm.source = cs_clock_now() - t0; /* a --context needs no source phase */
 	if (br_interrupted) {
-		rc = exit_for(CS_EINTR);
-		goto out;
+		error = cs_err_set(CS_EINTR, "interrupted");
+		rc = exit_for(CS_EINTR, CS_PHASE_SOURCE);
+		goto fail;
 	}
 
 	if ((error = resolve_inside(&context, root, o.context_dir, "--context-dir")) < 0) {
-		rc = BR_EXIT_USAGE;
+		rc = CS_EXIT_USAGE;
 		goto fail;
 	}
 	if (o.dockerfile) {
@@ -575,7 +529,7 @@ main(int argc, char **argv)
 		free(rel);
 	}
 	if (error < 0) {
-		rc = BR_EXIT_USAGE;
+		rc = CS_EXIT_USAGE;
 		goto fail;
 	}
 
@@ -594,7 +548,7 @@ main(int argc, char **argv)
 
 		if ((error = cs_imageref_parse(&ref, name)) < 0) {
 			free(name);
-			rc = BR_EXIT_USAGE;
+			rc = CS_EXIT_USAGE;
 			goto fail;
 		}
 		cs_imageref_release(&ref);
@@ -631,6 +585,8 @@ main(int argc, char **argv)
 		free(k);
 	}
 
+	/* what the first name stands for now: the build changes something only if it differs */
+	previous_id = current_image_id(engine, names.v[0]);
 	t0 = cs_clock_now();
 	{
 		struct br_build_opts bopts = {.context_dir = context,
@@ -649,10 +605,11 @@ main(int argc, char **argv)
 	}
 	tm.build = cs_clock_now() - t0;
 	if (error < 0) {
-		rc = exit_for(error);
+		rc = exit_for(error, CS_PHASE_BUILD);
 		goto fail;
 	}
 	cs_out("built %s", built.image_id);
+	changed = previous_id == NULL || strcmp(previous_id, built.image_id) != 0;
 
 	t0 = cs_clock_now();
 	if (policy) {
@@ -661,24 +618,11 @@ main(int argc, char **argv)
 		tm.validate = cs_clock_now() - t0;
 		if (error == 1) {
 			/* the report still goes out: Jenkins archives the violations */
-			rc = BR_EXIT_INVALID;
-			if (o.json_path) {
-				json_t *r = json_pack(
-				    "{s:s, s:o, s:O}", "image_id", built.image_id, "commit",
-				    src.commit[0] ? json_string(src.commit) : json_null(),
-				    "validation", validation);
-
-				cs_outfile_write_json(o.json_path, r, JSON_SORT_KEYS);
-				json_decref(r);
-			}
+			rc = CS_EXIT_INVALID;
 			goto fail;
 		}
 		if (error < 0) {
-			rc =
-			    br_interrupted ? exit_for(error)
-			    : cs_err_unreachable(error) || error == CS_EHTTP || error == CS_ETIMEOUT
-				? BR_EXIT_ENGINE
-				: BR_EXIT_USAGE;
+			rc = exit_for(error, CS_PHASE_ENGINE);
 			goto fail;
 		}
 	}
@@ -689,15 +633,15 @@ main(int argc, char **argv)
 	 */
 	t0 = cs_clock_now();
 	if ((error = br_repo_lock(&lock_fd, repository, &br_interrupted)) < 0) {
-		rc = br_interrupted ? exit_for(error) : BR_EXIT_ENGINE;
+		rc = br_interrupted ? exit_for(error, CS_PHASE_ENGINE) : CS_EXIT_UNREACHABLE;
 		goto fail;
 	}
 	for (i = 0; i < names.nr; i++) {
 		json_t *entry;
-		char *digest = NULL;
+		char *digest = NULL, *before = NULL;
 
 		if ((error = br_tag(engine, built.image_id, names.v[i])) < 0) {
-			rc = exit_for(error);
+			rc = exit_for(error, CS_PHASE_ENGINE);
 			goto fail;
 		}
 		cs_out("tagged %s", names.v[i]);
@@ -710,14 +654,21 @@ main(int argc, char **argv)
 						     .image_id = built.image_id,
 						     .validated = policy != NULL};
 
+			/* a push changes something only when the registry's digest moves */
+			if (cs_registry_manifest_digest(&before, reg, o.image, o.tags.v[i]) < 0)
+				CS_FREE_AND_NULL(before);
+			cs_err_clear();
 			cs_out("pushing %s", names.v[i]);
 			if ((error = br_push(&digest, engine, names.v[i], &popts)) < 0) {
 				json_decref(entry);
-				rc = br_interrupted ? exit_for(error) : BR_EXIT_PUSH;
+				free(before);
+				rc = br_interrupted ? exit_for(error, CS_PHASE_PUSH) : CS_EXIT_PUSH;
 				goto fail;
 			}
 			cs_out("pushed %s@%s (verified in the registry)", names.v[i], digest);
 			json_object_set_new(entry, "digest", json_string(digest));
+			changed |= before == NULL || strcmp(before, digest) != 0;
+			free(before);
 			free(digest);
 		}
 		json_array_append_new(tag_list, entry);
@@ -726,33 +677,45 @@ main(int argc, char **argv)
 	lock_fd = -1;
 	tm.push = cs_clock_now() - t0;
 
-	result = json_pack("{s:s, s:O, s:o, s:{s:I, s:I}, s:{s:f, s:f, s:f, s:f}, s:O?}",
-			   "image_id", built.image_id, "tags", tag_list, "commit",
-			   src.commit[0] ? json_string(src.commit) : json_null(), "context",
-			   "files", (json_int_t)built.files, "bytes", (json_int_t)built.bytes,
-			   "timings", "source", tm.source, "build", tm.build, "validate",
-			   tm.validate, "push", tm.push, "validation", validation);
-	if (o.json_path &&
-	    (error = cs_outfile_write_json(o.json_path, result, JSON_SORT_KEYS)) < 0) {
-		rc = BR_EXIT_USAGE;
-		goto fail;
+	/* the result on stdout: each final name, unless the JSON goes there */
+	if (!run.module && !(o.json_path && strcmp(o.json_path, "-") == 0)) {
+		json_t *e;
+
+		json_array_foreach(tag_list, i, e)
+		{
+			const char *digest = json_string_value(json_object_get(e, "digest"));
+
+			cs_result("%s%s%s", json_string_value(json_object_get(e, "name")),
+				  digest ? "@" : "", digest ? digest : "");
+		}
 	}
-	goto out;
+	goto finish;
 
 fail:
+	error_text = cs_xstrdup(cs_err_msg());
 	if (br_interrupted)
 		cs_log(CS_LOG_ERROR, "interrupted by signal %d: %s", (int)br_interrupted,
-		       cs_err_msg());
+		       error_text);
 	else
-		cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
-out:
+		cs_log(CS_LOG_ERROR, "%s", error_text);
+finish:
 	br_repo_unlock(lock_fd);
+	lock_fd = -1;
 	if (temp_tagged && engine) {
 		/* also after a signal: the name is the run's own, nobody else removes it */
 		cs_http_set_cancel(cs_docker_http(engine), NULL);
 		if (br_untag(engine, temp_name) < 0)
 			cs_log(CS_LOG_WARN, "%s", cs_err_msg());
+		temp_tagged = 0;
 	}
+	if (rc == CS_EXIT_OK && br_interrupted)
+		rc = exit_for(CS_EINTR, CS_PHASE_INPUT);
+	if (result == NULL)
+		result = result_json(&built, &src, tag_list, &tm, validation);
+	rc = cs_opts_finish(&run, result, o.json_path, rc, changed, NULL, error_text);
+done:
+	free(error_text);
+	free(previous_id);
 	free(repository);
 	free(temp_name);
 	cs_strvec_clear(&build_names);
@@ -776,11 +739,11 @@ out:
 	cs_strvec_clear(&o.tags);
 	cs_strvec_clear(&o.build_args);
 	cs_strvec_clear(&o.labels);
+	cs_strvec_clear(&o.insecure_registries);
+	cs_opts_release(&run);
 	cs_log_secret_clear();
-	if (o.repo)
+	if (o.repo && rc != CS_EXIT_USAGE)
 		git_libgit2_shutdown();
 	curl_global_cleanup();
-	if (rc == BR_EXIT_OK && br_interrupted)
-		rc = exit_for(CS_EINTR);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include "filch.h"
 #include "log.h"
 #include "validate.h"
+#include "valreport.h"
 
 /* "1", "true", "yes" (any case) are true; "0", "false", "no" false; else -1. */
 static int
@@ -73,7 +74,6 @@ br_validate(json_t **report, struct cs_docker *d, const char *image_id, const ch
 					 .observe_seconds = c->observe_seconds,
 					 .interrupted = &br_interrupted};
 	struct cs_buf line = CS_BUF_INIT;
-	json_t *violations = json_array();
 	size_t i;
 	int error;
 
@@ -91,14 +91,9 @@ br_validate(json_t **report, struct cs_docker *d, const char *image_id, const ch
 		cs_buf_reset(&line);
 		cs_validation_describe(&line, v);
 		cs_out("%s", line.buf);
-		json_array_append_new(violations, json_pack("{s:s, s:s, s:s}", "section",
-							    cs_filch_section_name(v->section),
-							    "item", v->item, "rule", v->rule));
 	}
-	*report = json_pack("{s:s, s:O, s:{s:s, s:i, s:i}}", "status",
-			    val.nr ? "failure" : "success", "violations", violations, "source",
-			    "path", val.source ? val.source : "unknown", "layers", (int)val.layers,
-			    "layersFromCache", (int)val.layers_cached);
+	/* the validator's report, the same shape (lib/valreport.h) */
+	*report = cs_valreport_json(&val, name, policy, NULL);
 	if (val.nr) {
 		cs_err_set(
 		    CS_ERROR,
@@ -111,7 +106,6 @@ br_validate(json_t **report, struct cs_docker *d, const char *image_id, const ch
 	cs_out("container %s is valid (%zu files, %zu packages%s checked)", name, val.files,
 	       val.packages, val.processes_checked ? ", processes" : "");
 out:
-	json_decref(violations);
 	cs_buf_release(&line);
 	cs_validation_release(&val);
 	return error;

@@ -317,3 +317,20 @@ out:
 	cs_http_resp_release(&resp);
 	return error;
 }
+
+int
+cs_docker_registry_insecure(struct cs_docker *d, const char *host)
+{
+	json_t *info = NULL, *index;
+	long status = 0;
+	int insecure = 0;
+
+	if (cs_docker_json(d, "GET", "/info", NULL, NULL, &status, &info) == 0 && status == 200) {
+		index = json_object_get(
+		    json_object_get(json_object_get(info, "RegistryConfig"), "IndexConfigs"), host);
+		insecure = json_is_false(json_object_get(index, "Secure"));
+	}
+	json_decref(info);
+	cs_err_clear();
+	return insecure;
+}

@@ -64,4 +64,13 @@ int cs_docker_stream(struct cs_docker *d, const char *method, const char *path,
 int cs_docker_raw(struct cs_docker *d, const char *method, const char *path,
 		  cs_http_write_fn write_cb, void *payload);
 
+/*
+ * Whether the engine names registry host ("host:port") in its own
+ * insecure-registries list (GET /info, RegistryConfig.IndexConfigs[host]
+ * with Secure false): 1 yes, 0 no or unknown. The engine's CIDR list is not
+ * read: it holds 127.0.0.0/8 by default, and a loopback registry must still
+ * be verified unless named.
+ */
+int cs_docker_registry_insecure(struct cs_docker *d, const char *host);
+
 #endif

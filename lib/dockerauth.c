@@ -554,6 +554,22 @@ cs_dockerauth_from_file(struct cs_dockerauth *out, const char *user, const char 
 }
 
 int
+cs_dockerauth_from_password(struct cs_dockerauth *out, const char *user, const char *password,
+			    const char *what)
+{
+	struct cs_buf pw = CS_BUF_INIT;
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	if (user == NULL || *user == '\0')
+		return cs_err_set(CS_EINVAL, "a registry user is needed with %s", what);
+	cs_buf_adds(&pw, password ? password : "");
+	error = from_buf(out, user, &pw, what);
+	cs_buf_wipe(&pw);
+	return error;
+}
+
+int
 cs_dockerauth_from_stdin(struct cs_dockerauth *out, const char *user)
 {
 	struct cs_buf pw = CS_BUF_INIT;

@@ -74,6 +74,13 @@ volatile sig_atomic_t *cs_dockerauth_set_cancel(volatile sig_atomic_t *flag);
  */
 int cs_dockerauth_from_file(struct cs_dockerauth *out, const char *user, const char *path);
 
+/*
+ * The same, with the password given (a module's registry_password; it is
+ * never in argv). what names its origin in messages ("registry_password").
+ */
+int cs_dockerauth_from_password(struct cs_dockerauth *out, const char *user, const char *password,
+				const char *what);
+
 /* The same, reading the password from file descriptor 0 until end of file. */
 int cs_dockerauth_from_stdin(struct cs_dockerauth *out, const char *user);
 

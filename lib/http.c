@@ -305,10 +305,16 @@ on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *payload)
 	return 0;
 }
 
-/* A certificate the peer showed, or ours, is refused: trying again changes nothing. */
+/*
+ * A certificate the peer showed, or ours, is refused, or the peer does not
+ * speak TLS at all (a plain-HTTP server: "wrong version number"): trying
+ * again changes nothing.
+ */
 static int
-is_certificate_error(CURLcode rc)
+is_certificate_error(CURLcode rc, const char *errbuf)
 {
+	if (rc == CURLE_SSL_CONNECT_ERROR && strstr(errbuf, "wrong version number"))
+		return 1;
 	switch (rc) {
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
@@ -423,7 +429,7 @@ cs_http_do(struct cs_http *h, const struct cs_http_req *req, struct cs_http_resp
 		error = cs_err_set(CS_EINTR, "%s %s: interrupted", method, shown.buf);
 	} else if (x.cb_error) {
 		error = x.cb_error; /* the callback set the message */
-	} else if (is_certificate_error(rc)) {
+	} else if (is_certificate_error(rc, errbuf)) {
 		error = cs_err_set(CS_ETLS, "%s %s%s: %s", method, h->display, shown.buf,
 				   errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {

@@ -163,7 +163,7 @@ cs_log_progress(const char *fmt, ...)
 	struct cs_buf line = CS_BUF_INIT;
 	va_list ap;
 
-	if (cur_level < CS_LOG_WARN)
+	if (cur_level < CS_LOG_INFO)
 		return;
 	cs_buf_addf(&line, "%s: ", prog);
 	va_start(ap, fmt);
@@ -179,22 +179,9 @@ cs_log_progress(const char *fmt, ...)
 	cs_buf_release(&line);
 }
 
-void
-cs_out(const char *fmt, ...)
-{
-	struct cs_buf line = CS_BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	cs_buf_vaddf(&line, fmt, ap);
-	va_end(ap);
-	cs_buf_addch(&line, '\n');
-	cs_out_raw(line.buf, line.len);
-	cs_buf_release(&line);
-}
-
-void
-cs_out_raw(const char *s, size_t len)
+/* Write s (len bytes) to f, masked, under the lock. */
+static void
+write_masked(FILE *f, const char *s, size_t len)
 {
 	char *copy = malloc(len + 1);
 
@@ -204,9 +191,57 @@ cs_out_raw(const char *s, size_t len)
 	copy[len] = '\0';
 	pthread_mutex_lock(&lock);
 	mask_locked(copy);
-	fwrite(copy, 1, strlen(copy), stdout);
-	fflush(stdout);
+	if (f == stderr)
+		fflush(stdout);
+	fwrite(copy, 1, strlen(copy), f);
+	fflush(f);
 	pthread_mutex_unlock(&lock);
 	explicit_bzero(copy, len);
 	free(copy);
+}
+
+static void
+vline(FILE *f, const char *fmt, va_list ap)
+{
+	struct cs_buf line = CS_BUF_INIT;
+
+	cs_buf_vaddf(&line, fmt, ap);
+	cs_buf_addch(&line, '\n');
+	write_masked(f, line.buf, line.len);
+	cs_buf_release(&line);
+}
+
+void
+cs_out(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cur_level < CS_LOG_INFO)
+		return;
+	va_start(ap, fmt);
+	vline(stderr, fmt, ap);
+	va_end(ap);
+}
+
+void
+cs_out_progress_raw(const char *s, size_t len)
+{
+	if (cur_level >= CS_LOG_INFO)
+		write_masked(stderr, s, len);
+}
+
+void
+cs_result(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline(stdout, fmt, ap);
+	va_end(ap);
+}
+
+void
+cs_out_raw(const char *s, size_t len)
+{
+	write_masked(stdout, s, len);
 }

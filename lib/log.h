@@ -2,8 +2,11 @@
  * Diagnostics and progress output. The only place in lib/ that prints.
  *
  * stderr carries diagnostics, prefixed with the program name
- * ("caas-validator: error: ..."); cs_out() writes progress lines to stdout
- * (build output, plans, verdicts). Every line written through this module is
+ * ("caas-validator: error: ..."), and progress (build output, plans, task
+ * states); stdout carries results only (cs_result(), cs_out_raw(): a final
+ * reference, endpoints, a report written to "-"), so `--json - | jq` works.
+ * One verbosity rule for the three tools: -q shows errors only, the default
+ * shows progress, info and warnings, -v adds debug lines. Every line written through this module is
  * first passed through the secret mask: strings registered with
  * cs_log_secret_add() are replaced by "<redacted>", wherever they appear.
  */
@@ -29,13 +32,17 @@ void cs_log(enum cs_log_level level, const char *fmt, ...) __attribute__((format
 void cs_log_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * A progress line on stderr, "prog: ..." (no level word), shown at the
- * default level and above (hidden when only errors are wanted): long waits
- * say what they are waiting for. Masked and escaped like the rest.
+ * default level and above (hidden by -q): long waits say what they are
+ * waiting for. Masked and escaped like the rest.
  */
 void cs_log_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* A progress line on stdout (a newline is added). */
+/* A progress line on stderr without prefix (a newline is added); hidden by -q. */
 void cs_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Write raw text to stdout, masked, without adding anything. */
+/* Raw progress text (an engine's build output) on stderr, masked; hidden by -q. */
+void cs_out_progress_raw(const char *s, size_t len);
+/* A result line on stdout (a newline is added), masked, whatever the level. */
+void cs_result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Write raw result text to stdout, masked, without adding anything. */
 void cs_out_raw(const char *s, size_t len);
 
 /*

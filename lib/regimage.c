@@ -273,7 +273,7 @@ cs_regimage_read_layer(struct cs_imagefs_layer **out, struct cs_registry *r,
 		    cs_err_set(CS_EPARSE, "layer blob %s does not hold DiffID %s", blob, diff_id);
 		goto out;
 	}
-	cs_log(CS_LOG_INFO, "fetched layer %zu (%s, %zu bytes) from the registry", i + 1, blob,
+	cs_log(CS_LOG_DEBUG, "fetched layer %zu (%s, %zu bytes) from the registry", i + 1, blob,
 	       f.bytes);
 out:
 	if (f.fd >= 0)

@@ -26,6 +26,7 @@ struct cs_registry {
 	char *host;
 	char *ca_file; /* the CA of the registry, for its token server too; NULL: system store */
 	int plain_http;
+	int insecure; /* HTTPS unverified, falling back to plain HTTP */
 	char *username;
 	char *password;
 	char *auth_header; /* "Authorization: ..." once known; a secret */
@@ -93,6 +94,8 @@ cs_registry_open(struct cs_registry **out, const struct cs_registry_opts *opts)
 	}
 	r->ca_file = tls.ca_file ? cs_xstrdup(tls.ca_file) : NULL;
 	r->plain_http = opts->plain_http;
+	r->insecure = opts->insecure;
+	tls.insecure = opts->insecure;
 	url = cs_xasprintf("%s://%s", opts->plain_http ? "http" : "https", opts->host);
 	if ((error = cs_http_new(&r->http, url, &tls)) < 0)
 		goto out;
@@ -357,7 +360,36 @@ cs_registry_check(struct cs_registry *r)
 	struct cs_http_resp resp = CS_HTTP_RESP_INIT;
 	int error;
 
-	if ((error = request(r, "GET", "/v2/", NULL, &resp)) < 0)
+	error = request(r, "GET", "/v2/", NULL, &resp);
+	if (cs_err_unreachable(error) && r->insecure && !r->plain_http) {
+		/* an insecure registry without TLS: plain HTTP, as the engine does */
+		struct cs_http *plain = NULL;
+		char *url = cs_xasprintf("http://%s", r->host);
+
+		cs_http_resp_release(&resp);
+		if ((error = cs_http_new(&plain, url, NULL)) == 0) {
+			cs_http_free(r->http);
+			r->http = plain;
+			r->plain_http = 1;
+			cs_http_set_cancel(r->http, r->cancel);
+			error = request(r, "GET", "/v2/", NULL, &resp);
+		}
+		free(url);
+	}
+	if (error == CS_ETLS && strstr(cs_err_msg(), "wrong version number")) {
+		error = cs_err_set(CS_ETLS,
+				   "registry %s does not speak TLS (a plain-HTTP registry must be "
+				   "named as insecure, like docker's insecure-registries)",
+				   r->host);
+		goto out;
+	}
+	if (error < 0 && strncmp(cs_err_msg(), "registry ", 9) != 0) {
+		char *msg = cs_xstrdup(cs_err_msg());
+
+		error = cs_err_set(error, "registry %s: %s", r->host, msg);
+		free(msg);
+	}
+	if (error < 0)
 		goto out;
 	if (resp.status != 200)
 		error =
@@ -365,6 +397,12 @@ cs_registry_check(struct cs_registry *r)
 out:
 	cs_http_resp_release(&resp);
 	return error;
+}
+
+const char *
+cs_registry_scheme(const struct cs_registry *r)
+{
+	return r->plain_http ? "http" : "https";
 }
 
 static const char manifest_accept[] =

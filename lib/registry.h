@@ -22,11 +22,17 @@
 struct cs_registry;
 
 struct cs_registry_opts {
-	const char *host;	       /* "host[:port]" */
-	const char *ca_file;	       /* NULL: certs.d or the system store */
-	const char *username;	       /* NULL: anonymous */
-	const char *password;	       /* borrowed; never logged */
-	int plain_http;		       /* 1: http:// (tests of insecure registries only) */
+	const char *host;     /* "host[:port]" */
+	const char *ca_file;  /* NULL: certs.d or the system store */
+	const char *username; /* NULL: anonymous */
+	const char *password; /* borrowed; never logged */
+	int plain_http;	      /* 1: http:// from the start */
+	/*
+	 * 1: an insecure registry, as docker's insecure-registries: HTTPS
+	 * without verifying the certificate, and plain HTTP when the registry
+	 * does not speak TLS (decided by cs_registry_check). Never the default.
+	 */
+	int insecure;
 	int max_attempts;	       /* transient-failure retries; 0 = 4 */
 	volatile sig_atomic_t *cancel; /* abort requests and retries when *cancel != 0 (CS_EINTR) */
 	int stall_seconds;	       /* give up a request under 1 byte/s for this long; 0 = 20 */
@@ -41,6 +47,9 @@ void cs_registry_free(struct cs_registry *r);
  * so and names the user, never the password), CS_ENET, CS_EHTTP.
  */
 int cs_registry_check(struct cs_registry *r);
+
+/* "https" or "http": how the client talks to the registry (after cs_registry_check). */
+const char *cs_registry_scheme(const struct cs_registry *r);
 
 /*
  * HEAD the manifest repository:reference and give its digest

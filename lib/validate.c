@@ -316,7 +316,7 @@ read_engine_layers(struct cs_imagefs **fs, struct cs_validation *out, struct cs_
 		if (ids_ok && *cache != NULL &&
 		    cs_layercache_get(&layers[i], *cache, ids[i]) == 0) {
 			out->layers_cached++;
-			cs_log(CS_LOG_INFO, "layer %zu/%zu (%s): from the cache", i + 1, nr,
+			cs_log(CS_LOG_DEBUG, "layer %zu/%zu (%s): from the cache", i + 1, nr,
 			       ids[i]);
 		} else {
 			missing++;
@@ -342,8 +342,8 @@ read_engine_layers(struct cs_imagefs **fs, struct cs_validation *out, struct cs_
 					error = 0;
 					continue;
 				}
-				cs_log(CS_LOG_INFO, "layer %zu/%zu (%s): read from '%s'", i + 1, nr,
-				       ids[i], dirs[i]);
+				cs_log(CS_LOG_DEBUG, "layer %zu/%zu (%s): read from '%s'", i + 1,
+				       nr, ids[i], dirs[i]);
 				out->layers_local++;
 				missing--;
 				cache_store(cache, ids[i], layers[i]);
@@ -414,7 +414,18 @@ open_registry(struct cs_registry **out, const struct cs_imageref *ref,
 	} else if (error != CS_ENOTFOUND) {
 		goto out;
 	}
+	if (opts->insecure_registries && cs_strvec_has(opts->insecure_registries, host)) {
+		ro.insecure = 1;
+		cs_log(CS_LOG_WARN,
+		       "registry %s is insecure (--insecure-registry): its certificate "
+		       "is not verified",
+		       host);
+	}
 	error = cs_registry_open(out, &ro);
+	/* an insecure registry: find out whether it speaks TLS at all */
+	if (error == 0 && ro.insecure && (error = cs_registry_check(*out)) == 0 &&
+	    strcmp(cs_registry_scheme(*out), "http") == 0)
+		cs_log(CS_LOG_WARN, "registry %s speaks plain HTTP: nothing is encrypted", host);
 out:
 	cs_dockerauth_release(&auth);
 	return error;
@@ -445,14 +456,15 @@ read_registry_layers(struct cs_imagefs **fs, struct cs_validation *out,
 
 		if (*cache != NULL && cs_layercache_get(&layers[i], *cache, id) == 0) {
 			out->layers_cached++;
-			cs_log(CS_LOG_INFO, "layer %zu/%zu (%s): from the cache", i + 1, nr, id);
+			cs_log(CS_LOG_DEBUG, "layer %zu/%zu (%s): from the cache", i + 1, nr, id);
 			continue;
 		}
 		if ((error = cs_regimage_read_layer(&layers[i], reg, &img, i, NULL,
 						    opts->interrupted)) < 0)
 			goto out;
 		out->layers_fetched++;
-		cs_log(CS_LOG_INFO, "layer %zu/%zu (%s): fetched from the registry", i + 1, nr, id);
+		cs_log(CS_LOG_DEBUG, "layer %zu/%zu (%s): fetched from the registry", i + 1, nr,
+		       id);
 		cache_store(cache, id, layers[i]);
 	}
 	error = cs_imagefs_merge(fs, layers, nr);

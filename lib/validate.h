@@ -74,6 +74,8 @@ struct cs_validate_opts {
 	const char *registry_user;     /* NULL: the docker CLI's config.json */
 	const char *registry_password; /* borrowed; with registry_user */
 	const char *registry_ca;       /* NULL: certs.d or the system store */
+	/* registries not verified, or plain HTTP (docker's insecure-registries); NULL: none */
+	const struct cs_strvec *insecure_registries;
 };
 
 /*

@@ -1,94 +1,41 @@
 /*
- * Reports of caas-validator: text lines on stdout, the image factory's JSON
- * result fields, and JUnit XML for Jenkins (one testsuite per section, one
- * testcase per forbidden entry).
+ * Reports of caas-validator: the text report (violations, the summary and
+ * the verdict: results, on stdout; notes on stderr) and JUnit XML for Jenkins
+ * (one testsuite per section, one testcase per forbidden entry). The JSON
+ * report is lib/valreport.c, shared with caas-build-runner.
  */
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uuid/uuid.h>
 
 #include "err.h"
 #include "log.h"
 #include "outfile.h"
+#include "valreport.h"
 #include "validator.h"
 #include "xalloc.h"
 
-void
-val_image_names(struct cs_buf *name, struct cs_buf *tag, struct cs_buf *full, const char *image)
+/* A result line: on stdout, or as progress on stderr when stdout is taken. */
+static void
+result_line(int to_stderr, const char *s)
 {
-	const char *at = strchr(image, '@'), *slash, *colon;
-	size_t n = at ? (size_t)(at - image) : strlen(image);
-
-	slash = memrchr(image, '/', n);
-	colon = memrchr(slash ? slash : image, ':', n - (size_t)((slash ? slash : image) - image));
-	if (colon != NULL) {
-		cs_buf_add(name, image, (size_t)(colon - image));
-		cs_buf_add(tag, colon + 1, n - (size_t)(colon + 1 - image));
-		cs_buf_adds(full, image);
-	} else if (at != NULL) {
-		cs_buf_add(name, image, n);
-		cs_buf_adds(full, image);
-	} else {
-		cs_buf_adds(name, image);
-		cs_buf_adds(tag, "latest");
-		cs_buf_addf(full, "%s:latest", image);
-	}
-}
-
-char *
-val_clean_text(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	struct cs_buf out = CS_BUF_INIT;
-
-	while (*p) {
-		size_t n = 0, i;
-
-		if (*p < 0x80)
-			n = 1;
-		else if ((*p & 0xe0) == 0xc0 && *p >= 0xc2)
-			n = 2;
-		else if ((*p & 0xf0) == 0xe0)
-			n = 3;
-		else if ((*p & 0xf8) == 0xf0 && *p <= 0xf4)
-			n = 4;
-		for (i = 1; i < n; i++)
-			if ((p[i] & 0xc0) != 0x80)
-				n = 0;
-		if (n == 1 && *p < 0x20 && *p != '\t' && *p != '\n')
-			n = 0;
-		if (n == 0 || (n == 1 && *p == 0x7f)) {
-			cs_buf_addch(&out, '?');
-			p++;
-			continue;
-		}
-		cs_buf_add(&out, p, n);
-		p += n;
-	}
-	return cs_buf_detach(&out, NULL);
-}
-
-static const char *
-display_name(const struct cs_validation *val, const char *image)
-{
-	return val->repo_tag && *val->repo_tag && strncmp(image, "sha256:", 7) == 0 ? val->repo_tag
-										    : image;
+	if (to_stderr)
+		cs_out("%s", s);
+	else
+		cs_result("%s", s);
 }
 
 void
 val_report_text(const struct cs_validation *val, const char *image, const struct cs_filch *policy,
-		int processes_skipped)
+		int processes_skipped, int to_stderr)
 {
 	struct cs_buf line = CS_BUF_INIT;
-	char *img = val_clean_text(display_name(val, image));
 	size_t i;
 
 	for (i = 0; i < val->nr; i++) {
 		cs_buf_reset(&line);
 		cs_validation_describe(&line, &val->v[i]);
-		cs_out("%s", line.buf);
+		result_line(to_stderr, line.buf);
 	}
 	for (i = 0; i < val->notes.nr; i++)
 		cs_out("note: %s", val->notes.v[i]);
@@ -104,106 +51,33 @@ val_report_text(const struct cs_validation *val, const char *image, const struct
 		cs_buf_addf(&line, ", %zu processes (%d sample%s)", val->processes, val->samples,
 			    val->samples == 1 ? "" : "s");
 	cs_buf_addf(&line, " against policy '%s'", cs_filch_name(policy));
-	cs_out("%s", line.buf);
-	if (val->nr == 0)
-		cs_out("Image '%s' is valid: it can be pushed to the private registry", img);
-	else
-		cs_out("Image '%s' is not valid (%zu violation%s): it will not be pushed to the "
-		       "private registry",
-		       img, val->nr, val->nr == 1 ? "" : "s");
-	free(img);
+	result_line(to_stderr, line.buf);
+	cs_buf_reset(&line);
+	val_verdict(&line, val, image);
+	result_line(to_stderr, line.buf);
 	cs_buf_release(&line);
 }
 
-static json_t *
-jstr(const char *s)
+void
+val_verdict(struct cs_buf *out, const struct cs_validation *val, const char *image)
 {
-	char *clean = val_clean_text(s ? s : "");
-	json_t *v = json_string(clean);
+	char *img = cs_valreport_clean_text(cs_valreport_display_name(val, image));
 
-	free(clean);
-	return v;
-}
-
-static json_t *
-source_json(const struct cs_validation *val)
-{
-	json_t *o = json_object();
-
-	json_object_set_new(o, "path", json_string(val->source ? val->source : "unknown"));
-	json_object_set_new(o, "layers", json_integer((json_int_t)val->layers));
-	json_object_set_new(o, "layersFromCache", json_integer((json_int_t)val->layers_cached));
-	json_object_set_new(o, "layersFromOverlay2", json_integer((json_int_t)val->layers_local));
-	json_object_set_new(o, "layersFetched", json_integer((json_int_t)val->layers_fetched));
-	json_object_set_new(o, "cache", json_boolean(val->cache_used));
-	return o;
-}
-
-int
-val_format_json(struct cs_buf *out, const struct cs_validation *val, const char *image,
-		const struct cs_filch *policy, const char *uuid)
-{
-	struct cs_buf name = CS_BUF_INIT, tag = CS_BUF_INIT, full = CS_BUF_INIT, err = CS_BUF_INIT;
-	json_t *root = json_object(), *list = json_array(), *notes = json_array();
-	char *text = NULL;
-	size_t i;
-	int error = 0;
-
-	val_image_names(&name, &tag, &full, display_name(val, image));
-	for (i = 0; i < val->nr; i++) {
-		json_t *v = json_object();
-
-		if (i > 0)
-			cs_buf_addch(&err, '\n');
-		cs_validation_describe(&err, &val->v[i]);
-		json_object_set_new(v, "section",
-				    json_string(cs_filch_section_name(val->v[i].section)));
-		json_object_set_new(v, "item", jstr(val->v[i].item));
-		json_object_set_new(v, "rule", jstr(val->v[i].rule));
-		if (val->v[i].name)
-			json_object_set_new(v, "process", jstr(val->v[i].name));
-		json_array_append_new(list, v);
-	}
-	for (i = 0; i < val->notes.nr; i++)
-		json_array_append_new(notes, jstr(val->notes.v[i]));
-	json_object_set_new(root, "Id", json_string(uuid));
-	json_object_set_new(root, "Name", jstr(name.buf));
-	json_object_set_new(root, "Tag", jstr(tag.buf));
-	json_object_set_new(root, "FullTag", jstr(full.buf));
-	json_object_set_new(root, "Status", json_string(val->nr ? "failure" : "success"));
-	json_object_set_new(root, "Err", jstr(err.buf));
-	json_object_set_new(root, "ImageId", jstr(val->image_id));
-	json_object_set_new(root, "Policy", jstr(cs_filch_name(policy)));
-	json_object_set_new(root, "violations", list);
-	json_object_set_new(root, "files", json_integer((json_int_t)val->files));
-	json_object_set_new(root, "packages", json_integer((json_int_t)val->packages));
-	json_object_set_new(root, "processes",
-			    val->processes_checked ? json_integer((json_int_t)val->processes)
-						   : json_null());
-	json_object_set_new(root, "packagesSkipped",
-			    val->packages_skipped
-				? json_string("no package database found (dpkg, apk)")
-				: json_null());
-	json_object_set_new(root, "notes", notes);
-	json_object_set_new(root, "Source", source_json(val));
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (text == NULL)
-		error = cs_err_set(CS_ERROR, "cannot encode the JSON report");
+	if (val->nr == 0)
+		cs_buf_addf(out, "Image '%s' is valid: it can be pushed to the private registry",
+			    img);
 	else
-		error = cs_buf_addf(out, "%s\n", text);
-	free(text);
-	json_decref(root);
-	cs_buf_release(&name);
-	cs_buf_release(&tag);
-	cs_buf_release(&full);
-	cs_buf_release(&err);
-	return error;
+		cs_buf_addf(out,
+			    "Image '%s' is not valid (%zu violation%s): it will not be pushed to "
+			    "the private registry",
+			    img, val->nr, val->nr == 1 ? "" : "s");
+	free(img);
 }
 
 static void
 xml_add(struct cs_buf *out, const char *s)
 {
-	char *clean = val_clean_text(s);
+	char *clean = cs_valreport_clean_text(s);
 	const char *p;
 
 	for (p = clean; *p; p++) {
@@ -317,7 +191,7 @@ val_format_junit(struct cs_buf *out, const struct cs_validation *val, const char
 
 	cs_buf_adds(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"");
 	xml_add(out, "caas-validator ");
-	xml_add(out, display_name(val, image));
+	xml_add(out, cs_valreport_display_name(val, image));
 	cs_buf_adds(out, "\">\n");
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		const char *skipped = NULL;
@@ -332,23 +206,6 @@ val_format_junit(struct cs_buf *out, const struct cs_validation *val, const char
 		junit_suite(out, val, policy, order[i], skipped);
 	}
 	cs_buf_adds(out, "</testsuites>\n");
-}
-
-int
-val_report_json(const char *path, const struct cs_validation *val, const char *image,
-		const struct cs_filch *policy)
-{
-	struct cs_buf doc = CS_BUF_INIT;
-	char uuid[37];
-	uuid_t u;
-	int error;
-
-	uuid_generate_random(u);
-	uuid_unparse_lower(u, uuid);
-	if ((error = val_format_json(&doc, val, image, policy, uuid)) == 0)
-		error = cs_outfile_write(path, doc.buf, doc.len);
-	cs_buf_release(&doc);
-	return error;
 }
 
 int

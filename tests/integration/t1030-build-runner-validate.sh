@@ -22,7 +22,7 @@ test_expect_success 'not valid: exit 3, the violation named, nothing pushed' '
 	grep "is not valid (1 violation), it will not be pushed to the private registry" out &&
 	! grep "^pushing" out &&
 	test "$(registry_curl -s -o /dev/null -w "%{http_code}" "$CAAS_REGISTRY_URL/v2/$name/manifests/bad")" = 404 &&
-	test "$(jq -r .validation.status r.json)" = failure &&
+	test "$(jq -r .validation.status r.json)" = "not valid" && test "$(jq -r .validation.Status r.json)" = failure &&
 	test "$(jq -r ".validation.violations[0].item" r.json)" = /usr/bin/curl
 '
 
@@ -31,7 +31,7 @@ test_expect_success 'valid: validated (processes too), then pushed' '
 	caas-build-runner --context good --image $name --tag good --registry $reg --push "${auth[@]}" \
 		--validate "$TOP/validator/policies/filch.json" --validate-observe 2 --json r.json >out 2>&1 &&
 	grep "is valid" out &&
-	test "$(jq -r .validation.status r.json)" = success &&
+	test "$(jq -r .validation.status r.json)" = valid && test "$(jq -r .validation.Status r.json)" = success &&
 	test "$(registry_curl -s -o /dev/null -w "%{http_code}" "$CAAS_REGISTRY_URL/v2/$name/manifests/good")" = 200 &&
 	test -z "$(docker ps -aq --filter name=cs-val-)"
 '

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-test_description='caas-build-runner: SIGTERM stops it promptly while a registry or a credential helper hangs'
+test_description='caas-build-runner: SIGTERM stops it promptly while a git server, a registry or a credential helper hangs'
 . "$(dirname "$0")/test-lib.sh"
 
 name=$CS_TEST_PREFIX-stall
@@ -49,6 +49,15 @@ while True:
 	printf "#!/bin/sh\necho \$\$ >\"%s/helper.pid\"\nexec sleep 600\n" "$PWD" >bin/docker-credential-hang &&
 	chmod +x bin/docker-credential-hang &&
 	echo "{\"credsStore\": \"hang\"}" >helper-cfg/config.json
+'
+
+test_expect_success 'a git server that never answers (clone phase): SIGTERM exits 143 within 3 s, no work directory left' '
+	mkdir tmp &&
+	TMPDIR=$PWD/tmp term_after 2 --repo "https://127.0.0.1:$(cat port)/app.git" --image $name &&
+	test "$(cat rc)" = 143 &&
+	test "$(echo "$(cat secs) < 3" | bc)" = 1 &&
+	grep "interrupted" out &&
+	test -z "$(ls tmp)"
 '
 
 test_expect_success 'a registry that never answers: SIGTERM at 3 s exits 143 within 3 s' '

@@ -14,14 +14,14 @@ test_expect_success '--help documents the options and the exit codes' '
 
 test_expect_success 'usage errors: exit 2' '
 	test_expect_code 2 caas-validator 2>err &&
-	grep "no IMAGE given" err &&
+	grep "IMAGE is required (see --help)" err &&
 	test_expect_code 2 caas-validator --bogus busybox:latest 2>err &&
 	test_expect_code 2 caas-validator --policy x.json --level production busybox:latest 2>err &&
 	grep "exclude each other" err &&
 	test_expect_code 2 caas-validator --level staging busybox:latest 2>err &&
-	grep "unknown level .staging." err &&
+	grep -- "--level .staging.: want production or non-production" err &&
 	test_expect_code 2 caas-validator --observe -1 busybox:latest 2>err &&
-	grep "bad --observe value" err
+	grep -- "--observe .-1.: want a number" err
 '
 
 test_expect_success 'a malformed policy: exit 2 naming the file and the line' '

@@ -14,14 +14,16 @@ start_fake() { # MODE
 	return 1
 }
 
-test_expect_success 'an export stream cut short: exit 6 naming the transfer' '
+test_expect_success 'an export stream cut short: exit 6 naming the transfer; --json says so' '
 	start_fake truncate &&
 	test_when_finished "kill $fake_pid; rm -f engine.sock" &&
 	test_expect_code 6 env DOCKER_HOST=unix://$PWD/engine.sock \
 		caas-validator --no-processes --json r.json fake:1 >out 2>err &&
 	cat err &&
 	grep "cannot validate .fake:1.: GET .*/images/fake.*1/get: transfer closed" err &&
-	! test -e r.json &&
+	jq -e ".status == \"failed\" and .exit_code == 6" r.json &&
+	jq -e ".error | test(\"transfer closed\")" r.json &&
+	jq -e "has(\"violations\") or has(\"Status\") | not" r.json &&
 	! grep "valid" out
 '
 

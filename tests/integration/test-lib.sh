@@ -168,6 +168,26 @@ test_cmp() {
 	diff -u "$@"
 }
 
+# test_must_be_empty FILE: FILE exists and is empty (shows it if not).
+test_must_be_empty() {
+	if [ -s "$1" ]; then
+		echo "test_must_be_empty: '$1' is not empty:" >&2
+		cat "$1" >&2
+		return 1
+	fi
+}
+
+# test_line_count OP N FILE: FILE's line count compares with N (OP: = -lt -gt ...).
+test_line_count() {
+	local n
+	n=$(wc -l <"$3")
+	if ! test "$n" "$1" "$2"; then
+		echo "test_line_count: $3 has $n lines, want $1 $2:" >&2
+		cat "$3" >&2
+		return 1
+	fi
+}
+
 # registry_curl ARGS...: curl to the test registry with the account, verifying TLS with
 # the test CA; the password goes through a curl config on stdin, never argv.
 # Example: registry_curl -o /dev/null -w '%{http_code}' "$CAAS_REGISTRY_URL/v2/"
