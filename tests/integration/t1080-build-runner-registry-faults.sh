@@ -57,7 +57,7 @@ test_expect_success 'failing longer than the bound: exit 4 after 4 attempts, one
 	test "$(grep -c "error:" long.err)" = 1 &&
 	grep "error: push $reg/$name:long: received unexpected HTTP status: 503 Service Unavailable (gave up after 4 attempts)" long.err &&
 	test "$(fault_stat "$p_ctl" faults)" = $((n + 4)) &&
-	! test -e long.json
+	jq -e ".status == \"failed\" and .exit_code == 4 and (.error | test(\"gave up after 4 attempts\"))" long.json
 '
 
 test_expect_success 'a permanent registry error (400) is not retried' '

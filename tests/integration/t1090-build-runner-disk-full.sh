@@ -38,12 +38,11 @@ test_expect_success 'the checkout does not fit (a small pack): exit 5, named, no
 	test -z "$(ls -A small)"
 '
 
-# NEEDSWORK: the message comes from main.c and does not name TMPDIR yet.
-test_expect_success 'no inode left for the work directory itself: exit 5, nothing left' '
+test_expect_success 'no inode left for the work directory itself: exit 5, TMPDIR named, nothing left' '
 	test_when_finished "umount small" &&
 	mount_small small size=1m,nr_inodes=1 &&
 	TMPDIR=$PWD/small test_expect_code 5 caas-build-runner --repo "$PWD/random" --image $img >out 2>err &&
-	grep "error: cannot create a work directory.*: No space left on device" err &&
+	grep "error: cannot create a work directory in .$PWD/small.: No space left on device" err &&
 	test -z "$(ls -A small)"
 '
 
