@@ -13,7 +13,7 @@ deploy_bg() {
 	shift 2
 	start=$(date +%s)
 	caas-deployer --bay "tcp://127.0.0.1:$relay_port" --app "$a" -f "$f" \
-		--resolve-image never "$@" >out 2>err &
+		--resolve-image never -v "$@" >out 2>err &
 	dep_pid=$!
 	for i in $(seq 300); do
 		grep -q "^caas-deployer: \(task \|container \)" err && return 0
@@ -51,7 +51,7 @@ test_expect_success 'the bay drops the connection and refuses for 3 s during the
 	finish && test "$rc" = 0 &&
 	grep "warning: lost the bay while waiting: .*127.0.0.1:$relay_port.*; trying again for [0-9]* s" err &&
 	grep "warning: the bay answers again" err &&
-	grep "^converged $app-flap_s" out &&
+	cat out err | grep "converged $app-flap_s" &&
 	test "$(docker service inspect -f "{{.Spec.Name}}" $app-flap_s)" = $app-flap_s
 '
 
@@ -62,7 +62,7 @@ test_expect_success 'the bay comes back while a task fails: the failure is seen,
 	finish && test "$rc" = 8 &&
 	grep "warning: lost the bay while waiting" err &&
 	grep "warning: the bay answers again" err &&
-	grep "^removed service $app-fail_s" out &&
+	cat out err | grep "removed service $app-fail_s" &&
 	test -z "$(docker service ls -q --filter name=$app-fail_s)"
 '
 
