@@ -41,7 +41,7 @@ remove_app() {
 test_expect_success 'setup: the relay, a service that runs and one that fails' '
 	start_relay relay /var/run/docker.sock &&
 	printf "services:\n  s:\n    image: busybox:latest\n    command: [\"sleep\", \"3600\"]\n" >ok.yml &&
-	printf "services:\n  s:\n    image: busybox:latest\n    command: [\"sh\", \"-c\", \"sleep 1; exit 3\"]\n" >bad.yml
+	printf "services:\n  s:\n    image: busybox:latest\n    command: [\"sh\", \"-c\", \"sleep 4; exit 3\"]\n" >bad.yml
 '
 
 test_expect_success 'the bay drops the connection and refuses for 3 s during the wait: converged' '
