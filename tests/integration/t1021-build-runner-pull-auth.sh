@@ -44,4 +44,12 @@ test_expect_success 'the image missing locally is pulled with credentials also w
 	! grep -F "$pw" out
 '
 
+test_expect_success 'cleanup: the base image leaves the registry' '
+	d=$(registry_curl -I -H "Accept: application/vnd.docker.distribution.manifest.v2+json" \
+		"$CAAS_REGISTRY_URL/v2/$CS_TEST_PREFIX-base/manifests/1" | tr -d "\r" |
+		sed -n "s/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p") &&
+	test -n "$d" &&
+	registry_curl -sf -o /dev/null -X DELETE "$CAAS_REGISTRY_URL/v2/$CS_TEST_PREFIX-base/manifests/$d"
+'
+
 test_done
