@@ -67,8 +67,7 @@ UNIT_BIN := $(UNIT_SRC:.c=)
 MAN_PAGES := $(addsuffix .1,$(PROGRAMS))
 COMPLETIONS := $(addsuffix .bash-completion,$(PROGRAMS))
 
-all: $(PROGRAMS)
-# (joins all: once the three tools parse with lib/opts)
+all: $(PROGRAMS) man
 man: $(MAN_PAGES) $(COMPLETIONS)
 
 %.1: %
@@ -109,7 +108,7 @@ TOOL_OBJ_NOMAIN := $(filter-out %/main.o,$(BR_OBJ) $(VAL_OBJ) $(DEP_OBJ))
 tests/unit/test_%: tests/unit/test_%.c tests/unit/test.h tests/unit/deploy_helpers.h $(TOOL_OBJ_NOMAIN) $(LIB)
 	$(QUIET_LINK)$(CC) $(CPPFLAGS) -I. -DCORPUS_DIR='"$(CORPUS_DIR)"' -DSEED_DIR='"$(SEED_DIR)"' $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TOOL_OBJ_NOMAIN) $(LIB) $(LDLIBS)
 
-.PHONY: all test check-unit check-integration test-env check-valgrind style install clean asan demo bench \
+.PHONY: all test check-unit check-integration test-env check-valgrind check-valgrind-integration style install clean asan demo bench \
 	fuzz fuzz-build fuzz-smoke
 
 # The README's test command: installs and starts what the tests need, then runs everything.
@@ -128,6 +127,12 @@ check-integration: all
 
 check-valgrind: all $(UNIT_BIN)
 	@VALGRIND=1 tests/run-unit.sh $(UNIT_BIN)
+
+# Integration tests with the tools under valgrind memcheck (test-lib.sh, CAAS_TEST_VALGRIND):
+# any memcheck error or definite leak fails the file. One file per tool by default.
+VALGRIND_TESTS ?= t1020-build-runner-push t2010-validator-static t3000-deployer-swarm
+check-valgrind-integration: all
+	@CAAS_TEST_VALGRIND=1 tests/run-integration.sh $(VALGRIND_TESTS)
 
 asan:
 	$(MAKE) clean

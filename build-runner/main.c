@@ -390,6 +390,7 @@ main(int argc, char **argv)
 	struct cs_registry *reg = NULL;
 	char *workdir = NULL, *root = NULL, *context = NULL, *dockerfile = NULL;
 	char *repository = NULL, *temp_name = NULL, *previous_id = NULL, *error_text = NULL;
+	char *repo_copy = NULL;
 	int lock_fd = -1, temp_tagged = 0, changed = 0;
 	const char *first_tag;
 	json_t *labels = json_object(), *result = NULL, *tag_list = json_array();
@@ -405,6 +406,12 @@ main(int argc, char **argv)
 	if (cs_opts_parse(&run, &spec, &o, argc, argv)) {
 		rc = run.exit_code;
 		goto done;
+	}
+	if (o.repo && !run.module) {
+		/* a password in the URL leaves /proc/PID/cmdline (curl's cleanarg) */
+		repo_copy = cs_xstrdup(o.repo);
+		cs_gitsrc_scrub_arg((char *)o.repo);
+		o.repo = repo_copy;
 	}
 	if ((rc = check_options(&run, &o)) != 0)
 		goto finish;
@@ -715,6 +722,7 @@ finish:
 	rc = cs_opts_finish(&run, result, o.json_path, rc, changed, NULL, error_text);
 done:
 	free(error_text);
+	free(repo_copy);
 	free(previous_id);
 	free(repository);
 	free(temp_name);

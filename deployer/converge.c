@@ -85,9 +85,9 @@ dep_stable_note(struct dep_stable *st, const char *subject, const char *id, cons
 	if (last && strcmp(last, state) == 0)
 		return;
 	if (last)
-		cs_log_progress("%s: %s -> %s", subject, last, state);
+		cs_log_progress("%s %s -> %s", subject, last, state);
 	else
-		cs_log_progress("%s: %s", subject, state);
+		cs_log_progress("%s %s", subject, state);
 	json_object_set_new(st->seen, id, json_string(state));
 }
 

@@ -45,8 +45,9 @@ int dep_stable_check(struct dep_ctx *ctx, struct dep_item *it, struct dep_stable
 		     const char *what);
 
 /*
- * Print "subject: state" on stderr when id (a task or container) is new or
- * its state differs from the last one printed for it.
+ * Print "subject state" (or "subject old -> new") on stderr when id (a task,
+ * container or pod) is new or its state differs from the last one printed
+ * for it. subject names the service first: "web: task app_web.1 4f2a9c1d0e3b".
  */
 void dep_stable_note(struct dep_stable *st, const char *subject, const char *id, const char *state);
 

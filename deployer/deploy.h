@@ -97,7 +97,7 @@ struct dep_result {
  * *out (which must be DEP_RESULT_INIT; release it with dep_result_release()).
  * Returns the exit class (enum dep_exit), also stored in out->exit_code; the
  * reasons are logged (cs_log) and kept in out->message. Progress lines and the
- * dry-run plan go to stdout through cs_out().
+ * dry-run plan go to stderr through cs_out() (hidden by -q).
  *
  * Swarm: services APP_NAME, networks APP_NET (overlay; external ones are
  * looked up), secrets and configs APP_NAME-<12 hex of the content's sha256>

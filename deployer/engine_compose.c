@@ -896,7 +896,8 @@ judge_container(struct dep_ctx *ctx, struct dep_item *it, json_t *ins, struct cs
 	if (restarts > p->restarts0)
 		cs_buf_addf(what, ", restarted %" JSON_INTEGER_FORMAT " times",
 			    restarts - p->restarts0);
-	subject = cs_xasprintf("container %s (%.12s)", it->name, it->id);
+	subject =
+	    cs_xasprintf("%s: container %s %.12s", it->key ? it->key : it->name, it->name, it->id);
 	dep_stable_note(&p->st, subject, it->id, what->buf);
 	free(subject);
 

@@ -1107,6 +1107,7 @@ kube_item_release(struct dep_item *it)
 	free(p->where);
 	free(p->ns);
 	free(p->name);
+	dep_stable_release(&p->st);
 	free(p);
 	it->priv = NULL;
 }

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "backend.h"
+#include "converge.h"
 #include "kubeconfig.h"
 #include "strvec.h"
 
@@ -26,9 +27,10 @@ struct kitem {
 	char *api, *kind, *ns, *name; /* ns NULL: cluster-scoped */
 	char *where;		      /* "FILE: document N (line L)", or NULL (objects we add) */
 	int order;
-	int seq;      /* position in the files: order within a kind group */
-	int deleting; /* the rollback deletes it: wait until it is gone */
-	int unknown;  /* kind served only once a CRD of this run is established */
+	int seq;	      /* position in the files: order within a kind group */
+	int deleting;	      /* the rollback deletes it: wait until it is gone */
+	int unknown;	      /* kind served only once a CRD of this run is established */
+	struct dep_stable st; /* the pod states printed by the wait (only .seen is used) */
 };
 
 static inline struct kube *

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "converge.h"
 #include "engine.h"
 #include "err.h"
 #include "http.h"
@@ -194,6 +195,93 @@ check_pods(struct kube *k, struct cs_buf *b, json_t *obj, const char *ns, const 
 	return bad;
 }
 
+/*
+ * A pod's state for the progress lines: its phase, readiness, and the
+ * reason of each container that waits or was terminated ("Running, not
+ * ready: web CrashLoopBackOff"). Caller frees.
+ */
+static char *
+pod_state(json_t *pod)
+{
+	json_t *st = json_object_get(pod, "status"), *cs;
+	struct cs_buf b = CS_BUF_INIT;
+	const char *phase = dep_str(st, "phase"), *ready = cond_status(pod, "Ready", NULL, NULL);
+	size_t i;
+	int first = 1;
+
+	if (dep_str(json_object_get(pod, "metadata"), "deletionTimestamp")) {
+		cs_buf_adds(&b, "Terminating");
+		return cs_buf_detach(&b, NULL);
+	}
+	cs_buf_adds(&b, phase ? phase : "Pending");
+	if (phase && strcmp(phase, "Running") == 0)
+		cs_buf_adds(&b, ready && strcmp(ready, "True") == 0 ? ", ready" : ", not ready");
+	json_array_foreach(json_object_get(st, "containerStatuses"), i, cs)
+	{
+		json_t *state = json_object_get(cs, "state");
+		const char *why = dep_str(json_object_get(state, "waiting"), "reason");
+
+		if (why == NULL)
+			why = dep_str(json_object_get(state, "terminated"), "reason");
+		if (why == NULL || strcmp(why, "ContainerCreating") == 0)
+			continue;
+		cs_buf_addf(&b, "%s%s %s", first ? ": " : ", ", dep_str(cs, "name") ?: "?", why);
+		first = 0;
+	}
+	if (first && phase && strcmp(phase, "Pending") == 0) {
+		const char *reason = NULL, *sched = cond_status(pod, "PodScheduled", &reason, NULL);
+
+		if (sched && strcmp(sched, "False") == 0 && reason)
+			cs_buf_addf(&b, ": %s", reason); /* Unschedulable */
+	}
+	return cs_buf_detach(&b, NULL);
+}
+
+/*
+ * Print the state of every pod of obj (its selector; itself for a Pod) that
+ * changed since the last poll: "web: pod web-5d9c7-x2x8q Pending -> Running,
+ * ready" on stderr.
+ */
+static void
+note_pods(struct kube *k, struct dep_item *it, json_t *obj)
+{
+	struct kitem *p = it->priv;
+	json_t *list = NULL, *pod;
+	char *path;
+	size_t i;
+
+	if (strcmp(p->kind, "Pod") != 0) {
+		path = cs_xasprintf("/api/v1/namespaces/%s/pods", p->ns);
+		if (cached_get(k, path, &list) < 0)
+			list = NULL;
+		free(path);
+	}
+	json_array_foreach(list ? json_object_get(list, "items") : NULL, i, pod)
+	{
+		json_t *md = json_object_get(pod, "metadata");
+		char *subject, *state;
+
+		if (!selects(obj, pod, NULL, NULL) || !dep_str(md, "uid"))
+			continue;
+		subject = cs_xasprintf("%s: pod %s", p->name, dep_str(md, "name") ?: "?");
+		state = pod_state(pod);
+		dep_stable_note(&p->st, subject, dep_str(md, "uid"), state);
+		free(state);
+		free(subject);
+	}
+	if (list == NULL && strcmp(p->kind, "Pod") == 0 &&
+	    dep_str(json_object_get(obj, "metadata"), "uid")) {
+		char *subject = cs_xasprintf("%s: pod %s", p->name, p->name);
+		char *state = pod_state(obj);
+
+		dep_stable_note(&p->st, subject, dep_str(json_object_get(obj, "metadata"), "uid"),
+				state);
+		free(state);
+		free(subject);
+	}
+	json_decref(list);
+}
+
 /* pod-template-hash of the Deployment's newest ReplicaSet, or NULL (caller frees). */
 static char *
 newest_rs_hash(struct kube *k, json_t *dep, const char *ns)
@@ -269,6 +357,8 @@ check_item(struct dep_ctx *ctx, struct dep_item *it)
 		return error;
 	st = json_object_get(obj, "status");
 	md = json_object_get(obj, "metadata");
+	if (dep_kube__is_workload(p->kind))
+		note_pods(k, it, obj);
 	if (strcmp(p->kind, "Deployment") == 0) {
 		json_int_t want = desired_replicas(obj);
 		char *hash = newest_rs_hash(k, obj, p->ns);

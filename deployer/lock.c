@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "err.h"
 #include "http.h"
+#include "kube_int.h"
 #include "lock.h"
 #include "log.h"
 #include "xalloc.h"
@@ -47,10 +48,12 @@ struct self_id {
 
 /* The first line of a small file, or "" (a missing /proc entry only weakens the stale rule). */
 
-/* The engine client of a Docker backend, or NULL (kubernetes: no lock yet). */
+/* The engine client of a Docker backend, or NULL (kubernetes: a Lease, through kube_int.h). */
 static struct cs_docker *
 docker_of(struct dep_ctx *ctx)
 {
+	if (ctx->opts->coe == NULL || strcmp(ctx->opts->coe, "kubernetes") == 0)
+		return NULL; /* ctx->priv is a struct kube */
 	struct dep_engine *e = ctx->priv ? dep_engine(ctx) : NULL;
 
 	return e ? e->docker : NULL;
@@ -174,6 +177,61 @@ import_lock_image(struct dep_ctx *ctx)
 	return error;
 }
 
+/* Kubernetes: the Lease collection of the lock's namespace, or the Lease itself (name). */
+static char *
+lease_path(const struct dep_lock *lk, const char *name)
+{
+	return cs_xasprintf("/apis/coordination.k8s.io/v1/namespaces/%s/leases%s%s", lk->ns,
+			    name ? "/" : "", name ? name : "");
+}
+
+/*
+ * Create the Lease: 0 created (lk->id set), 1 it exists already, 2 no lock
+ * can be taken here (no such namespace yet, or Leases forbidden to this
+ * user: a warning says so), or an error.
+ */
+static int
+kube_try_create(struct dep_ctx *ctx, struct dep_lock *lk)
+{
+	json_t *labels = lock_labels(ctx, lk), *body, *resp = NULL;
+	char *path = lease_path(lk, NULL);
+	const char *uid;
+	long status = 0;
+	int error;
+
+	body = json_pack("{s:s, s:s, s:{s:s, s:O}, s:{s:s, s:I}}", "apiVersion",
+			 "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", lk->name,
+			 "annotations", labels, "spec", "holderIdentity",
+			 dep_str(labels, DEP_LOCK_LABEL ".holder"), "leaseDurationSeconds",
+			 (json_int_t)(atoll(dep_str(labels, DEP_LOCK_LABEL ".expires")) -
+				      (long long)time(NULL)));
+	if ((error = dep_kube__call(K(ctx), "POST", path, NULL, body, NULL, &status, &resp)) < 0)
+		goto out;
+	if (status == 409) {
+		error = 1;
+	} else if (status == 404 || status == 403) {
+		cs_log(CS_LOG_WARN,
+		       "deploying app '%s' without a lock: cannot create the Lease %s in namespace "
+		       "'%s': %s",
+		       ctx->opts->app, lk->name, lk->ns, dep_kube__status_message(resp));
+		error = 2;
+	} else if (status < 200 || status > 299) {
+		error = cs_err_set(CS_EHTTP, "cannot create the lock %s: HTTP %ld: %s", lk->name,
+				   status, dep_kube__status_message(resp));
+	} else if ((uid = dep_str(json_object_get(resp, "metadata"), "uid")) == NULL) {
+		error = cs_err_set(CS_EHTTP, "cannot create the lock %s: no uid in the answer",
+				   lk->name);
+	} else {
+		lk->id = cs_xstrdup(uid);
+	}
+out:
+	json_decref(labels);
+	json_decref(body);
+	json_decref(resp);
+	free(path);
+	return error;
+}
+
 /* Create the lock object: 0 created (lk->id set), 1 it exists already, or an error. */
 static int
 try_create(struct dep_ctx *ctx, struct dep_lock *lk)
@@ -184,6 +242,8 @@ try_create(struct dep_ctx *ctx, struct dep_lock *lk)
 	int error, tries;
 	const char *id;
 
+	if (lk->kube)
+		return kube_try_create(ctx, lk);
 	if (lk->swarm) {
 		static const char text[] = "caas-deployer lock: see the labels\n";
 
@@ -248,6 +308,18 @@ find_holder(struct dep_ctx *ctx, struct dep_lock *lk, json_t **labels, char **id
 
 	*labels = NULL;
 	*id = NULL;
+	if (lk->kube) {
+		path = lease_path(lk, lk->name);
+		error = dep_kube__get(K(ctx), path, &resp);
+		free(path);
+		if (error == 0) {
+			v = json_object_get(resp, "metadata");
+			*labels = json_incref(json_object_get(v, "annotations"));
+			*id = cs_xstrdup(dep_str(v, "uid") ? dep_str(v, "uid") : "");
+		}
+		json_decref(resp);
+		return error;
+	}
 	if (lk->swarm) {
 		f = json_pack("{s:[s]}", "name", lk->name);
 		path = dep_filter_path("/configs", f);
@@ -312,13 +384,39 @@ stale_reason(json_t *labels)
 	return NULL;
 }
 
+/* Remove the Lease if it is still the one of uid (a precondition: never another run's). */
+static int
+kube_remove(struct dep_ctx *ctx, struct dep_lock *lk, const char *uid)
+{
+	json_t *body = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "DeleteOptions",
+				 "preconditions", "uid", uid),
+	       *resp = NULL;
+	char *path = lease_path(lk, lk->name);
+	long status = 0;
+	int error;
+
+	error = dep_kube__call(K(ctx), "DELETE", path, NULL, body, NULL, &status, &resp);
+	/* 404: gone already; 409: the uid precondition failed, another run's Lease now */
+	if (error == 0 && (status < 200 || status > 299) && status != 404 && status != 409)
+		error = cs_err_set(CS_EHTTP, "DELETE %s: HTTP %ld: %s", path, status,
+				   dep_kube__status_message(resp));
+	json_decref(body);
+	json_decref(resp);
+	free(path);
+	return error;
+}
+
 static int
 remove_lock(struct dep_ctx *ctx, struct dep_lock *lk, const char *id)
 {
-	char *path = lk->swarm ? cs_xasprintf("/configs/%s", id)
-			       : cs_xasprintf("/containers/%s?force=1", id);
-	int error = dep_call(ctx, "DELETE", path, NULL, 0, NULL);
+	char *path;
+	int error;
 
+	if (lk->kube)
+		return kube_remove(ctx, lk, id);
+	path = lk->swarm ? cs_xasprintf("/configs/%s", id)
+			 : cs_xasprintf("/containers/%s?force=1", id);
+	error = dep_call(ctx, "DELETE", path, NULL, 0, NULL);
 	free(path);
 	return error == CS_ENOTFOUND ? 0 : error;
 }
@@ -343,12 +441,17 @@ dep_lock_acquire(struct dep_ctx *ctx, struct dep_lock *lk)
 	size_t i;
 	int error;
 
-	/* NEEDSWORK: the Kubernetes target has no lock yet (a Lease would be its object) */
-	if (docker_of(ctx) == NULL ||
-	    (strcmp(ctx->opts->coe, "swarm") != 0 && strcmp(ctx->opts->coe, "compose") != 0))
+	lk->kube = ctx->opts->coe && strcmp(ctx->opts->coe, "kubernetes") == 0 && ctx->priv;
+	if (!lk->kube && (docker_of(ctx) == NULL || (strcmp(ctx->opts->coe, "swarm") != 0 &&
+						     strcmp(ctx->opts->coe, "compose") != 0)))
 		return 0;
 	lk->swarm = strcmp(ctx->opts->coe, "swarm") == 0;
-	if (strlen(ctx->opts->app) + sizeof(".caas-deployer-lock") - 1 <= NAME_MAX_LEN) {
+	if (lk->kube)
+		lk->ns = K(ctx)->ns;
+	/* a Lease name is a lower-case DNS subdomain */
+	if (strlen(ctx->opts->app) + sizeof(".caas-deployer-lock") - 1 <= NAME_MAX_LEN &&
+	    (!lk->kube || strspn(ctx->opts->app, "abcdefghijklmnopqrstuvwxyz0123456789-.") ==
+			      strlen(ctx->opts->app))) {
 		lk->name = cs_xasprintf("%s.caas-deployer-lock", ctx->opts->app);
 	} else {
 		char h[13];
@@ -367,6 +470,10 @@ dep_lock_acquire(struct dep_ctx *ctx, struct dep_lock *lk)
 
 		if ((error = try_create(ctx, lk)) <= 0)
 			break;
+		if (error == 2) { /* Kubernetes: no lock can be taken (warned) */
+			error = 0;
+			break;
+		}
 		error = find_holder(ctx, lk, &labels, &id);
 		if (error == CS_ENOTFOUND)
 			continue; /* released between our create and our look: try again */
@@ -413,15 +520,15 @@ dep_lock_acquire(struct dep_ctx *ctx, struct dep_lock *lk)
 		cs_clock_sleep_ms(LOCK_POLL_MS);
 	}
 	free(last_holder);
-	if (error == 0)
-		cs_log(CS_LOG_INFO, "locked app '%s' (%s)", ctx->opts->app, lk->name);
+	if (error == 0 && lk->id)
+		cs_log(CS_LOG_DEBUG, "locked app '%s' (%s)", ctx->opts->app, lk->name);
 	return error;
 }
 
 void
 dep_lock_release(struct dep_ctx *ctx, struct dep_lock *lk)
 {
-	if (lk->id && docker_of(ctx) && remove_lock(ctx, lk, lk->id) < 0)
+	if (lk->id && (lk->kube || docker_of(ctx)) && remove_lock(ctx, lk, lk->id) < 0)
 		cs_log(CS_LOG_WARN, "cannot remove the lock %s: %s (remove it by hand)", lk->name,
 		       cs_err_msg());
 	CS_FREE_AND_NULL(lk->id);

@@ -5,8 +5,10 @@
  * atomically by the engine: a swarm config APP.caas-deployer-lock (a swarm
  * bay; the cluster's store refuses a second one), or a never-started
  * container of that name on a plain engine (the engine's name registry
- * refuses a second one). Its labels say who holds it, since when, and until
- * when it is valid.
+ * refuses a second one); on Kubernetes a Lease of that name (lower case;
+ * else caas-deployer-lock.HASH) in the run's namespace (the API server
+ * refuses a second create with 409). Its labels (a Lease: its annotations)
+ * say who holds it, since when, and until when it is valid.
  */
 #ifndef DEP_LOCK_H
 #define DEP_LOCK_H
@@ -19,8 +21,10 @@
 
 struct dep_lock {
 	char *name; /* the lock object's name */
-	char *id;   /* its engine ID while we hold it, else NULL */
+	char *id;   /* its engine ID (Kubernetes: metadata.uid) while we hold it, else NULL */
 	int swarm;  /* a swarm config (1) or a container (0) */
+	int kube;   /* a Kubernetes Lease (coordination.k8s.io/v1) in namespace ns */
+	const char *ns;
 	char token[33];
 };
 
@@ -32,8 +36,9 @@ struct dep_lock {
  * PID namespace), or one past its expiry (2 x --timeout + 15 min after it
  * was taken). Returns 0 with the lock held, CS_ETIMEOUT (the message names
  * the holder) when it stayed held, or the engine error (CS_ENET, CS_EHTTP).
- * lk must be zeroed; release it with dep_lock_release() either way. Only
- * the swarm and compose targets lock (ctx->docker open); others return 0.
+ * lk must be zeroed; release it with dep_lock_release() either way.
+ * Kubernetes: when the namespace does not exist yet, or the user may not
+ * create Leases (403), the run goes on without the lock, with a warning.
  */
 int dep_lock_acquire(struct dep_ctx *ctx, struct dep_lock *lk);
 

@@ -1,10 +1,11 @@
 /*
- * caas-deployer: parse the command line, load the Compose input into the
- * model (compose.h) and report warnings. The deploy flow itself lives in
- * deploy.c; main() only maps its result to an exit code.
+ * caas-deployer: the options (lib/opts.h: the command line, or the arguments
+ * of the caas_deploy Ansible module), loading the Compose input or the
+ * Kubernetes manifests into the model (compose.h, kube.h) and reporting its
+ * errors, and the run's end (the result on stdout, --json, the module's
+ * JSON object). The deploy flow itself lives in deploy.c.
  */
-#include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,245 +19,214 @@
 #include "deploy.h"
 #include "dockerauth.h"
 #include "err.h"
+#include "exitcode.h"
 #include "imageref.h"
 #include "kube.h"
 #include "log.h"
+#include "opts.h"
 #include "xalloc.h"
 
-static const char usage_text[] =
-    "usage: caas-deployer --coe swarm|compose|kubernetes --bay URL --app NAME -f FILE [-f "
-    "FILE...]\n"
-    "                     [--set K=V...] [--env-file FILE] [--timeout SECONDS] [--prune]\n"
-    "                     [--dry-run] [--json FILE] [--registry-user USER\n"
-    "                     --registry-password-file FILE] [--publish-mode ingress|host]\n"
-    "                     [--keep-on-failure] [--stable-for SECONDS]\n"
-    "                     [--lock-timeout SECONDS] [--resolve-image always|changed|never]\n"
-    "                     [-v...]\n"
-    "  kubernetes:        [--kubeconfig FILE] [--context NAME] [--namespace NS]\n"
-    "                     [--force-conflicts]   (-f: manifests, directories, or a Compose file;\n"
-    "                     --bay http(s)://HOST:PORT instead of a kubeconfig;\n"
-    "                     --publish-mode loadbalancer for Compose ports)\n"
-    "\n"
-    "Deploys an application's Compose files to a bay and waits until it converges,\n"
-    "rolling back on failure.\n"
-    "\n"
-    "exit codes:\n"
-    "  0   converged\n"
-    "  2   invalid input (nothing changed)\n"
-    "  6   bay unreachable\n"
-    "  7   the bay rejected a change\n"
-    "  8   rollout failed and was rolled back\n"
-    "  9   rollout failed and the rollback failed too\n"
-    "  10  timed out (and rolled back)\n"
-    "  11  another deployment of the app holds its lock (nothing changed)\n"
-    "  130 stopped by SIGINT, 143 by SIGTERM (what the run changed is restored first)\n"
-    "\n"
-    "--stable-for SECONDS: every task must stay running (healthy) this long to\n"
-    "  count as converged (default 5; a service's update_config.monitor wins)\n"
-    "--lock-timeout SECONDS: wait this long for another deployment of the app to\n"
-    "  finish (default 300; 0: fail at once)\n";
-
-enum {
-	OPT_COE = 256,
-	OPT_BAY,
-	OPT_APP,
-	OPT_SET,
-	OPT_ENV_FILE,
-	OPT_TIMEOUT,
-	OPT_PRUNE,
-	OPT_DRY_RUN,
-	OPT_JSON,
-	OPT_REG_USER,
-	OPT_REG_PW_FILE,
-	OPT_PUBLISH_MODE,
-	OPT_KEEP,
-	OPT_RESOLVE_IMAGE,
-	OPT_PRINT_MODEL,
-	OPT_KUBECONFIG,
-	OPT_CONTEXT,
-	OPT_NAMESPACE,
-	OPT_FORCE_CONFLICTS,
-	OPT_STABLE_FOR,
-	OPT_LOCK_TIMEOUT
-};
-
-static const struct option long_opts[] = {
-    {"coe", required_argument, NULL, OPT_COE},
-    {"bay", required_argument, NULL, OPT_BAY},
-    {"app", required_argument, NULL, OPT_APP},
-    {"file", required_argument, NULL, 'f'},
-    {"set", required_argument, NULL, OPT_SET},
-    {"env-file", required_argument, NULL, OPT_ENV_FILE},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"prune", no_argument, NULL, OPT_PRUNE},
-    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-    {"json", required_argument, NULL, OPT_JSON},
-    {"registry-user", required_argument, NULL, OPT_REG_USER},
-    {"registry-password-file", required_argument, NULL, OPT_REG_PW_FILE},
-    {"publish-mode", required_argument, NULL, OPT_PUBLISH_MODE},
-    {"keep-on-failure", no_argument, NULL, OPT_KEEP},
-    {"resolve-image", required_argument, NULL, OPT_RESOLVE_IMAGE},
-    {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, 'h'},
-    {"print-model", no_argument, NULL, OPT_PRINT_MODEL}, /* hidden: tests */
-    {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
-    {"context", required_argument, NULL, OPT_CONTEXT},
-    {"namespace", required_argument, NULL, OPT_NAMESPACE},
-    {"force-conflicts", no_argument, NULL, OPT_FORCE_CONFLICTS},
-    {"stable-for", required_argument, NULL, OPT_STABLE_FOR},
-    {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
-    {NULL, 0, NULL, 0},
-};
-
-static int
-usage_error(const char *msg)
-{
-	cs_log(CS_LOG_ERROR, "%s", msg);
-	fputs(usage_text, stderr);
-	return DEP_EXIT_INVALID;
-}
-
-static int
-parse_args(struct dep_args *a, int argc, char **argv)
-{
-	char *end;
-	int c;
-
-	a->timeout = 300;
-	a->stable_for = DEP_DEFAULT_STABLE_S;
-	a->lock_timeout = 300;
-	while ((c = getopt_long(argc, argv, "f:vh", long_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_COE:
-			a->coe = optarg;
-			break;
-		case OPT_BAY:
-			a->bay = optarg;
-			break;
-		case OPT_APP:
-			a->app = optarg;
-			break;
-		case 'f':
-			cs_strvec_push(&a->files, optarg);
-			break;
-		case OPT_SET:
-			if (strchr(optarg, '=') == NULL || optarg[0] == '=')
-				return usage_error("--set wants KEY=VALUE");
-			cs_strvec_push(&a->sets, optarg);
-			break;
-		case OPT_ENV_FILE:
-			a->env_file = optarg;
-			break;
-		case OPT_TIMEOUT:
-			errno = 0;
-			a->timeout = strtol(optarg, &end, 10);
-			/* 4294967297 used to wrap to 1 s on the way to an int */
-			if (*optarg == '\0' || *end != '\0' || errno == ERANGE || a->timeout <= 0 ||
-			    a->timeout > 86400)
-				return usage_error("--timeout wants a number of seconds from 1 to "
-						   "86400 (a day)");
-			break;
-		case OPT_PRUNE:
-			a->prune = 1;
-			break;
-		case OPT_DRY_RUN:
-			a->dry_run = 1;
-			break;
-		case OPT_JSON:
-			a->json_file = optarg;
-			break;
-		case OPT_REG_USER:
-			a->registry_user = optarg;
-			break;
-		case OPT_REG_PW_FILE:
-			a->registry_password_file = optarg;
-			break;
-		case OPT_PUBLISH_MODE:
-			if (strcmp(optarg, "ingress") && strcmp(optarg, "host") &&
-			    strcmp(optarg, "loadbalancer") && strcmp(optarg, "nodeport"))
-				return usage_error(
-				    "--publish-mode wants ingress or host (kubernetes: "
-				    "nodeport or loadbalancer)");
-			a->publish_mode = optarg;
-			break;
-		case OPT_KEEP:
-			a->keep_on_failure = 1;
-			break;
-		case OPT_RESOLVE_IMAGE:
-			if (strcmp(optarg, "always") && strcmp(optarg, "changed") &&
-			    strcmp(optarg, "never"))
-				return usage_error(
-				    "--resolve-image wants always, changed or never");
-			a->resolve_image = optarg;
-			break;
-		case 'v':
-			a->verbose++;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		case OPT_PRINT_MODEL:
-			a->print_model = 1;
-			break;
-		case OPT_KUBECONFIG:
-			a->kubeconfig = optarg;
-			break;
-		case OPT_CONTEXT:
-			a->context = optarg;
-			break;
-		case OPT_NAMESPACE:
-			a->namespace = optarg;
-			break;
-		case OPT_FORCE_CONFLICTS:
-			a->force_conflicts = 1;
-			break;
-		case OPT_STABLE_FOR:
-			a->stable_for = strtod(optarg, &end);
-			if (*optarg == '\0' || *end != '\0' || !(a->stable_for >= 0) ||
-			    a->stable_for > 86400)
-				return usage_error(
-				    "--stable-for wants a number of seconds (0 to 86400)");
-			break;
-		case OPT_LOCK_TIMEOUT:
-			a->lock_timeout = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || a->lock_timeout < 0 ||
-			    a->lock_timeout > 86400)
-				return usage_error(
-				    "--lock-timeout wants a number of seconds (0 to 86400)");
-			break;
-		default:
-			return usage_error("invalid option");
-		}
+#define OPT(t, n, f, a, h)                                                                         \
+	{                                                                                          \
+		.type = t, .name = n, .offset = offsetof(struct dep_args, f), .arg = a, .help = h  \
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument");
-	if (dep_backend_find(a->coe) == NULL)
-		return usage_error("--coe wants swarm, compose or kubernetes");
-	if (a->files.nr == 0)
-		return usage_error("at least one -f FILE is needed");
+#define GROUP(h)                                                                                   \
+	{                                                                                          \
+		.type = CS_OPT_GROUP, .help = h                                                    \
+	}
+
+static const struct cs_opt options[] = {
+    GROUP("What to deploy"),
+    {.type = CS_OPT_CHOICE,
+     .name = "coe",
+     .flags = CS_OPT_REQUIRED,
+     .offset = offsetof(struct dep_args, coe),
+     .arg = "COE",
+     .choices = "swarm|compose|kubernetes",
+     .help = "the bay's orchestrator: swarm (like docker stack deploy),\n"
+	     "compose (a plain engine, like docker compose up) or\n"
+	     "kubernetes"},
+    {.type = CS_OPT_LIST,
+     .name = "file",
+     .short_name = 'f',
+     .flags = CS_OPT_REQUIRED,
+     .offset = offsetof(struct dep_args, files),
+     .arg = "FILE",
+     .help = "a Compose file (repeatable: merged in order); kubernetes:\n"
+	     "manifests or directories of them, or one Compose file"},
+    OPT(CS_OPT_STRING, "app", app, "NAME",
+	"the application: stack, project or instance name\n(required)"),
+    OPT(CS_OPT_KEYVALUE, "set", sets, "K=V",
+	"a variable for interpolation (repeatable; wins over the\nenvironment and --env-file)"),
+    OPT(CS_OPT_STRING, "env-file", env_file, "FILE",
+	"variables for interpolation (KEY=VALUE lines)"),
+    GROUP("The bay"),
+    OPT(CS_OPT_STRING, "bay", bay, "URL",
+	"swarm, compose: the engine, unix:///PATH or tcp://HOST:PORT\n"
+	"(default $DOCKER_HOST, else unix:///var/run/docker.sock);\n"
+	"kubernetes: http(s)://HOST:PORT instead of a kubeconfig"),
+    {.type = CS_OPT_LONG,
+     .name = "timeout",
+     .offset = offsetof(struct dep_args, timeout),
+     .arg = "SECONDS",
+     .help = "how long the rollout may take to converge (default 300)",
+     .min = 1,
+     .max = 86400},
+    {.type = CS_OPT_DOUBLE,
+     .name = "stable-for",
+     .offset = offsetof(struct dep_args, stable_for),
+     .arg = "SECONDS",
+     .help = "every task must stay running (healthy) this long to\n"
+	     "count as converged (default 5; a service's\n"
+	     "update_config.monitor wins; 0: no window)",
+     .min = 0,
+     .max = 86400},
+    {.type = CS_OPT_LONG,
+     .name = "lock-timeout",
+     .offset = offsetof(struct dep_args, lock_timeout),
+     .arg = "SECONDS",
+     .help = "wait this long for another deployment of the app to\n"
+	     "finish (default 300; 0: fail at once)",
+     .min = 0,
+     .max = 86400},
+    OPT(CS_OPT_FLAG, "prune", prune, NULL, "remove the app's objects no longer in the files"),
+    OPT(CS_OPT_FLAG, "dry-run", dry_run, NULL, "print the plan, change nothing"),
+    OPT(CS_OPT_FLAG, "keep-on-failure", keep_on_failure, NULL,
+	"leave a failed first deployment in place (updates are\nstill rolled back)"),
+    {.type = CS_OPT_CHOICE,
+     .name = "publish-mode",
+     .offset = offsetof(struct dep_args, publish_mode),
+     .arg = "MODE",
+     .choices = "ingress|host|nodeport|loadbalancer",
+     .help = "published ports: ingress or host (default: as the file\n"
+	     "says); kubernetes, for a Compose file: nodeport (default)\n"
+	     "or loadbalancer"},
+    {.type = CS_OPT_CHOICE,
+     .name = "resolve-image",
+     .offset = offsetof(struct dep_args, resolve_image),
+     .arg = "WHEN",
+     .choices = "always|changed|never",
+     .help = "swarm: pin images to their registry digest, as docker\n"
+	     "stack deploy (default always)"},
+    GROUP("Registry (credentials the bay pulls with; default: docker's config.json)"),
+    OPT(CS_OPT_STRING, "registry-user", registry_user, "USER", "registry account"),
+    OPT(CS_OPT_STRING, "registry-password-file", registry_password_file, "FILE",
+	"read the password from FILE"),
+    {.type = CS_OPT_STRING,
+     .name = "registry-password",
+     .flags = CS_OPT_SECRET | CS_OPT_JSON_ONLY,
+     .offset = offsetof(struct dep_args, registry_password),
+     .arg = "PASSWORD",
+     .help = "the password (module arguments only)"},
+    GROUP("Kubernetes"),
+    OPT(CS_OPT_STRING, "kubeconfig", kubeconfig, "FILE",
+	"default $KUBECONFIG, else ~/.kube/config"),
+    OPT(CS_OPT_STRING, "context", context, "NAME", "the kubeconfig context"),
+    OPT(CS_OPT_STRING, "namespace", namespace, "NS", "default: the context's, else default"),
+    OPT(CS_OPT_FLAG, "force-conflicts", force_conflicts, NULL,
+	"take fields another field manager owns"),
+    GROUP("Output"),
+    OPT(CS_OPT_STRING, "json", json_file, "FILE",
+	"write the result as JSON: app, coe, changed, status\n"
+	"(converged, planned, rolled_back, failed), exit_code,\n"
+	"objects (kind, name, action), endpoints, error; written\n"
+	"on failure too; '-' for standard output"),
+    {.type = CS_OPT_FLAG,
+     .name = "print-model",
+     .flags = CS_OPT_HIDDEN,
+     .offset = offsetof(struct dep_args, print_model),
+     .help = "print the loaded model and stop (tests)"},
+    {.type = CS_OPT_END},
+};
+
+static const struct cs_exit_doc exit_codes[] = {
+    {CS_EXIT_OK, "converged (or nothing to do; --dry-run: planned)"},
+    {CS_EXIT_USAGE, "invalid input (nothing changed)"},
+    {CS_EXIT_UNREACHABLE, "bay unreachable"},
+    {CS_EXIT_REFUSED, "the bay rejected a change"},
+    {CS_EXIT_ROLLED_BACK, "rollout failed and was rolled back"},
+    {CS_EXIT_ROLLBACK_FAILED, "rollout failed and the rollback failed too"},
+    {CS_EXIT_TIMEOUT, "timed out (and rolled back)"},
+    {CS_EXIT_LOCKED, "another deployment of the app holds its lock (nothing changed)"},
+    {CS_EXIT_SIGINT, "stopped by SIGINT, 143 by SIGTERM (what the run changed is\n"
+		     "restored first)"},
+    {0, NULL},
+};
+
+static const struct cs_opts_spec spec = {
+    .prog = "caas-deployer",
+    .module = "caas_deploy",
+    .summary = "deploy an application's Compose files or manifests to a bay",
+    .synopsis = "--coe swarm|compose|kubernetes [--bay URL] --app NAME -f FILE [-f FILE...]\n"
+		"[--set K=V...] [--env-file FILE] [--timeout SECONDS] [--prune]\n"
+		"[--dry-run] [--json FILE] [--registry-user USER\n"
+		"--registry-password-file FILE] [--publish-mode MODE]\n"
+		"[--keep-on-failure] [--stable-for SECONDS] [--lock-timeout SECONDS]\n"
+		"[--resolve-image always|changed|never] [-v|-q]\n"
+		"kubernetes: [--kubeconfig FILE] [--context NAME] [--namespace NS]\n"
+		"[--force-conflicts]",
+    .description = "Deploys an application's Compose files to a bay (a swarm, a plain engine, or\n"
+		   "Kubernetes: manifests, directories of them, or a Compose file translated) and\n"
+		   "waits until it converges, rolling back on failure.\n"
+		   "\n"
+		   "The endpoints are the result, on stdout (\"endpoint URL\" lines, or the\n"
+		   "document of --json -); the plan, the applied changes and the wait (one line\n"
+		   "per task, container or pod state change, and the stability window) are\n"
+		   "progress on stderr (-q hides them).",
+    .opts = options,
+    .environment =
+	"DOCKER_HOST (the bay when --bay is absent; swarm, compose), DOCKER_TLS_VERIFY,\n"
+	"DOCKER_CERT_PATH, DOCKER_CONFIG (registry credentials), KUBECONFIG (kubernetes).",
+    .notes = "Module result: app, coe, status (converged, planned, rolled_back, failed),\n"
+	     "objects (kind, name, action: created, updated, unchanged, removed),\n"
+	     "endpoints. changed is true only when an object was created, updated or\n"
+	     "removed (false after a rollback). Check mode plans only (as --dry-run):\n"
+	     "changed then says whether the plan would change something.\n"
+	     "registry_password is used like --registry-password-file.",
+    .exits = exit_codes,
+};
+
+/* The checks the table cannot express. 0 or CS_EXIT_USAGE. */
+static int
+check_options(struct cs_opts_run *run, const struct dep_args *a)
+{
+	int passwords = !!a->registry_password_file + !!a->registry_password;
+
 	if (a->app == NULL && !a->print_model)
-		return usage_error("--app NAME is needed");
-	if (a->bay == NULL && !a->print_model && !a->dry_run && strcmp(a->coe, "kubernetes") != 0)
-		return usage_error("--bay URL is needed");
+		return cs_opts_usage_error(run, "%s is required", run->module ? "app" : "--app");
 	if (a->publish_mode && strcmp(a->coe, "kubernetes") != 0 &&
 	    (strcmp(a->publish_mode, "loadbalancer") == 0 ||
 	     strcmp(a->publish_mode, "nodeport") == 0))
-		return usage_error(
-		    "--publish-mode nodeport and loadbalancer are for --coe kubernetes");
-	if ((a->registry_user == NULL) != (a->registry_password_file == NULL))
-		return usage_error("--registry-user and --registry-password-file go together");
+		return cs_opts_usage_error(
+		    run, "--publish-mode nodeport and loadbalancer are for --coe kubernetes");
+	if (passwords > 1)
+		return cs_opts_usage_error(
+		    run, "registry_password and --registry-password-file exclude each other");
+	if (passwords && a->registry_user == NULL)
+		return cs_opts_usage_error(run, "a registry password needs --registry-user");
+	if (a->registry_user && !passwords)
+		return cs_opts_usage_error(
+		    run, "--registry-user and --registry-password-file go together");
 	return 0;
 }
 
+/* Log the input errors, one line each; *text gets them joined by newlines (caller frees). */
 static void
-print_errors(const struct cs_strvec *errors)
+print_errors(char **text, const struct cs_strvec *errors)
 {
+	struct cs_buf b = CS_BUF_INIT;
 	size_t i;
 
 	if (errors->nr == 0)
-		cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
+		cs_buf_adds(&b, cs_err_msg());
+	for (i = 0; i < errors->nr; i++)
+		cs_buf_addf(&b, "%s%s", i ? "\n" : "", errors->v[i]);
+	if (errors->nr == 0)
+		cs_log(CS_LOG_ERROR, "%s", b.buf);
 	for (i = 0; i < errors->nr; i++)
 		cs_log(CS_LOG_ERROR, "%s", errors->v[i]);
+	free(*text);
+	*text = cs_buf_detach(&b, NULL);
 }
 
 /* Every "image" string below v (Compose services, Kubernetes containers), in order. */
@@ -313,10 +283,10 @@ compose_input(const struct cs_strvec *files)
 
 /*
  * The registry credential the bay needs to pull, parsed (each backend encodes
- * it for its transport): from --registry-user and --registry-password-file,
- * else docker's config.json for the registry of the first image (as `docker
- * stack deploy --with-registry-auth`). *found is 1 when there is one.
- * 0 or an exit code.
+ * it for its transport): from --registry-user and --registry-password-file
+ * (or the module's registry_password), else docker's config.json for the registry of the first
+ * image (as `docker stack deploy --with-registry-auth`). *found is 1 when there is one. 0 or an
+ * exit code.
  */
 static int
 load_registry_cred(struct cs_dockerauth *out, int *found, const struct dep_args *a, json_t *model)
@@ -325,7 +295,10 @@ load_registry_cred(struct cs_dockerauth *out, int *found, const struct dep_args 
 	int error, rc = 0;
 
 	*found = 0;
-	if (a->registry_user)
+	if (a->registry_user && a->registry_password)
+		error = cs_dockerauth_from_password(out, a->registry_user, a->registry_password,
+						    "registry_password");
+	else if (a->registry_user)
 		error = cs_dockerauth_from_file(out, a->registry_user, a->registry_password_file);
 	else if (host)
 		error = cs_dockerauth_lookup(out, host);
@@ -340,9 +313,10 @@ load_registry_cred(struct cs_dockerauth *out, int *found, const struct dep_args 
 		if (out->server == NULL && host)
 			out->server = cs_xstrdup(host);
 		if (out->password == NULL && out->identitytoken == NULL) {
-			cs_log(CS_LOG_ERROR,
-			       "registry credentials for '%s' have no password or token",
-			       host ? host : "?");
+			cs_err_set(CS_EINVAL,
+				   "registry credentials for '%s' have no password or token",
+				   host ? host : "?");
+			cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
 			rc = DEP_EXIT_INVALID;
 		} else {
 			*found = 1;
@@ -352,43 +326,92 @@ load_registry_cred(struct cs_dockerauth *out, int *found, const struct dep_args 
 	return rc;
 }
 
+/*
+ * The bay of a Docker backend: --bay, else $DOCKER_HOST, else the local
+ * engine (as the docker CLI). Says which on stderr at debug level.
+ */
+static const char *
+docker_bay(const struct dep_args *a)
+{
+	const char *env = getenv("DOCKER_HOST");
+
+	if (a->bay)
+		return a->bay;
+	if (env && *env) {
+		cs_log(CS_LOG_DEBUG, "no --bay: the bay is DOCKER_HOST=%s", env);
+		return env;
+	}
+	cs_log(CS_LOG_DEBUG, "no --bay and no DOCKER_HOST: the bay is the local engine");
+	return "unix:///var/run/docker.sock";
+}
+
+/* The module's msg on success: what the run did, in one line (caller frees). */
+static char *
+summary(const struct dep_result *res)
+{
+	static const char *const actions[] = {"created", "updated", "removed", "unchanged"};
+	struct cs_buf b = CS_BUF_INIT;
+	size_t i, j, n;
+	int first = 1;
+
+	cs_buf_addf(&b, "%s %s", res->app ? res->app : "app", res->status);
+	for (j = 0; j < sizeof(actions) / sizeof(actions[0]); j++) {
+		for (i = n = 0; i < res->objects_nr; i++)
+			n += strcmp(res->objects[i].action, actions[j]) == 0;
+		if (n) {
+			cs_buf_addf(&b, "%s%zu %s", first ? ": " : ", ", n, actions[j]);
+			first = 0;
+		}
+	}
+	for (i = 0; i < res->endpoints.nr; i++)
+		cs_buf_addf(&b, "%s%s", i ? " " : "; endpoints: ", res->endpoints.v[i]);
+	return cs_buf_detach(&b, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
-	struct dep_args a = {.files = CS_STRVEC_INIT, .sets = CS_STRVEC_INIT};
+	struct dep_args a = {.files = CS_STRVEC_INIT,
+			     .sets = CS_STRVEC_INIT,
+			     .timeout = 300,
+			     .stable_for = DEP_DEFAULT_STABLE_S,
+			     .lock_timeout = 300};
+	struct cs_opts_run run = CS_OPTS_RUN_INIT;
 	struct cs_strvec errors = CS_STRVEC_INIT;
 	struct dep_compose_opts o = {0};
 	struct dep_deploy_opts d = {0};
 	struct dep_result res = DEP_RESULT_INIT;
 	struct cs_dockerauth cred = CS_DOCKERAUTH_INIT;
-	json_t *model = NULL;
-	int rc, have_cred = 0;
+	json_t *model = NULL, *result = NULL;
+	char *error_text = NULL, *msg = NULL;
+	int rc, have_cred = 0, ran = 0, curl_ready = 0, stdout_taken;
 
 	cs_log_init("caas-deployer");
-	if ((rc = parse_args(&a, argc, argv)) != 0) {
-		rc = rc < 0 ? DEP_EXIT_OK : rc;
-		goto out;
+	if (cs_opts_parse(&run, &spec, &a, argc, argv)) {
+		rc = run.exit_code;
+		goto done;
 	}
-	cs_log_set_level(a.verbose >= 2 ? CS_LOG_DEBUG : a.verbose ? CS_LOG_INFO : CS_LOG_WARN);
+	if ((rc = check_options(&run, &a)) != 0)
+		goto finish;
+	stdout_taken = run.module || (a.json_file && strcmp(a.json_file, "-") == 0);
 	o.files = &a.files;
 	o.app = a.app;
 	o.sets = &a.sets;
 	o.env_file = a.env_file;
 	o.target = a.coe;
 	o.errors = &errors;
+	rc = DEP_EXIT_INVALID;
 	if (strcmp(a.coe, "kubernetes") == 0 && !compose_input(&a.files)) {
 		struct dep_kube_input ki = {
 		    .files = &a.files, .sets = &a.sets, .env_file = a.env_file, .errors = &errors};
 
 		if (dep_kube_load(&model, &ki) < 0) {
-			print_errors(&errors);
-			rc = DEP_EXIT_INVALID;
-			goto out;
+			print_errors(&error_text, &errors);
+			goto finish;
 		}
 	} else if (dep_compose_load(&model, &o) < 0) {
-		print_errors(&errors);
-		rc = DEP_EXIT_INVALID;
-		goto out;
+		print_errors(&error_text, &errors);
+		goto finish;
 	}
 	if (a.print_model) {
 		char *s = json_dumps(model, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -400,32 +423,30 @@ main(int argc, char **argv)
 		free(s);
 	}
 	if (json_object_get(model, "services") && dep_compose_deployable(model, &errors) < 0) {
-		print_errors(&errors);
-		rc = DEP_EXIT_INVALID;
-		goto out;
+		print_errors(&error_text, &errors);
+		goto finish;
 	}
-	if (a.print_model)
-		goto out; /* a look at the model only: never contact the bay */
+	if (a.print_model) {
+		rc = DEP_EXIT_OK;
+		goto done; /* a look at the model only: never contact the bay */
+	}
 	if (strcmp(a.coe, "kubernetes") == 0 && json_object_get(model, "services")) {
 		json_t *km = NULL;
 
 		/* the same Compose model, translated into Kubernetes objects */
-		if (dep_kube_from_compose(&km, model, a.publish_mode, NULL) < 0) {
-			cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
-			rc = DEP_EXIT_INVALID;
-			goto out;
-		}
+		if (dep_kube_from_compose(&km, model, a.publish_mode, NULL) < 0)
+			goto fail;
 		json_decref(model);
 		model = km;
 	}
 	if ((rc = load_registry_cred(&cred, &have_cred, &a, model)) != 0)
-		goto out;
+		goto finish;
 	d.coe = a.coe;
-	d.bay = a.bay;
+	d.bay = strcmp(a.coe, "kubernetes") == 0 ? a.bay : docker_bay(&a);
 	d.app = a.app;
 	d.timeout_s = (int)a.timeout;
 	d.prune = a.prune;
-	d.dry_run = a.dry_run;
+	d.dry_run = a.dry_run || run.check_mode;
 	d.keep_on_failure = a.keep_on_failure;
 	d.stable_for_s = a.stable_for;
 	d.lock_timeout_s = (int)a.lock_timeout;
@@ -439,23 +460,51 @@ main(int argc, char **argv)
 	d.namespace = a.namespace;
 	d.force_conflicts = a.force_conflicts;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_ready = 1;
 	dep_signals_install();
+	ran = 1;
 	rc = dep_deploy_run(&res, model, &d);
-	for (size_t i = 0; rc == DEP_EXIT_OK && !a.dry_run && i < res.endpoints.nr; i++)
-		cs_out("endpoint %s", res.endpoints.v[i]);
-	if (a.json_file && dep_result_write_json(&res, a.json_file) < 0) {
-		cs_log(CS_LOG_ERROR, "%s", cs_err_msg());
-		if (rc == DEP_EXIT_OK)
-			rc = DEP_EXIT_INVALID;
+	for (size_t i = 0; rc == DEP_EXIT_OK && !d.dry_run && i < res.endpoints.nr; i++) {
+		/* the result; on stderr when stdout carries a JSON document */
+		if (stdout_taken)
+			cs_log_progress("endpoint %s", res.endpoints.v[i]);
+		else
+			cs_result("endpoint %s", res.endpoints.v[i]);
 	}
+	if (rc != DEP_EXIT_OK && res.message) {
+		free(error_text);
+		error_text = cs_xstrdup(res.message);
+	}
+	goto finish;
+
+fail:
+	free(error_text);
+	error_text = cs_xstrdup(cs_err_msg());
+	cs_log(CS_LOG_ERROR, "%s", error_text);
+finish:
+	if (!ran) {
+		/* failed before the flow: the report still says which app and target */
+		res.app = a.app ? cs_xstrdup(a.app) : NULL;
+		res.coe = a.coe ? cs_xstrdup(a.coe) : NULL;
+		res.exit_code = rc;
+	}
+	result = dep_result_json(&res);
+	if (rc == DEP_EXIT_OK)
+		msg = summary(&res);
+	rc = cs_opts_finish(&run, result, a.json_file, rc, res.changed, msg, error_text);
+done:
+	json_decref(result);
+	free(error_text);
+	free(msg);
 	dep_result_release(&res);
-	curl_global_cleanup();
-out:
 	cs_dockerauth_release(&cred);
+	cs_opts_release(&run);
 	cs_log_secret_clear();
 	json_decref(model);
 	cs_strvec_clear(&errors);
 	cs_strvec_clear(&a.files);
 	cs_strvec_clear(&a.sets);
+	if (curl_ready)
+		curl_global_cleanup();
 	return rc;
 }

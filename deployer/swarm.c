@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -965,13 +966,15 @@ note_task(struct dep_item *it, struct svc_priv *p, json_t *t)
 
 	if (!dep_str(t, "ID"))
 		return;
+	/* "web: task app_web.1 4f2a9c1d0e3b", as docker stack ps names the task */
 	if (p->global)
-		subject = cs_xasprintf("task %s.%.12s (%.12s)", it->name,
-				       dep_str(t, "NodeID") ? dep_str(t, "NodeID") : "?",
+		subject = cs_xasprintf("%s: task %s.%.12s %.12s", it->key ? it->key : it->name,
+				       it->name, dep_str(t, "NodeID") ? dep_str(t, "NodeID") : "?",
 				       dep_str(t, "ID"));
 	else
-		subject = cs_xasprintf("task %s.%" JSON_INTEGER_FORMAT " (%.12s)", it->name,
-				       dep_num(t, "Slot"), dep_str(t, "ID"));
+		subject = cs_xasprintf("%s: task %s.%" JSON_INTEGER_FORMAT " %.12s",
+				       it->key ? it->key : it->name, it->name, dep_num(t, "Slot"),
+				       dep_str(t, "ID"));
 	state = task_progress_state(t);
 	dep_stable_note(&p->st, subject, dep_str(t, "ID"), state);
 	free(state);
@@ -1045,6 +1048,27 @@ slot_history(struct cs_buf *out, struct dep_item *it, struct svc_priv *p, json_t
 	free(v);
 }
 
+/*
+ * A task the scheduler says it cannot place: pending with "no suitable node"
+ * (a constraint no node satisfies, a host-mode port in use on every node,
+ * not enough resources) for UNSCHEDULABLE_GRACE_S since it was created. The
+ * swarm would keep it pending for ever: the wait ends now, not at its
+ * timeout. The grace lets a rolling update free a host port first.
+ */
+#define UNSCHEDULABLE_GRACE_S 3.0
+
+static int
+unschedulable(json_t *t, double created)
+{
+	const char *err = dep_str(json_object_get(t, "Status"), "Err");
+	struct timespec now;
+
+	if (!state_is(t, "pending") || err == NULL || strstr(err, "no suitable node") == NULL)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (double)now.tv_sec + now.tv_nsec / 1e9 - created >= UNSCHEDULABLE_GRACE_S;
+}
+
 /* A failed task of it: its state, error and exit code, its slot's history, its last log lines. */
 static char *
 failure_diag(struct dep_ctx *ctx, struct dep_item *it, json_t *t, json_t *tasks, const char *note)
@@ -1057,7 +1081,7 @@ failure_diag(struct dep_ctx *ctx, struct dep_item *it, json_t *t, json_t *tasks,
 	if (note)
 		cs_buf_addf(&b, ", %s", note);
 	slot_history(&b, it, it->priv, t, tasks);
-	if (dep_str(t, "ID")) {
+	if (dep_str(t, "ID") && !state_is(t, "pending")) { /* a task never placed has no logs */
 		task_logs(ctx, &logs, dep_str(t, "ID"));
 		if (logs.len)
 			cs_buf_addf(&b, "\nlast log lines:\n%s", logs.buf);
@@ -1223,6 +1247,12 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks, stru
 		} else if (!state_is(t, "shutdown") && !state_is(t, "orphaned") &&
 			   !state_is(t, "remove")) {
 			pending = t;
+			if (unschedulable(t, created)) {
+				set_diag(it, failure_diag(ctx, it, t, tasks,
+							  "the scheduler cannot place it"));
+				json_decref(want);
+				return -1;
+			}
 		}
 	}
 	json_decref(want);

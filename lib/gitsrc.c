@@ -140,6 +140,39 @@ register_url_password(const char *url)
 		add_secret(colon + 1, (size_t)(at - colon - 1));
 }
 
+static size_t
+mask(char *from, char *to)
+{
+	size_t n = (size_t)(to - from);
+
+	memset(from, '*', n);
+	return n;
+}
+
+size_t
+cs_gitsrc_scrub_arg(char *arg)
+{
+	char *sep = strstr(arg, "://"), *auth, *end, *at, *colon;
+	size_t n = 0;
+
+	if (sep == NULL)
+		return 0;
+	auth = sep + 3;
+	/* the loose reading first: userinfo up to the last '@' anywhere (see above) */
+	if ((at = strrchr(auth, '@')) != NULL && (colon = memchr(auth, ':', (size_t)(at - auth))) &&
+	    memchr(auth, '/', (size_t)(colon - auth)) == NULL)
+		n += mask(colon + 1, at);
+	end = auth + strcspn(auth, "/?#");
+	if ((at = memrchr(auth, '@', (size_t)(end - auth))) != NULL) {
+		colon = memchr(auth, ':', (size_t)(at - auth));
+		if (colon)
+			n += mask(colon + 1, at);
+		else if (is_http(arg))
+			n += mask(auth, at);
+	}
+	return n;
+}
+
 static int
 cancelled(struct ctx *c)
 {

@@ -65,6 +65,16 @@ void cs_gitsrc_result_release(struct cs_gitsrc_result *r);
 char *cs_gitsrc_redact_url(const char *url);
 
 /*
+ * Overwrite, in place and with '*', the credentials of a URL given as a
+ * command-line argument, so that /proc/PID/cmdline no longer shows them
+ * (curl's cleanarg): the password of scheme://user:password@host/..., and
+ * for http(s) a bare token (tok@host); a password holding '/', '?' or '#'
+ * too (the text up to the last '@'). The length is kept. main() calls it on
+ * the argv string after copying it. Returns the number of bytes masked.
+ */
+size_t cs_gitsrc_scrub_arg(char *arg);
+
+/*
  * Semi-private (tested): host[:port] of a URL or of scp-like
  * "user@host:path", as the token is offered only to the host of opts->url;
  * NULL for a local path. Caller frees.

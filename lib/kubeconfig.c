@@ -91,9 +91,11 @@ merge_named(json_t *into, json_t *list, const char *field, const char *dir, cons
 			return cs_err_set(CS_EPARSE, "%s: %ss[%zu] has no name", file, field, i);
 		if (json_object_get(into, name))
 			continue;
+		/* "o" takes the reference: a new empty object when the entry has no field */
 		json_object_set_new(into, name,
-				    json_pack("{s:O, s:s, s:s}", "v", v ? v : json_object(), "dir",
-					      dir, "file", file));
+				    json_pack("{s:o, s:s, s:s}", "v",
+					      v ? json_incref(v) : json_object(), "dir", dir,
+					      "file", file));
 	}
 	return 0;
 }
@@ -120,9 +122,11 @@ decode_data(char **out, json_t *entry, const char *key, int secret)
 	*out = NULL;
 	if (s == NULL || *s == '\0')
 		return 0;
-	if (cs_base64_decode(&b, s, strlen(s)) < 0)
+	if (cs_base64_decode(&b, s, strlen(s)) < 0) {
+		cs_buf_wipe(&b); /* what a failed decode allocated (it may hold a key) */
 		return cs_err_set(CS_EINVAL, "%s: %s is not valid base64",
 				  json_string_value(json_object_get(entry, "file")), key);
+	}
 	*out = cs_buf_detach(&b, NULL);
 	if (secret)
 		cs_log_secret_add(*out);

@@ -93,16 +93,27 @@ out:
 	return error;
 }
 
+/*
+ * The sandbox. read_only: the root filesystem is read-only, with small
+ * tmpfs on /tmp, /run and /var/tmp (where programs expect to write).
+ */
 static json_t *
-create_body(const char *image)
+create_body(const char *image, int read_only)
 {
+	json_t *body;
+
 	/* the image's own Entrypoint, Cmd and Env apply: none is given here */
-	return json_pack("{s:s, s:{s:s}, s:b, s:b, s:{s:s, s:[s], s:[s], s:I, s:I, s:I, s:b}}",
+	body = json_pack("{s:s, s:{s:s}, s:b, s:b, s:{s:s, s:[s], s:[s], s:I, s:I, s:I, s:b, s:b}}",
 			 "Image", image, "Labels", "org.caas-devops.validator", "1", "Tty", 0,
 			 "OpenStdin", 0, "HostConfig", "NetworkMode", "none", "CapDrop", "ALL",
 			 "SecurityOpt", "no-new-privileges", "Memory", (json_int_t)256 << 20,
 			 "PidsLimit", (json_int_t)256, "NanoCpus", (json_int_t)1000000000,
-			 "AutoRemove", 0);
+			 "AutoRemove", 0, "ReadonlyRootfs", read_only);
+	if (read_only)
+		json_object_set_new(json_object_get(body, "HostConfig"), "Tmpfs",
+				    json_pack("{s:s, s:s, s:s}", "/tmp", CS_PROCWATCH_TMPFS, "/run",
+					      CS_PROCWATCH_TMPFS, "/var/tmp", CS_PROCWATCH_TMPFS));
+	return body;
 }
 
 /* Add the processes of one top sample that were not seen yet. */
@@ -219,27 +230,22 @@ remove_container(struct cs_docker *d, const char *name)
 	cs_buf_release(&path);
 }
 
-int
-cs_procwatch_run(struct cs_procwatch *out, struct cs_docker *d, const char *image, double seconds,
-		 volatile sig_atomic_t *interrupted)
+/*
+ * Create, start and observe one container named name; *created is set once
+ * the create call was made (the caller removes it by name).
+ */
+static int
+run_once(struct cs_procwatch *out, struct cs_docker *d, const char *image, const char *name,
+	 double seconds, volatile sig_atomic_t *interrupted, int read_only, int *created)
 {
 	struct cs_buf path = CS_BUF_INIT;
 	json_t *body = NULL, *resp = NULL;
-	int error, created = 0, runnable = 0;
-	char name[32];
 	long status;
+	int error;
 
-	random_name(name, sizeof(name));
-	out->container = cs_xstrdup(name);
-	if ((error = has_command(d, image, &runnable)) < 0)
-		goto out;
-	if (!runnable) {
-		out->note = cs_xstrdup("the image has no command: no process to observe");
-		goto out;
-	}
-	body = create_body(image);
+	body = create_body(image, read_only);
 	cs_buf_addf(&path, "/containers/create?name=%s", name);
-	created = 1; /* from here on, remove by name whatever happens */
+	*created = 1; /* from here on, remove by name whatever happens */
 	if ((error = cs_docker_json(d, "POST", path.buf, body, NULL, &status, &resp)) < 0)
 		goto out;
 	if (status != 201) {
@@ -256,19 +262,63 @@ cs_procwatch_run(struct cs_procwatch *out, struct cs_docker *d, const char *imag
 		char *why = cs_xstrdup(cs_docker_error_message(resp, "no message"));
 
 		cs_log_sanitize(why);
+		free(out->note);
 		out->note = cs_xasprintf("the container did not start: %s", why);
 		free(why);
 		goto out;
 	}
 	out->started = 1;
-	cs_log(CS_LOG_INFO, "observing container '%s' of '%s' for %.1f s", name, image, seconds);
+	out->read_only = read_only;
+	cs_log(CS_LOG_INFO, "observing container '%s' of '%s' for %.1f s%s", name, image, seconds,
+	       read_only ? " (read-only root)" : "");
 	error = observe(out, d, name, seconds, interrupted);
 out:
-	if (created)
-		remove_container(d, name);
 	json_decref(body);
 	json_decref(resp);
 	cs_buf_release(&path);
+	return error;
+}
+
+int
+cs_procwatch_run(struct cs_procwatch *out, struct cs_docker *d, const char *image, double seconds,
+		 volatile sig_atomic_t *interrupted)
+{
+	int error, created = 0, runnable = 0;
+	char name[32];
+
+	random_name(name, sizeof(name));
+	out->container = cs_xstrdup(name);
+	if ((error = has_command(d, image, &runnable)) < 0)
+		goto out;
+	if (!runnable) {
+		out->note = cs_xstrdup("the image has no command: no process to observe");
+		goto out;
+	}
+	error = run_once(out, d, image, name, seconds, interrupted, 1, &created);
+	/*
+	 * The fallback: an image that cannot start, or stops with an error before
+	 * the end, with a read-only root (it writes outside /tmp, /run, /var/tmp)
+	 * is observed again with a writable root, the rest of the sandbox
+	 * unchanged. What the first run showed is kept: those processes ran.
+	 */
+	if (error == 0 && (!out->started || (out->exited && out->exit_code != 0))) {
+		cs_log(CS_LOG_INFO,
+		       "'%s' %s with a read-only root: observing it again with a writable root",
+		       image, out->started ? "stopped with an error" : "did not start");
+		remove_container(d, name);
+		created = 0;
+		random_name(name, sizeof(name));
+		free(out->container);
+		out->container = cs_xstrdup(name);
+		out->started = out->exited = out->exit_code = 0;
+		out->exited_after = 0;
+		CS_FREE_AND_NULL(out->note);
+		out->read_only_failed = 1;
+		error = run_once(out, d, image, name, seconds, interrupted, 0, &created);
+	}
+out:
+	if (created)
+		remove_container(d, name);
 	return error;
 }
 
@@ -280,4 +330,5 @@ cs_procwatch_release(struct cs_procwatch *pw)
 	CS_FREE_AND_NULL(pw->note);
 	CS_FREE_AND_NULL(pw->container);
 	pw->samples = pw->started = pw->exited = pw->exit_code = 0;
+	pw->read_only = pw->read_only_failed = 0;
 }

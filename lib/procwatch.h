@@ -1,8 +1,12 @@
 /*
  * Run an image in a sandbox and watch which processes it starts: the
  * image's own entrypoint, command and environment, with no network, all
- * capabilities dropped, no-new-privileges, 256 MiB of memory, 256 pids and
- * one CPU.
+ * capabilities dropped, no-new-privileges, 256 MiB of memory, 256 pids,
+ * one CPU, and a read-only root filesystem (tmpfs on /tmp, /run and
+ * /var/tmp, CS_PROCWATCH_TMPFS). An image that cannot run read-only (it does
+ * not start, or stops with a non-zero code before the observation ends) is
+ * observed a second time with a writable root; the processes of both runs
+ * count.
  * The process list is sampled through the engine (GET /containers/{id}/top)
  * several times during the observation; the container is always removed.
  */
@@ -14,6 +18,9 @@
 #include "docker.h"
 #include "strvec.h"
 
+/* Docker's tmpfs options for /tmp, /run and /var/tmp under a read-only root. */
+#define CS_PROCWATCH_TMPFS "rw,nosuid,nodev,size=64m"
+
 struct cs_procwatch {
 	struct cs_strvec names;	   /* comm of each distinct process seen */
 	struct cs_strvec cmdlines; /* its full command line (same index) */
@@ -24,6 +31,8 @@ struct cs_procwatch {
 	double exited_after;	   /* seconds after start, when exited */
 	char *note;		   /* why nothing ran, or NULL (e.g. "image has no command") */
 	char *container;	   /* the container's name, "cs-val-<random>" */
+	int read_only;		   /* the observed run had a read-only root */
+	int read_only_failed;	   /* a read-only run failed: observed writable */
 };
 
 /* clang-format off */

@@ -364,9 +364,59 @@ def compose_fields():
         put("compose_fields", "port%d" % i, b"\5" + s.encode())
 
 
+# ---- kube: a manifests file (or a Compose file), then "#--- .env" and an --env-file
+def kube():
+    d = os.path.join(TOP, "tests", "data", "corpus", "k8s")
+    for n in sorted(os.listdir(d)):
+        if os.path.getsize(os.path.join(d, n)) <= 16384:
+            copy("kube", os.path.join("tests/data/corpus/k8s", n))
+    for n in ("app.yaml", "crd.yaml", "seed-v1beta1.yml", "two-ns.yaml", "compose-app.yml"):
+        copy("kube", os.path.join("tests/data/kube", n))
+    put("kube", "list-env", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n"
+        "  metadata: {name: \"${NAME:-c}\"}\n  data: {a: \"$SET ${TAG} $$HOME ${REQ:?need it}\"}\n"
+        "- {apiVersion: extensions/v1beta1, kind: Deployment, metadata: {name: d}}\n---\n"
+        "kind: Secret\nmetadata: {generateName: x-}\n---\n"
+        "\n#--- .env\nNAME=from-env\nREQ=1\nexport Q='x'\n")
+    put("kube", "compose-ports", "services:\n  web:\n    image: nginx:${TAG}\n    ports: ['8080:80', '443']\n"
+        "    volumes: [data:/d]\n    healthcheck: {test: [CMD, true], interval: 5s}\n"
+        "    deploy: {replicas: 2, resources: {limits: {cpus: '0.5', memory: 64M}}}\n"
+        "    secrets: [s]\n    configs: [c]\nvolumes: {data: {}}\nsecrets: {s: {environment: USER}}\n"
+        "configs: {c: {content: hello}}\n")
+
+
+# ---- kubeconfig: mode byte (bit 0-1: --kubeconfig, HOME, KUBECONFIG list; bit 2: --context
+# caas-test), the first file, then "#--- second" and a second file
+def kubeconfig():
+    one = ("apiVersion: v1\nkind: Config\ncurrent-context: a\nclusters:\n- name: c1\n  cluster:\n"
+           "    server: https://127.0.0.1:6443/\n    certificate-authority: certs/ca.crt\n"
+           "contexts:\n- name: a\n  context: {cluster: c1, user: u1, namespace: team-a}\n"
+           "- name: caas-test\n  context: {cluster: c1, user: u2}\nusers:\n- name: u1\n"
+           "  user: {token: s3cr3t-token-one}\n- name: u2\n  user:\n"
+           "    client-certificate-data: aGVsbG8=\n    client-key-data: a2V5LWRhdGE=\n")
+    two = ("current-context: d\nclusters:\n- name: c1\n  cluster: {server: https://10.9.9.9:1}\n"
+           "- name: c2\n  cluster: {server: http://127.0.0.1:8080, insecure-skip-tls-verify: true,"
+           " tls-server-name: x}\ncontexts:\n- name: d\n  context: {cluster: c2, user: u3}\n"
+           "users:\n- name: u1\n  user: {token: other}\n- name: u3\n  user: {tokenFile: tok}\n")
+    basic = ("current-context: caas-test\nclusters: [{name: c, cluster: {server: https://h:1,"
+             " certificate-authority-data: LS0tLS1CRUdJTg==}}]\ncontexts: [{name: caas-test,"
+             " context: {cluster: c, user: b}}]\nusers: [{name: b, user: {username: u, password: p}}]\n")
+    exe = ("current-context: x\nclusters: [{name: c, cluster: {server: https://h:1}}]\n"
+           "contexts: [{name: x, context: {cluster: c, user: e}}]\n"
+           "users: [{name: e, user: {exec: {command: aws}}}, {name: f, user: {auth-provider: {name: gcp}}}]\n")
+    for mode in range(8):
+        put("kubeconfig", "one-%d" % mode, bytes([mode]) + one.encode())
+    put("kubeconfig", "two-files", b"\2" + one.encode() + b"\n#--- second\n" + two.encode())
+    put("kubeconfig", "two-files-second-wins", b"\3" + two.encode() + b"\n#--- second\n" + one.encode())
+    put("kubeconfig", "basic", b"\4" + basic.encode())
+    put("kubeconfig", "exec", b"\0" + exe.encode())
+    put("kubeconfig", "bad64", b"\0current-context: x\nclusters: [{name: c, cluster: {server: https://h:1,"
+        b" certificate-authority-data: '%%%'}}]\ncontexts: [{name: x, context: {cluster: c}}]\n")
+    put("kubeconfig", "not-lists", b"\0clusters: {a: 1}\nusers: 3\ncontexts: [{}]\n")
+
+
 def main():
     for f in (dockerignore, imageref, jsonstream, dockerauth, filch, imagefs, pkgdb, yamldoc,
-              compose, compose_fields):
+              compose, compose_fields, kube, kubeconfig):
         f()
     return 0
 

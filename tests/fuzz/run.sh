@@ -41,7 +41,7 @@ max_len() {
 	case $1 in
 	dockerignore) [ "$smoke" -eq 1 ] && echo 512 || echo 4096 ;;
 	imagefs | imagefs_layer | pkgdb) echo 65536 ;;
-	compose | yamldoc) echo 16384 ;;
+	compose | yamldoc | kube) echo 16384 ;;
 	*) echo 4096 ;;
 	esac
 }

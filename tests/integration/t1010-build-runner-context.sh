@@ -17,12 +17,31 @@ test_expect_success 'a --context-dir that escapes the source: exit 2' '
 	grep "outside the source" out
 '
 
+test_expect_success 'a --dockerfile or --context-dir reaching outside by .. or a symlink: exit 2' '
+	mkdir -p esc/app/sub && echo "FROM busybox:latest" >esc/app/Dockerfile &&
+	ln -s /etc esc/app/sub/etc && ln -s "$PWD" esc/up && ln -s ../../outside-df esc/app/Dockerfile.ln &&
+	echo "FROM busybox:latest" >outside-df &&
+	for args in "--dockerfile ../outside-df" "--dockerfile ../../../../../../../../etc/passwd" \
+		"--context-dir app --dockerfile app/sub/etc/passwd" "--context-dir up" \
+		"--context-dir app --dockerfile app/Dockerfile.ln" "--context-dir app/sub/etc"; do
+		# shellcheck disable=SC2086 # args holds several words
+		test_expect_code 2 caas-build-runner --context esc $args --image $img >out 2>&1 &&
+		grep "lies outside the source" out || return 1
+	done &&
+	ln -s "$PWD/outside-df" esc/app/.dockerignore &&
+	test_expect_code 2 caas-build-runner --context esc --context-dir app --image $img >out 2>&1 &&
+	grep "refusing .*/.dockerignore.: it is a symbolic link" out
+'
+
 test_expect_success 'symlinks are sent as symlinks; nothing outside the context is read' '
 	test_when_finished "docker rmi -f $img:ln >/dev/null 2>&1" &&
 	mkdir ln && echo top-secret >outside-secret &&
 	ln -s "$PWD/outside-secret" ln/abs && ln -s ../outside-secret ln/rel &&
+	mkdir secret-dir && echo top-secret >secret-dir/f && ln -s "$PWD/secret-dir" ln/dir &&
 	printf "FROM busybox:latest\nCOPY . /c\n" >ln/Dockerfile &&
 	caas-build-runner --context ln --image $img --tag ln >out 2>&1 &&
+	test "$(docker run --rm $img:ln readlink /c/dir)" = "$PWD/secret-dir" &&
+	test "$(docker run --rm $img:ln find /c -type f | sort | tr "\n" " ")" = "/c/Dockerfile " &&
 	test "$(docker run --rm $img:ln readlink /c/abs)" = "$PWD/outside-secret" &&
 	test "$(docker run --rm $img:ln readlink /c/rel)" = ../outside-secret &&
 	! docker run --rm $img:ln grep -r top-secret /c

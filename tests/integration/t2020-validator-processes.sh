@@ -57,6 +57,43 @@ test_expect_success 'the sandbox: no network, no capabilities, no-new-privileges
 	grep "^none \[ALL\] \[no-new-privileges\] 268435456 256 1000000000 false$" hc
 '
 
+# the validation container of image $1 (another validator may run at the same time)
+container_of() {
+	docker ps -q --filter "ancestor=$1" --filter name=cs-val- | head -n 1
+}
+
+test_expect_success 'the sandbox seen from inside: read-only root, tmpfs, no capabilities, no network' '
+	caas-validator --policy "$pol" --observe 60 $img-ssh:1 >out 2>err &
+	pid=$! &&
+	test_when_finished "kill $pid 2>/dev/null; wait $pid; :" &&
+	for _ in $(seq 100); do test -n "$(container_of $img-ssh:1)" && break; sleep 0.1; done &&
+	c=$(container_of $img-ssh:1) && test -n "$c" &&
+	docker inspect -f "{{.HostConfig.ReadonlyRootfs}} {{json .HostConfig.Tmpfs}}" "$c" >ro &&
+	cat ro &&
+	grep "^true {\"/run\":\"rw,nosuid,nodev,size=64m\",\"/tmp\":\"rw,nosuid,nodev,size=64m\",\"/var/tmp\":\"rw,nosuid,nodev,size=64m\"}$" ro &&
+	docker exec "$c" sh -c "grep -E \"^(CapEff|CapBnd|NoNewPrivs):\" /proc/self/status; ls /sys/class/net; touch /x 2>&1 || echo root-ro; touch /tmp/x /run/x /var/tmp/x && echo tmp-rw" >inside &&
+	cat inside &&
+	grep -x "CapEff:	0000000000000000" inside &&
+	grep -x "CapBnd:	0000000000000000" inside &&
+	grep -x "NoNewPrivs:	1" inside &&
+	test "$(grep -c -v -E "^(Cap|NoNew|touch|root-ro|tmp-rw)" inside)" = 1 && grep -x lo inside &&
+	grep -x root-ro inside && grep -x tmp-rw inside
+'
+
+test_expect_success 'an image that cannot run read-only is observed again with a writable root' '
+	printf "FROM busybox:latest\nCMD [\"sh\", \"-c\", \"mkdir -p /data && exec sleep 30\"]\n" >Dockerfile &&
+	test_when_finished "docker rmi -f $img-rw:1 >/dev/null 2>&1" &&
+	docker build -q -t $img-rw:1 . >/dev/null &&
+	printf "{\"processes\": {\"forbidden\": [\"sleep\"]}}\n" >sleep.json &&
+	test_expect_code 3 caas-validator -v --policy sleep.json --observe 3 --json rw.json $img-rw:1 >out 2>err &&
+	cat out err >all &&
+	cat all &&
+	grep "stopped with an error with a read-only root: observing it again with a writable root" err &&
+	grep "^process sleep (sleep 30) is forbidden" all &&
+	! grep "note: the container exited" all &&
+	test -z "$(docker ps -aq --filter ancestor=$img-rw:1)"
+'
+
 test_expect_success 'a container that exits early is reported with its exit code, not as a failure' '
 	printf "FROM busybox:latest\nCMD [\"sh\", \"-c\", \"exit 7\"]\n" >Dockerfile &&
 	test_when_finished "docker rmi -f $img-exit:1 >/dev/null 2>&1" &&

@@ -59,7 +59,7 @@ test_expect_success 'rejected-*: each build-only service is named, exit 2, also 
 		test_expect_code 2 caas-deployer --dry-run --coe swarm --bay unix:///nonexistent.sock --app cs-x \
 			-f "$f" >out 2>err2 &&
 		grep "has build: but no image" err2 &&
-		! grep "plan:" out
+		! grep "plan:" out err2
 	} &&
 	check_rejected rejected-ac-react-rust-postgres.yml frontend backend &&
 	check_rejected rejected-docker-elk-v2-2019.yml elasticsearch logstash kibana &&
@@ -121,7 +121,7 @@ test_expect_success 'the seed samples without --set: the empty image reference i
 	grep "variable .PRIVATE_REGISTRY. is not set" err &&
 	grep "petclinic-v2.yml:14: service .web. cannot be deployed: invalid image reference .:5000/petclinic:." err &&
 	! grep "error: .*service .db." err &&
-	! grep "plan:" out
+	! grep "plan:" out err
 '
 
 test_expect_success 'the seed samples: --dry-run --coe swarm plans them and changes nothing' '
@@ -129,9 +129,10 @@ test_expect_success 'the seed samples: --dry-run --coe swarm plans them and chan
 	app=$CS_TEST_PREFIX-seed &&
 	caas-deployer --dry-run --coe swarm --bay unix:///var/run/docker.sock --app $app -f "$f" \
 		--set PRIVATE_REGISTRY=registry.example --set TAG=42 --json plan.json >out 2>err &&
-	grep "^plan: create network ${app}_backend$" out &&
-	grep "^plan: create service ${app}_web$" out &&
-	grep "^plan: create service ${app}_db$" out &&
+	grep "^plan: create network ${app}_backend$" err &&
+	grep "^plan: create service ${app}_web$" err &&
+	grep "^plan: create service ${app}_db$" err &&
+	test_must_be_empty out &&
 	jq -e ".status == \"planned\" and (.objects | length) == 3" plan.json &&
 	test -z "$(docker service ls -q --filter name=${app}_)" &&
 	test -z "$(docker network ls -q --filter name=${app}_)"

@@ -121,12 +121,12 @@ for coe in swarm compose; do
 		grep -E "state history" err &&
 		jq -e ".status == \"rolled_back\" and .exit_code == 8 and .changed == false and
 			(.message | test(\"web\"))" res.json &&
-		grep "^rolling back $unit ${app}_web" out &&
+		grep "^rolling back $unit ${app}_web" err &&
 		nothing_of $app
 	'
 
 	test_expect_success "$coe: the wait prints each $what state change and the window counting on stderr" '
-		grep -E "^caas-deployer: $what ${app}_web[._0-9]* \\([0-9a-z]{12}\\): .*running" err &&
+		grep -E "^caas-deployer: web: $what ${app}_web[._0-9]* [0-9a-z]{12} .*running" err &&
 		grep "^caas-deployer: $unit ${app}_web[_0-9]*: .*verifying it stays so for 5 s" err &&
 		! grep "verifying" out
 	'
@@ -176,7 +176,7 @@ for coe in swarm compose; do
 		if [ $coe = swarm ]; then
 			docker service ps ${app}_job --format "{{.CurrentState}}" | grep "^Complete"
 		else
-			grep "^completed ${app}_job_1" out &&
+			grep "^completed ${app}_job_1" err &&
 			docker inspect -f "{{.State.Status}} {{.State.ExitCode}}" ${app}_job_1 >st &&
 			echo "exited 0" | test_cmp - st
 		fi
@@ -215,7 +215,7 @@ for coe in swarm compose; do
 		test_expect_code 8 deploy $coe $app bad.yml &&
 		test "$SECONDS" -lt 90 &&
 		grep -E "non-zero exit \\(1\\)|exit code 1" err &&
-		grep "^rolled back ${app}_web" out &&
+		grep "^rolled back ${app}_web" err &&
 		jq -e ".status == \"rolled_back\" and .exit_code == 8" res.json &&
 		get_until $port version-good &&
 		if [ $coe = swarm ]; then
@@ -243,11 +243,11 @@ test_expect_success '--stable-for and --lock-timeout reject bad values (exit 2)'
 	for v in -1 nan inf x 1e9 ""; do
 		test_expect_code 2 caas-deployer --coe swarm --bay $bay --app $p-x -f crash.yml \
 			--stable-for "$v" 2>err &&
-		grep "stable-for wants" err || return 1
+		grep "stable-for .*: want a number from 0 to 86400 (see --help)" err || return 1
 	done &&
 	test_expect_code 2 caas-deployer --coe swarm --bay $bay --app $p-x -f crash.yml \
 		--lock-timeout -3 2>err &&
-	grep "lock-timeout wants" err &&
+	grep "lock-timeout .-3.: want a whole number from 0 to 86400" err &&
 	caas-deployer --help >help &&
 	grep -- "--stable-for SECONDS" help &&
 	grep "^  11 " help

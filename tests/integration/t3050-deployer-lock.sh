@@ -189,7 +189,15 @@ for coe in swarm compose; do
 		wait &&
 		echo 0 | test_cmp - a.rc &&
 		echo 0 | test_cmp - b.rc &&
-		! grep "waiting for the lock" a.err b.err
+		! grep "waiting for the lock" a.err b.err &&
+		jq -e ".status == \"converged\"" a.json b.json &&
+		# each run made its own app, nothing of the other one (compose: NAME_1 containers)
+		if [ $coe = swarm ]; then sfx=; else sfx=_1; fi &&
+		for x in "a $a1" "b $a2"; do
+			set -- $x &&
+			jq -r ".objects[] | select(.kind != \"network\") | .name" $1.json | sort >$1.names &&
+			printf "%s\n" "$2_side$sfx" "$2_web$sfx" | test_cmp - $1.names || return 1
+		done
 	'
 done
 
@@ -199,7 +207,7 @@ test_expect_success '--dry-run takes no lock (it changes nothing)' '
 	make_lock swarm $app "$L.holder=caas-deployer pid 1 on elsewhere" "$L.host=elsewhere" \
 		"$L.pid=1" "$L.expires=$(($(date +%s) + 3600))" &&
 	caas-deployer --coe swarm --bay $bay --app $app -f app.yml --dry-run --lock-timeout 0 >out 2>err &&
-	grep "^plan: create service ${app}_web" out
+	grep "^plan: create service ${app}_web" err
 '
 
 test_done

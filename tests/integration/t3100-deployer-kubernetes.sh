@@ -109,7 +109,7 @@ test_expect_success 'a broken image: exit 8, the reason named, the previous Repl
 		--json broken.json >out 2>err &&
 	cat out err &&
 	grep "ErrImagePull\|ImagePullBackOff" err &&
-	grep "^restored Deployment $ns/web" out &&
+	grep "^restored Deployment $ns/web" err &&
 	jq -e ".status == \"rolled_back\" and .exit_code == 8 and .changed == false" broken.json &&
 	test "$(image_of web)" = registry.example/web:2 &&
 	wait_until 30 rs_serving registry.example/web:2

@@ -2,8 +2,9 @@
  * The stability window shared by the Docker backends (deployer/converge.c):
  * which window a service gets, and that an object counts as converged only
  * after staying ready for the whole window, a poll that is not ready
- * starting it again.
+ * starting it again; the wait's state lines (one per change, hidden by -q).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -99,6 +100,55 @@ test_converge__ready_for_the_whole_window(void)
 	json_decref(m);
 }
 
+/* Run the state lines of three notes with stderr in a temporary file; its text (caller frees). */
+static char *
+notes_on_stderr(struct dep_stable *st, const char *second_state)
+{
+	FILE *tmp = tmpfile();
+	char *text = calloc(1, 1024);
+	int saved;
+
+	if (tmp == NULL || text == NULL)
+		abort();
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fileno(tmp), 2);
+	dep_stable_note(st, "web: task t_web.1 abc123def456", "id1", "preparing");
+	dep_stable_note(st, "web: task t_web.1 abc123def456", "id1", "preparing");
+	dep_stable_note(st, "web: task t_web.1 abc123def456", "id1", second_state);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	if (fread(text, 1, 1023, tmp) == 0)
+		text[0] = '\0';
+	fclose(tmp);
+	return text;
+}
+
+static void
+test_converge__state_lines_once_per_change_and_quiet_with_q(void)
+{
+	struct dep_stable st;
+	char *text;
+
+	memset(&st, 0, sizeof(st));
+	cs_log_set_level(CS_LOG_INFO); /* the default level */
+	text = notes_on_stderr(&st, "running");
+	T_ASSERT_STR(text, "test_converge: web: task t_web.1 abc123def456 preparing\n"
+			   "test_converge: web: task t_web.1 abc123def456 preparing -> running\n");
+	free(text);
+	dep_stable_release(&st);
+
+	cs_log_set_level(CS_LOG_ERROR); /* -q */
+	text = notes_on_stderr(&st, "running");
+	T_ASSERT_STR(text, "");
+	/* the states are still followed: the next change is a change from the last one */
+	T_ASSERT_STR(json_string_value(json_object_get(st.seen, "id1")), "running");
+	free(text);
+	dep_stable_release(&st);
+}
+
 int
 main(void)
 {
@@ -106,5 +156,6 @@ main(void)
 	cs_log_set_level(CS_LOG_ERROR);
 	T_RUN(test_converge__window_is_the_monitor_else_the_option);
 	T_RUN(test_converge__ready_for_the_whole_window);
+	T_RUN(test_converge__state_lines_once_per_change_and_quiet_with_q);
 	return T_REPORT();
 }

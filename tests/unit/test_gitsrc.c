@@ -429,6 +429,31 @@ test_gitsrc__redact_url(void)
 }
 
 static void
+test_gitsrc__scrub_arg(void)
+{
+	static const char *const cases[][2] = {
+	    {"https://user:pw@host/x.git", "https://user:**@host/x.git"},
+	    {"https://ghp_token123@github.com/o/r.git", "https://************@github.com/o/r.git"},
+	    {"http://u:p@h:8080/r?x=a@b", "http://u:**************@b"}, /* the loose reading */
+	    {"http://u:p/s#s?@h/r.git", "http://u:******@h/r.git"},
+	    {"https://host/x.git", "https://host/x.git"},
+	    {"ssh://git@host/x", "ssh://git@host/x"},
+	    {"ssh://git:secret@host:2222/x", "ssh://git:******@host:2222/x"},
+	    {"git@host:org/x.git", "git@host:org/x.git"},
+	    {"/srv/git/x.git", "/srv/git/x.git"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *a = strdup(cases[i][0]);
+
+		cs_gitsrc_scrub_arg(a);
+		T_ASSERT_STR(a, cases[i][1]);
+		free(a);
+	}
+}
+
+static void
 test_gitsrc__url_host(void)
 {
 	static const char *const cases[][2] = {
@@ -491,6 +516,7 @@ main(void)
 	T_RUN(test_gitsrc__broken_submodule_is_named);
 	T_RUN(test_gitsrc__cancel_and_token_file);
 	T_RUN(test_gitsrc__redact_url);
+	T_RUN(test_gitsrc__scrub_arg);
 	T_RUN(test_gitsrc__url_host);
 	rc = T_REPORT();
 
