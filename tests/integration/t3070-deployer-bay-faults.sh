@@ -16,7 +16,7 @@ deploy_bg() {
 		--resolve-image never -v "$@" >out 2>err &
 	dep_pid=$!
 	for i in $(seq 300); do
-		grep -q "^caas-deployer: \(task \|container \)" err && return 0
+		grep -q "^caas-deployer: .*\(task\|container\) " err && return 0
 		sleep 0.1
 	done
 	echo "the deployer did not start waiting" >&2
