@@ -1326,7 +1326,7 @@ static int
 swarm_wait(struct dep_ctx *ctx)
 {
 	json_t *services = NULL, *tasks = NULL, *f = NULL, *ids;
-	int error = 0;
+	int error = 0, lost = 0;
 	size_t i, j;
 
 	for (;;) {
@@ -1352,8 +1352,17 @@ swarm_wait(struct dep_ctx *ctx)
 		free(path);
 		json_decref(f);
 		f = NULL;
-		if (error < 0 || (error = list_app(ctx, "/services", &services)) < 0)
-			goto out;
+		if (error == 0)
+			error = list_app(ctx, "/services", &services);
+		if (error < 0) {
+			json_decref(tasks);
+			tasks = NULL;
+			/* a bay that dropped the connection may come back before the deadline */
+			if ((error = dep_poll_lost(ctx, error, &lost)) < 0)
+				goto out;
+			continue;
+		}
+		dep_poll_found(&lost);
 		for (i = 0; i < ctx->plan.nr; i++) {
 			struct dep_item *it = &ctx->plan.v[i];
 			struct svc_priv *p = it->priv;
