@@ -27,7 +27,7 @@ enum br_exit {
 };
 
 /* Set by the SIGINT/SIGTERM handler: the signal number, else 0. */
-extern volatile int br_interrupted;
+extern volatile sig_atomic_t br_interrupted;
 /* Record SIGINT/SIGTERM in br_interrupted; ignore SIGPIPE. */
 void br_install_signals(void);
 
@@ -41,7 +41,14 @@ struct br_build_opts {
 	json_t *labels;			    /* {K: V}, borrowed */
 	const char *target;
 	int no_cache, pull;
-	const char *registry_config; /* X-Registry-Config value for --pull, or NULL */
+	/*
+	 * Credentials for the registries the FROM lines name go to the engine
+	 * (X-Registry-Config) for its pulls: for registry (--registry), auth when
+	 * it holds a password or token; for the others, docker's config.json.
+	 * Both may be NULL. Borrowed.
+	 */
+	const char *registry;
+	const struct cs_dockerauth *auth;
 };
 
 struct br_build_result {
@@ -58,6 +65,32 @@ struct br_build_result {
 int br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build_opts *o);
 void br_build_result_release(struct br_build_result *r);
 
+struct cs_dockerauth;
+
+/*
+ * The registry hosts ("host[:port]", "docker.io" for Docker Hub) of the base
+ * images that the Dockerfile text[0..len) names in its FROM lines, each once, appended
+ * to out. ARGs before the first FROM and build_args (K=V, or K from the
+ * environment) are substituted ($K, ${K}, ${K:-w}, ${K:+w}); "scratch",
+ * earlier stage names and references that do not parse are skipped. The
+ * "# escape=" directive and line continuations are followed.
+ */
+void br_dockerfile_registries(struct cs_strvec *out, const char *text, size_t len,
+			      const struct cs_strvec *build_args);
+
+/*
+ * Append to out the X-Registry-Config value for building dockerfile (a path):
+ * the credentials of the registries br_dockerfile_registries() finds, auth
+ * for registry when it has a password or token, else from docker's
+ * config.json (cs_dockerauth_lookup; a registry without credentials is left
+ * out, a failing credential store is a warning). out is left unchanged when
+ * none is found. A secret: wipe it. Errors: CS_EIO, CS_ETOOBIG (reading the
+ * Dockerfile), CS_EINTR.
+ */
+int br_registry_config(struct cs_buf *out, const char *dockerfile,
+		       const struct cs_strvec *build_args, const char *registry,
+		       const struct cs_dockerauth *auth);
+
 struct cs_registry;
 
 struct br_push_opts {
@@ -68,13 +101,34 @@ struct br_push_opts {
 	int validated;		    /* it was validated (for the message) */
 };
 
+/* What a push error from the engine's stream calls for. */
+enum br_push_fault {
+	BR_PUSH_PERMANENT = 0, /* retrying cannot help: refused, invalid, certificate */
+	BR_PUSH_TRANSIENT,     /* 5xx, 429, the connection to the registry failed */
+	BR_PUSH_AUTH,	       /* 401/403, unauthorized, denied */
+};
+
+/*
+ * Classify a push error by the engine's structured error: errorDetail.code
+ * (an HTTP status) when the engine gives one, else the forms the engine's
+ * registry client gives its message: "received unexpected HTTP status: NNN
+ * ...", a registry error code "<code>: <message>" (toomanyrequests,
+ * unavailable, unknown, blob upload unknown/invalid: transient; unauthorized,
+ * denied: auth; others permanent), or a Go network error ending in
+ * ": connection refused", ": connection reset by peer", ": EOF", ... Any x509
+ * or tls error is permanent. detail may be NULL; unknown forms are permanent.
+ */
+enum br_push_fault br_push_classify(const json_t *detail, const char *message);
+
 /*
  * Push name (HOST:PORT/REPO:TAG) through the engine, then GET the manifest
  * from the registry: its digest must be the one the engine reported and its
  * config digest o->image_id. *digest gets "sha256:..." (caller frees).
  * The caller holds the repository lock (br_repo_lock) from tagging name to
- * the return. Errors: CS_EAUTH, CS_EHTTP/CS_ENET (after retries; CS_EHTTP
- * also for another image in the registry), CS_EINTR.
+ * the return. A failure br_push_classify() calls transient is retried, at most
+ * 4 attempts (1, 2, 4 s apart) and none started 90 s after the first.
+ * Errors: CS_EAUTH, CS_EHTTP/CS_ENET (after retries; CS_EHTTP also for
+ * another image in the registry), CS_EINTR.
  */
 int br_push(char **digest, struct cs_docker *d, const char *name, const struct br_push_opts *o);
 
@@ -94,7 +148,7 @@ char *br_temp_name(const char *repository);
  * waiting while another run holds it; *fd gets the descriptor for
  * br_repo_unlock. Errors: CS_EIO, CS_EINTR (*cancel became non-zero).
  */
-int br_repo_lock(int *fd, const char *repository, volatile int *cancel);
+int br_repo_lock(int *fd, const char *repository, volatile sig_atomic_t *cancel);
 void br_repo_unlock(int fd);
 
 /* POST /images/{image_id}/tag: name (REPO:TAG) now points at image_id. */

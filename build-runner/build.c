@@ -177,7 +177,7 @@ br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build
 	struct build_state st = {.line = CS_BUF_INIT, .step = CS_BUF_INIT, .error = CS_BUF_INIT};
 	struct cs_strvec hdrs = CS_STRVEC_INIT;
 	struct cs_context *ctx = NULL;
-	struct cs_buf path = CS_BUF_INIT;
+	struct cs_buf path = CS_BUF_INIT, regconfig = CS_BUF_INIT;
 	json_t *args = NULL;
 	uint64_t files = 0, bytes = 0;
 	long status = 0;
@@ -241,8 +241,12 @@ br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build
 		path = full;
 	}
 	cs_strvec_push(&hdrs, "Content-Type: application/x-tar");
-	if (o->registry_config)
-		cs_strvec_pushf(&hdrs, "X-Registry-Config: %s", o->registry_config);
+	/* --pull, or a base image the engine does not have: it pulls with these */
+	if (o->dockerfile && (error = br_registry_config(&regconfig, o->dockerfile, o->build_args,
+							 o->registry, o->auth)) < 0)
+		goto out;
+	if (regconfig.len)
+		cs_strvec_pushf(&hdrs, "X-Registry-Config: %s", regconfig.buf);
 
 	error = cs_docker_stream(d, "POST", path.buf, &hdrs, cs_context_read_cb, ctx, on_message,
 				 &st, &status);
@@ -274,6 +278,7 @@ out:
 	cs_context_free(ctx);
 	cs_strvec_wipe(&hdrs);
 	cs_buf_wipe(&path);
+	cs_buf_wipe(&regconfig);
 	cs_buf_release(&st.line);
 	cs_buf_release(&st.step);
 	cs_buf_release(&st.error);

@@ -8,7 +8,7 @@
 #include "signals.h"
 #include "br.h"
 
-volatile int br_interrupted;
+volatile sig_atomic_t br_interrupted;
 
 static void
 on_signal(int sig)

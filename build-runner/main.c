@@ -605,7 +605,9 @@ main(int argc, char **argv)
 					      .labels = labels,
 					      .target = o.target,
 					      .no_cache = o.no_cache,
-					      .pull = o.pull};
+					      .pull = o.pull,
+					      .registry = o.registry,
+					      .auth = &auth};
 
 		temp_tagged = 1; /* from here on, whatever happens, the name is removed */
 		error = br_build(&built, engine, &bopts);

@@ -18,12 +18,14 @@
 #include "registry.h"
 #include "xalloc.h"
 
+/* The retries on top of the engine's own (it retries a layer upload 5 times over ~50 s). */
 #define PUSH_ATTEMPTS 4
+#define PUSH_RETRY_WINDOW_S 90.0
 
 struct push_state {
 	char *digest;
 	struct cs_buf error;
-	const char *last_status;
+	enum br_push_fault fault;
 };
 
 static int
@@ -38,11 +40,12 @@ on_message(json_t *msg, void *payload)
 		st->digest = cs_xstrdup(s);
 	}
 	if ((s = json_string_value(json_object_get(msg, "error"))) != NULL) {
-		const char *m = json_string_value(
-		    json_object_get(json_object_get(msg, "errorDetail"), "message"));
+		json_t *detail = json_object_get(msg, "errorDetail");
+		const char *m = json_string_value(json_object_get(detail, "message"));
 
 		cs_buf_reset(&st->error);
 		cs_buf_adds(&st->error, m ? m : s);
+		st->fault = br_push_classify(detail, st->error.buf);
 	}
 	if ((s = json_string_value(json_object_get(msg, "status"))) != NULL) {
 		const char *id = json_string_value(json_object_get(msg, "id"));
@@ -58,36 +61,74 @@ on_message(json_t *msg, void *payload)
 	return 0;
 }
 
-static int
-is_auth_error(const char *m)
+static enum br_push_fault
+by_status(long code)
 {
-	return strcasestr(m, "unauthorized") || strcasestr(m, "authentication required") ||
-	       strcasestr(m, "denied") || strcasestr(m, "no basic auth credentials") ||
-	       strcasestr(m, "401 Unauthorized");
+	if (code == 401 || code == 403)
+		return BR_PUSH_AUTH;
+	if (code == 408 || code == 429 || (code >= 500 && code <= 599))
+		return BR_PUSH_TRANSIENT;
+	return BR_PUSH_PERMANENT;
 }
 
 static int
-is_transient(const char *m)
+has_prefix(const char *s, const char *prefix)
 {
-	static const char *const marks[] = {"connection reset",
-					    "timeout",
-					    "timed out",
-					    "EOF",
-					    "503",
-					    "502",
-					    "504",
-					    "500 Internal",
-					    "429",
-					    "toomanyrequests",
-					    "connection refused",
-					    "broken pipe",
-					    NULL};
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int
+has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+enum br_push_fault
+br_push_classify(const json_t *detail, const char *m)
+{
+	/* distribution's error codes (errcode descriptors), as "<code>: <message>" */
+	static const char *const auth_codes[] = {"unauthorized: ", "denied: ", NULL};
+	static const char *const transient_codes[] = {
+	    "toomanyrequests: ",     "unavailable: ",	      "unknown: ",
+	    "blob upload unknown: ", "blob upload invalid: ", NULL};
+	/* the end of Go's net, io and tls errors: the connection failed, not the request */
+	static const char *const net_suffixes[] = {": connection refused",
+						   ": connection reset by peer",
+						   ": broken pipe",
+						   ": EOF",
+						   "unexpected EOF",
+						   ": i/o timeout",
+						   ": no route to host",
+						   "TLS handshake timeout",
+						   NULL};
+	const char *p;
+	json_t *code = json_object_get(detail, "code");
 	size_t i;
 
-	for (i = 0; marks[i]; i++)
-		if (strcasestr(m, marks[i]))
-			return 1;
-	return 0;
+	if (json_is_integer(code) && json_integer_value(code) >= 100 &&
+	    json_integer_value(code) <= 599)
+		return by_status((long)json_integer_value(code));
+	if (m == NULL)
+		return BR_PUSH_PERMANENT;
+	/* a certificate problem never heals by itself: never retried */
+	if (strstr(m, "x509: ") || strstr(m, "tls: "))
+		return BR_PUSH_PERMANENT;
+	if ((p = strstr(m, "received unexpected HTTP status: ")) != NULL)
+		return by_status(strtol(p + strlen("received unexpected HTTP status: "), NULL, 10));
+	for (i = 0; auth_codes[i]; i++)
+		if (has_prefix(m, auth_codes[i]))
+			return BR_PUSH_AUTH;
+	if (strstr(m, "no basic auth credentials"))
+		return BR_PUSH_AUTH;
+	for (i = 0; transient_codes[i]; i++)
+		if (has_prefix(m, transient_codes[i]))
+			return BR_PUSH_TRANSIENT;
+	for (i = 0; net_suffixes[i]; i++)
+		if (has_suffix(m, net_suffixes[i]))
+			return BR_PUSH_TRANSIENT;
+	return BR_PUSH_PERMANENT;
 }
 
 /* Split "HOST:PORT/REPO:TAG" into repo (without host) and tag; caller frees both. */
@@ -123,9 +164,10 @@ push_once(struct push_state *st, struct cs_docker *d, const char *repo_full, con
 	/* the engine requires the header; "e30=" is base64 "{}" (anonymous) */
 	cs_strvec_pushf(&hdrs, "X-Registry-Auth: %s", o->auth_header ? o->auth_header : "e30=");
 	cs_buf_reset(&st->error);
+	st->fault = BR_PUSH_PERMANENT;
 	error = cs_docker_stream(d, "POST", path.buf, &hdrs, NULL, NULL, on_message, st, &status);
 	if (error == 0 && st->error.len)
-		error = cs_err_set(is_auth_error(st->error.buf) ? CS_EAUTH : CS_EHTTP,
+		error = cs_err_set(st->fault == BR_PUSH_AUTH ? CS_EAUTH : CS_EHTTP,
 				   "push %s:%s: %s", repo_full, tag, st->error.buf);
 	else if (error == 0 && st->digest == NULL)
 		error = cs_err_set(CS_EHTTP, "push %s:%s: the engine reported no digest", repo_full,
@@ -141,6 +183,7 @@ br_push(char **digest, struct cs_docker *d, const char *name, const struct br_pu
 	struct push_state st = {.error = CS_BUF_INIT};
 	char *repo = NULL, *tag = NULL, *repo_full = NULL, *remote = NULL, *config = NULL;
 	unsigned delay = 1;
+	double start = cs_clock_now();
 	int attempt, error;
 
 	*digest = NULL;
@@ -151,8 +194,23 @@ br_push(char **digest, struct cs_docker *d, const char *name, const struct br_pu
 		error = push_once(&st, d, repo_full, tag, o);
 		if (error == 0 || error == CS_EAUTH || error == CS_EINTR || br_interrupted)
 			break;
-		if (attempt >= PUSH_ATTEMPTS || !is_transient(cs_err_msg()))
+		/*
+		 * Only a failure the engine's stream classifies as transient is
+		 * retried (not an error of the engine's own API, which is not the
+		 * registry's), and only within the bounds.
+		 */
+		if (st.error.len == 0 || st.fault != BR_PUSH_TRANSIENT)
 			break;
+		if (attempt >= PUSH_ATTEMPTS) {
+			error = cs_err_set(error, "%s (gave up after %d attempts)", cs_err_msg(),
+					   attempt);
+			break;
+		}
+		if (cs_clock_now() - start > PUSH_RETRY_WINDOW_S) {
+			error = cs_err_set(error, "%s (gave up after %.0f s)", cs_err_msg(),
+					   cs_clock_now() - start);
+			break;
+		}
 		cs_log(CS_LOG_WARN, "%s; retrying in %u s (%d/%d)", cs_err_msg(), delay, attempt,
 		       PUSH_ATTEMPTS - 1);
 		cs_clock_sleep_ms(delay * 1000L);

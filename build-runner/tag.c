@@ -81,7 +81,7 @@ open_lock_file(const char *path)
 }
 
 int
-br_repo_lock(int *fd, const char *repository, volatile int *cancel)
+br_repo_lock(int *fd, const char *repository, volatile sig_atomic_t *cancel)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];

@@ -11,6 +11,7 @@
 #define DEP_BACKEND_H
 
 #include <jansson.h>
+#include <signal.h>
 
 #include "buf.h"
 #include "deploy.h"
@@ -116,7 +117,7 @@ struct dep_ctx {
 	 * backend hands it to its HTTP client (cs_http_set_cancel) so that a
 	 * long request stops too. Cleared again before the rollback.
 	 */
-	volatile int *cancel;
+	volatile sig_atomic_t *cancel;
 	void *priv; /* the backend's own state, including its connection */
 };
 

@@ -44,7 +44,7 @@ dep_backend_find(const char *coe)
 /* Signals: the first SIGINT/SIGTERM is kept; transfers are cancelled unless restoring. */
 static volatile sig_atomic_t signal_seen;
 static volatile sig_atomic_t restoring;
-static volatile int cancel_flag;
+static volatile sig_atomic_t cancel_flag;
 
 static void
 on_signal(int sig)
@@ -878,9 +878,15 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 		goto out;
 	}
 	if (error != CS_ERROR && error != CS_ETIMEOUT) {
-		code = fail(out, class_of(error), "cannot wait for the deployment");
-		if (code == DEP_EXIT_UNREACHABLE)
-			goto out;
+		/*
+		 * The bay stayed unreachable until the deadline (the wait polls
+		 * through a dropped connection): the rollback is still tried, since
+		 * the bay may answer again: rolled back, it is a time-out (10); if
+		 * the rollback cannot be done, exit 9 says the app may be
+		 * half-deployed.
+		 */
+		code = fail(out, cs_err_unreachable(error) ? DEP_EXIT_TIMEOUT : class_of(error),
+			    "cannot wait for the deployment");
 	} else {
 		report_failures(&ctx, error == CS_ETIMEOUT);
 		code = error == CS_ETIMEOUT ? DEP_EXIT_TIMEOUT : DEP_EXIT_ROLLED_BACK;

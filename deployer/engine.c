@@ -12,6 +12,7 @@
 #include "docker.h"
 #include "dockerauth.h"
 #include "http.h"
+#include "log.h"
 #include "engine.h"
 #include "err.h"
 #include "xalloc.h"
@@ -353,6 +354,35 @@ dep_poll_next(struct dep_ctx *ctx, int failed, int waiting)
 		return cs_err_set(CS_ETIMEOUT, "the deployment did not converge in time");
 	cs_clock_sleep_ms(ctx->opts->poll_ms > 0 ? ctx->opts->poll_ms : 250);
 	return 0;
+}
+
+int
+dep_poll_lost(struct dep_ctx *ctx, int error, int *lost)
+{
+	if (!cs_err_unreachable(error) || error == CS_ETLS)
+		return error;
+	if (!*lost) {
+		double left = ctx->deadline - cs_clock_now();
+
+		cs_log(CS_LOG_WARN, "lost the bay while waiting: %s; trying again for %.0f s",
+		       cs_err_msg(), left > 0 ? left : 0);
+		*lost = 1;
+	}
+	if (dep_interrupted() && !ctx->rolling_back)
+		return cs_err_set(CS_EINTR, "interrupted by signal %d", dep_interrupted());
+	if (cs_clock_now() >= ctx->deadline)
+		return cs_err_set(CS_ENET, "the bay stayed unreachable until the deadline: %s",
+				  cs_err_msg());
+	cs_clock_sleep_ms(ctx->opts->poll_ms > 0 ? ctx->opts->poll_ms : 250);
+	return 0;
+}
+
+void
+dep_poll_found(int *lost)
+{
+	if (*lost)
+		cs_log(CS_LOG_WARN, "the bay answers again");
+	*lost = 0;
 }
 
 void

@@ -84,6 +84,19 @@ char *dep_network_name(struct dep_ctx *ctx, const char *key);
  */
 int dep_poll_next(struct dep_ctx *ctx, int failed, int waiting);
 
+/*
+ * A request of a converge loop failed with error (its message is the current
+ * one). A bay that is unreachable (cs_err_unreachable: the connection was
+ * dropped or refused) may come back: the first loss is logged with its
+ * reason, *lost set, and 0 returned after one poll interval, until
+ * ctx->deadline; past it, CS_ENET "the bay stayed unreachable until the
+ * deadline: REASON". Any other error, or a signal (CS_EINTR), is returned.
+ */
+int dep_poll_lost(struct dep_ctx *ctx, int error, int *lost);
+
+/* A request of a converge loop succeeded: if *lost, log that the bay answers again. */
+void dep_poll_found(int *lost);
+
 /* The model's network keys some service is on, as a new object {KEY: true} ("default" included). */
 json_t *dep_used_networks(json_t *model);
 

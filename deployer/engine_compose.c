@@ -931,11 +931,11 @@ static int
 compose_wait(struct dep_ctx *ctx)
 {
 	json_t *ins = NULL;
-	int error = 0;
+	int error = 0, lost = 0;
 	size_t i;
 
 	for (;;) {
-		int waiting = 0, failed = 0, any = 0;
+		int waiting = 0, failed = 0, any = 0, retry = 0;
 
 		for (i = 0; i < ctx->plan.nr; i++)
 			any |= ctx->plan.v[i].wait && !ctx->plan.v[i].done;
@@ -959,8 +959,14 @@ compose_wait(struct dep_ctx *ctx)
 				it->failed = failed = 1;
 				continue;
 			}
-			if (error < 0)
-				goto out;
+			if (error < 0) {
+				/* the bay may come back before the deadline */
+				if ((error = dep_poll_lost(ctx, error, &lost)) < 0)
+					goto out;
+				retry = 1;
+				break;
+			}
+			dep_poll_found(&lost);
 			r = judge_container(ctx, it, ins, &what);
 			json_decref(ins);
 			ins = NULL;
@@ -980,6 +986,8 @@ compose_wait(struct dep_ctx *ctx)
 			}
 			cs_buf_release(&what);
 		}
+		if (retry)
+			continue;
 		if ((error = dep_poll_next(ctx, failed, waiting)) != 0)
 			break;
 	}

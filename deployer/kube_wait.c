@@ -461,7 +461,7 @@ int
 dep_kube__wait(struct dep_ctx *ctx)
 {
 	size_t i;
-	int error = 0;
+	int error = 0, lost = 0;
 
 	for (;;) {
 		int failed = 0, waiting = 0;
@@ -479,8 +479,13 @@ dep_kube__wait(struct dep_ctx *ctx)
 		}
 		json_decref(pass);
 		pass = NULL;
-		if (error < 0)
-			return error;
+		if (error < 0) {
+			/* a bay that dropped the connection may come back before the deadline */
+			if ((error = dep_poll_lost(ctx, error, &lost)) < 0)
+				return error;
+			continue;
+		}
+		dep_poll_found(&lost);
 		if ((error = dep_poll_next(ctx, failed, waiting)) != 0)
 			return error < 0 ? error : 0;
 	}

@@ -1051,9 +1051,10 @@ slot_history(struct cs_buf *out, struct dep_item *it, struct svc_priv *p, json_t
 /*
  * A task the scheduler says it cannot place: pending with "no suitable node"
  * (a constraint no node satisfies, a host-mode port in use on every node,
- * not enough resources) for UNSCHEDULABLE_GRACE_S since it was created. The
- * swarm would keep it pending for ever: the wait ends now, not at its
- * timeout. The grace lets a rolling update free a host port first.
+ * not enough resources) for UNSCHEDULABLE_GRACE_S since it was created, while
+ * the swarm wants it running. The swarm would keep it pending for ever: the
+ * wait ends now, not at its timeout. A task of a rolling update that waits
+ * for its predecessor to stop is "desired ready", not running: it waits.
  */
 #define UNSCHEDULABLE_GRACE_S 3.0
 
@@ -1063,7 +1064,9 @@ unschedulable(json_t *t, double created)
 	const char *err = dep_str(json_object_get(t, "Status"), "Err");
 	struct timespec now;
 
-	if (!state_is(t, "pending") || err == NULL || strstr(err, "no suitable node") == NULL)
+	/* "desired ready": a rolling update waits for the old task to free the port */
+	if (!state_is(t, "pending") || err == NULL || strstr(err, "no suitable node") == NULL ||
+	    dep_str(t, "DesiredState") == NULL || strcmp(dep_str(t, "DesiredState"), "running"))
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &now);
 	return (double)now.tv_sec + now.tv_nsec / 1e9 - created >= UNSCHEDULABLE_GRACE_S;
@@ -1323,7 +1326,7 @@ static int
 swarm_wait(struct dep_ctx *ctx)
 {
 	json_t *services = NULL, *tasks = NULL, *f = NULL, *ids;
-	int error = 0;
+	int error = 0, lost = 0;
 	size_t i, j;
 
 	for (;;) {
@@ -1349,8 +1352,17 @@ swarm_wait(struct dep_ctx *ctx)
 		free(path);
 		json_decref(f);
 		f = NULL;
-		if (error < 0 || (error = list_app(ctx, "/services", &services)) < 0)
-			goto out;
+		if (error == 0)
+			error = list_app(ctx, "/services", &services);
+		if (error < 0) {
+			json_decref(tasks);
+			tasks = NULL;
+			/* a bay that dropped the connection may come back before the deadline */
+			if ((error = dep_poll_lost(ctx, error, &lost)) < 0)
+				goto out;
+			continue;
+		}
+		dep_poll_found(&lost);
 		for (i = 0; i < ctx->plan.nr; i++) {
 			struct dep_item *it = &ctx->plan.v[i];
 			struct svc_priv *p = it->priv;

@@ -33,12 +33,12 @@
 extern char **environ;
 
 static int helper_timeout_ms = CS_DOCKERAUTH_HELPER_TIMEOUT_MS;
-static volatile int *helper_cancel;
+static volatile sig_atomic_t *helper_cancel;
 
-volatile int *
-cs_dockerauth_set_cancel(volatile int *flag)
+volatile sig_atomic_t *
+cs_dockerauth_set_cancel(volatile sig_atomic_t *flag)
 {
-	volatile int *prev = helper_cancel;
+	volatile sig_atomic_t *prev = helper_cancel;
 
 	helper_cancel = flag;
 	return prev;
@@ -602,32 +602,70 @@ json_str(struct cs_buf *b, const char *s)
 	return error ? error : cs_buf_addch(b, '"');
 }
 
+/* Append auth as a JSON object ({"username","password","serveraddress"} or {"identitytoken"}). */
+static int
+auth_json(struct cs_buf *js, const struct cs_dockerauth *auth)
+{
+	int error;
+
+	if (auth->identitytoken != NULL) {
+		error = cs_buf_adds(js, "{\"identitytoken\":");
+		if (!error)
+			error = json_str(js, auth->identitytoken);
+	} else if (auth->password != NULL) {
+		error = cs_buf_adds(js, "{\"username\":");
+		if (!error)
+			error = json_str(js, auth->username ? auth->username : "");
+		if (!error)
+			error = cs_buf_adds(js, ",\"password\":");
+		if (!error)
+			error = json_str(js, auth->password);
+		if (!error)
+			error = cs_buf_adds(js, ",\"serveraddress\":");
+		if (!error)
+			error = json_str(js, auth->server ? auth->server : "");
+	} else {
+		return cs_err_set(CS_EINVAL, "no password or identity token for '%s'",
+				  auth->server ? auth->server : "registry");
+	}
+	return error ? error : cs_buf_addch(js, '}');
+}
+
 int
 cs_dockerauth_header(struct cs_buf *out, const struct cs_dockerauth *auth)
 {
 	struct cs_buf js = CS_BUF_INIT;
 	size_t start = out->len;
-	int error = 0;
+	int error;
 
-	if (auth->identitytoken != NULL) {
-		error = cs_buf_adds(&js, "{\"identitytoken\":");
-		if (!error)
-			error = json_str(&js, auth->identitytoken);
-	} else if (auth->password != NULL) {
-		error = cs_buf_adds(&js, "{\"username\":");
-		if (!error)
-			error = json_str(&js, auth->username ? auth->username : "");
-		if (!error)
-			error = cs_buf_adds(&js, ",\"password\":");
-		if (!error)
-			error = json_str(&js, auth->password);
-		if (!error)
-			error = cs_buf_adds(&js, ",\"serveraddress\":");
-		if (!error)
-			error = json_str(&js, auth->server ? auth->server : "");
-	} else {
-		return cs_err_set(CS_EINVAL, "no password or identity token for '%s'",
-				  auth->server ? auth->server : "registry");
+	error = auth_json(&js, auth);
+	if (!error)
+		error = cs_base64_encode(out, js.buf, js.len, CS_BASE64_URL);
+	if (!error)
+		cs_log_secret_add(out->buf + start);
+	cs_buf_wipe(&js);
+	return error;
+}
+
+int
+cs_dockerauth_config_header(struct cs_buf *out, const struct cs_dockerauth *auths, size_t n)
+{
+	struct cs_buf js = CS_BUF_INIT;
+	size_t start = out->len, i, added = 0;
+	int error = cs_buf_addch(&js, '{');
+
+	for (i = 0; i < n && error == 0; i++) {
+		const struct cs_dockerauth *a = &auths[i];
+		const char *key = a->server;
+
+		if (a->password == NULL && a->identitytoken == NULL)
+			continue;
+		if (key == NULL || strcmp(key, "docker.io") == 0 || strcmp(key, HUB_HOST) == 0)
+			key = HUB_KEY;
+		if (added++ && (error = cs_buf_addch(&js, ',')) < 0)
+			break;
+		if ((error = json_str(&js, key)) == 0 && (error = cs_buf_addch(&js, ':')) == 0)
+			error = auth_json(&js, a);
 	}
 	if (!error)
 		error = cs_buf_addch(&js, '}');

@@ -25,6 +25,8 @@
 #ifndef CS_DOCKERAUTH_H
 #define CS_DOCKERAUTH_H
 
+#include <signal.h>
+
 #include "buf.h"
 
 /* All members owned by the struct; release with cs_dockerauth_release(). */
@@ -61,7 +63,7 @@ int cs_dockerauth_lookup(struct cs_dockerauth *out, const char *registry_host);
  * Stop waiting for a credential helper when *flag becomes non-zero (a signal
  * handler sets it). flag may be NULL. Returns the flag set before.
  */
-volatile int *cs_dockerauth_set_cancel(volatile int *flag);
+volatile sig_atomic_t *cs_dockerauth_set_cancel(volatile sig_atomic_t *flag);
 
 /*
  * Credentials from a user name and a password file (like
@@ -93,6 +95,17 @@ void cs_dockerauth_release(struct cs_dockerauth *auth);
  * Errors: CS_EINVAL (neither password nor token), CS_ETOOBIG.
  */
 int cs_dockerauth_header(struct cs_buf *out, const struct cs_dockerauth *auth);
+
+/*
+ * Append the X-Registry-Config value of POST /build to out: base64url
+ * (padded) of the JSON object {KEY: AUTH, ...} with one entry per element of
+ * auths[0..n) that has a password or an identity token (the others are
+ * skipped); KEY is its server (Docker Hub, NULL or "docker.io":
+ * "https://index.docker.io/v1/", the key the engine looks up) and AUTH the
+ * object cs_dockerauth_header() encodes. n == 0 gives "{}". The value is
+ * registered as a secret; wipe out when done. Errors: CS_ETOOBIG.
+ */
+int cs_dockerauth_config_header(struct cs_buf *out, const struct cs_dockerauth *auths, size_t n);
 
 /*
  * Semi-private, for tests: the helper timeout in milliseconds (0 restores

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -281,6 +282,32 @@ checkout_options(git_checkout_options *co, struct ctx *c)
  * "submodule 'x' of"); the libgit2 text may contain the raw URL, which is
  * replaced by the redacted one.
  */
+/*
+ * The file system of the work directory is full (libgit2 says "No space
+ * left on device", or names only a file, or nothing): the message must name
+ * the directory, which TMPDIR chose.
+ */
+static int
+workdir_full(const struct ctx *c, const char *m)
+{
+	struct statvfs st;
+	char *parent, *slash;
+	int full;
+
+	if (strstr(m, strerror(ENOSPC)) != NULL)
+		return 1;
+	if (statvfs(c->opts->workdir, &st) == 0)
+		return st.f_bavail == 0;
+	/* a failed clone removes the directory: look at its parent */
+	parent = cs_xstrdup(c->opts->workdir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	full = statvfs(parent, &st) == 0 && st.f_bavail == 0;
+	free(parent);
+	return full;
+}
+
 static int
 git_fail(struct ctx *c, int code, const char *what, const char *url_shown)
 {
@@ -301,6 +328,9 @@ git_fail(struct ctx *c, int code, const char *what, const char *url_shown)
 	if (c->auth_failed || code == GIT_EAUTH)
 		error = cs_err_set(CS_EAUTH, "authentication failed: %s '%s': %s", what, url_shown,
 				   msg.buf);
+	else if (workdir_full(c, msg.buf))
+		error = cs_err_set(CS_EGIT, "%s '%s': the work directory '%s' is full: %s", what,
+				   url_shown, c->opts->workdir, msg.buf);
 	else
 		error = cs_err_set(CS_EGIT, "%s '%s': %s", what, url_shown, msg.buf);
 	cs_buf_release(&msg);

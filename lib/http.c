@@ -23,7 +23,7 @@ struct cs_http {
 	char *ca_file, *cert_file, *key_file;
 	char *ca_pem, *cert_pem, *key_pem;
 	int insecure;
-	volatile int *cancel;
+	volatile sig_atomic_t *cancel;
 };
 
 /* Per-request state handed to the curl callbacks. */
@@ -31,7 +31,7 @@ struct xfer {
 	CURL *curl;
 	const struct cs_http_req *req;
 	struct cs_http_resp *resp;
-	volatile int *cancel;
+	volatile sig_atomic_t *cancel;
 	int cb_error; /* error returned by a user callback */
 	int interrupted;
 };
@@ -126,10 +126,10 @@ cs_http_base(const struct cs_http *h)
 	return h->base;
 }
 
-volatile int *
-cs_http_set_cancel(struct cs_http *h, volatile int *flag)
+volatile sig_atomic_t *
+cs_http_set_cancel(struct cs_http *h, volatile sig_atomic_t *flag)
 {
-	volatile int *prev = h->cancel;
+	volatile sig_atomic_t *prev = h->cancel;
 
 	h->cancel = flag;
 	return prev;

@@ -13,6 +13,7 @@
 #ifndef CS_HTTP_H
 #define CS_HTTP_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -94,7 +95,7 @@ void cs_http_resp_release(struct cs_http_resp *resp);
  * handler sets it): cs_http_do then returns CS_EINTR. flag may be NULL.
  * Returns the flag set before, so a borrower can put it back.
  */
-volatile int *cs_http_set_cancel(struct cs_http *h, volatile int *flag);
+volatile sig_atomic_t *cs_http_set_cancel(struct cs_http *h, volatile sig_atomic_t *flag);
 
 /*
  * Append path (and query) to out as it may be shown in a message or a trace:

@@ -32,7 +32,7 @@ struct cs_registry {
 	char *auth_header; /* "Authorization: ..." once known; a secret */
 	int max_attempts;
 	int stall_seconds;
-	volatile int *cancel;
+	volatile sig_atomic_t *cancel;
 };
 
 #define REQUEST_TIMEOUT_MS 60000L

@@ -14,6 +14,8 @@
 #ifndef CS_REGISTRY_H
 #define CS_REGISTRY_H
 
+#include <signal.h>
+
 #include "buf.h"
 #include "http.h"
 
@@ -31,9 +33,9 @@ struct cs_registry_opts {
 	 * does not speak TLS (decided by cs_registry_check). Never the default.
 	 */
 	int insecure;
-	int max_attempts;     /* transient-failure retries; 0 = 4 */
-	volatile int *cancel; /* abort requests and retries when *cancel != 0 (CS_EINTR) */
-	int stall_seconds;    /* give up a request under 1 byte/s for this long; 0 = 20 */
+	int max_attempts;	       /* transient-failure retries; 0 = 4 */
+	volatile sig_atomic_t *cancel; /* abort requests and retries when *cancel != 0 (CS_EINTR) */
+	int stall_seconds;	       /* give up a request under 1 byte/s for this long; 0 = 20 */
 };
 
 /* Errors: CS_EINVAL for a bad host. Strings are copied (the password too, wiped on free). */

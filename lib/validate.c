@@ -208,7 +208,7 @@ read_from_engine(struct cs_imagefs **fs, struct cs_docker *engine, const char *i
 		 volatile sig_atomic_t *interrupted, int keep)
 {
 	struct export_job job = {.engine = engine, .fd = -1, .interrupted = interrupted};
-	volatile int *prev_cancel = NULL;
+	volatile sig_atomic_t *prev_cancel = NULL;
 	int borrowed = 0;
 	struct cs_buf enc = CS_BUF_INIT;
 	int sv[2] = {-1, -1}, error, bufsize = 4 << 20;
@@ -227,8 +227,7 @@ read_from_engine(struct cs_imagefs **fs, struct cs_docker *engine, const char *i
 	job.fd = sv[1];
 	/* a signal aborts the transfer even while the engine prepares the stream */
 	if (interrupted != NULL)
-		prev_cancel =
-		    cs_http_set_cancel(cs_docker_http(engine), (volatile int *)interrupted);
+		prev_cancel = cs_http_set_cancel(cs_docker_http(engine), interrupted);
 	if ((error = pthread_create(&tid, NULL, export_thread, &job)) != 0) {
 		error = cs_err_set(CS_EIO, "cannot start the export thread: %s", strerror(error));
 		goto out;

@@ -288,6 +288,45 @@ test_dockerauth__header_round_trip(void)
 }
 
 static void
+test_dockerauth__config_header(void)
+{
+	struct cs_dockerauth a[3] = {CS_DOCKERAUTH_INIT, CS_DOCKERAUTH_INIT, CS_DOCKERAUTH_INIT};
+	struct cs_buf h = CS_BUF_INIT, dec = CS_BUF_INIT;
+	json_t *j;
+	size_t i;
+
+	T_ASSERT_INT(cs_dockerauth_config_header(&h, a, 0), 0);
+	T_ASSERT_INT(cs_base64_decode(&dec, h.buf, h.len), 0);
+	T_ASSERT_STR(dec.buf, "{}");
+	cs_buf_wipe(&h);
+	cs_buf_wipe(&dec);
+
+	a[0].username = cs_xstrdup("u1");
+	a[0].password = cs_xstrdup("p\"1");
+	a[0].server = cs_xstrdup("127.0.0.1:5000");
+	a[1].server = cs_xstrdup("anonymous.example.com"); /* no secret: skipped */
+	a[2].identitytoken = cs_xstrdup("tok");
+	a[2].server = cs_xstrdup("docker.io");
+	T_ASSERT_INT(cs_dockerauth_config_header(&h, a, 3), 0);
+	T_ASSERT(strchr(h.buf, '+') == NULL && strchr(h.buf, '/') == NULL);
+	T_ASSERT_INT(cs_base64_decode(&dec, h.buf, h.len), 0);
+	j = json_loadb(dec.buf, dec.len, JSON_REJECT_DUPLICATES, NULL);
+	T_ASSERT(j != NULL);
+	T_ASSERT_INT(json_object_size(j), 2);
+	T_ASSERT_STR(
+	    json_string_value(json_object_get(json_object_get(j, "127.0.0.1:5000"), "password")),
+	    "p\"1");
+	T_ASSERT_STR(json_string_value(json_object_get(
+			 json_object_get(j, "https://index.docker.io/v1/"), "identitytoken")),
+		     "tok");
+	json_decref(j);
+	cs_buf_wipe(&h);
+	cs_buf_wipe(&dec);
+	for (i = 0; i < 3; i++)
+		cs_dockerauth_release(&a[i]);
+}
+
+static void
 test_dockerauth__secrets_are_registered(void)
 {
 	struct cs_dockerauth a = CS_DOCKERAUTH_INIT;
@@ -360,6 +399,7 @@ main(void)
 	T_RUN(test_dockerauth__creds_store);
 	T_RUN(test_dockerauth__password_file_and_stdin);
 	T_RUN(test_dockerauth__header_round_trip);
+	T_RUN(test_dockerauth__config_header);
 	T_RUN(test_dockerauth__secrets_are_registered);
 	T_RUN(test_base64__vectors);
 	rc = T_REPORT();

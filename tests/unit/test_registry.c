@@ -200,7 +200,7 @@ test_registry__manifest_config(void)
 	cs_registry_free(r);
 }
 
-static volatile int cancel_flag;
+static volatile sig_atomic_t cancel_flag;
 
 static void
 on_alarm(int sig)
