@@ -53,14 +53,8 @@ struct timings {
 	double source, build, validate, push;
 };
 
-#define OPT(t, n, f, a, h)                                                                         \
-	{                                                                                          \
-		.type = t, .name = n, .offset = offsetof(struct options, f), .arg = a, .help = h   \
-	}
-#define GROUP(h)                                                                                   \
-	{                                                                                          \
-		.type = CS_OPT_GROUP, .help = h                                                    \
-	}
+#define OPT(t, n, f, a, h) CS_OPT_ENTRY(t, struct options, n, f, a, h)
+#define GROUP(h) CS_OPT_HEADING(h)
 
 static const struct cs_opt options[] = {
     GROUP("Source"),
@@ -104,12 +98,7 @@ static const struct cs_opt options[] = {
 	"read the password from FILE"),
     OPT(CS_OPT_FLAG, "password-stdin", password_stdin, NULL,
 	"read the password from standard input"),
-    {.type = CS_OPT_STRING,
-     .name = "registry-password",
-     .flags = CS_OPT_SECRET | CS_OPT_JSON_ONLY,
-     .offset = offsetof(struct options, registry_password),
-     .arg = "PASSWORD",
-     .help = "the password (module arguments only)"},
+    CS_OPT_REGISTRY_PASSWORD(struct options, registry_password),
     OPT(CS_OPT_STRING, "registry-ca", registry_ca, "FILE",
 	"CA certificate of the registry (default:\n"
 	"/etc/docker/certs.d/HOST:PORT/ca.crt)"),

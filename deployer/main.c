@@ -26,14 +26,8 @@
 #include "opts.h"
 #include "xalloc.h"
 
-#define OPT(t, n, f, a, h)                                                                         \
-	{                                                                                          \
-		.type = t, .name = n, .offset = offsetof(struct dep_args, f), .arg = a, .help = h  \
-	}
-#define GROUP(h)                                                                                   \
-	{                                                                                          \
-		.type = CS_OPT_GROUP, .help = h                                                    \
-	}
+#define OPT(t, n, f, a, h) CS_OPT_ENTRY(t, struct dep_args, n, f, a, h)
+#define GROUP(h) CS_OPT_HEADING(h)
 
 static const struct cs_opt options[] = {
     GROUP("What to deploy"),
@@ -112,12 +106,7 @@ static const struct cs_opt options[] = {
     OPT(CS_OPT_STRING, "registry-user", registry_user, "USER", "registry account"),
     OPT(CS_OPT_STRING, "registry-password-file", registry_password_file, "FILE",
 	"read the password from FILE"),
-    {.type = CS_OPT_STRING,
-     .name = "registry-password",
-     .flags = CS_OPT_SECRET | CS_OPT_JSON_ONLY,
-     .offset = offsetof(struct dep_args, registry_password),
-     .arg = "PASSWORD",
-     .help = "the password (module arguments only)"},
+    CS_OPT_REGISTRY_PASSWORD(struct dep_args, registry_password),
     GROUP("Kubernetes"),
     OPT(CS_OPT_STRING, "kubeconfig", kubeconfig, "FILE",
 	"default $KUBECONFIG, else ~/.kube/config"),

@@ -64,6 +64,24 @@ struct cs_opt {
 	double min, max;     /* CS_OPT_LONG, CS_OPT_DOUBLE: the accepted range */
 };
 
+/* An entry of the table of struct st: type, long name, field, value name, help. */
+#define CS_OPT_ENTRY(t, st, n, f, a, h)                                                            \
+	{                                                                                          \
+		.type = (t), .name = (n), .offset = offsetof(st, f), .arg = (a), .help = (h)       \
+	}
+/* A heading of --help. */
+#define CS_OPT_HEADING(h)                                                                          \
+	{                                                                                          \
+		.type = CS_OPT_GROUP, .help = (h)                                                  \
+	}
+/* The module-only secret registry_password, stored in field f of struct st. */
+#define CS_OPT_REGISTRY_PASSWORD(st, f)                                                            \
+	{                                                                                          \
+		.type = CS_OPT_STRING, .name = "registry-password",                                \
+		.flags = CS_OPT_SECRET | CS_OPT_JSON_ONLY, .offset = offsetof(st, f),              \
+		.arg = "PASSWORD", .help = "the password (module arguments only)"                  \
+	}
+
 struct cs_exit_doc {
 	int code;
 	const char *text; /* NULL ends the list */
