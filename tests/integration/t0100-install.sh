@@ -32,6 +32,18 @@ test_expect_success 'make, then make install PREFIX=/usr DESTDIR=...: the instal
 	test "$(readlink pkg/usr/share/caas-devops/playbooks/library/caas_build)" = ../../../../bin/caas-build-runner
 '
 
+test_expect_success 'make install: man pages and bash completions generated from the option tables' '
+	for t in caas-build-runner caas-validator caas-deployer; do
+		test -f pkg/usr/share/man/man1/$t.1 &&
+		MANWIDTH=80 man -l pkg/usr/share/man/man1/$t.1 >$t.txt 2>/dev/null &&
+		grep -q "EXIT STATUS" $t.txt && grep -q "ANSIBLE MODULE" $t.txt &&
+		test -f pkg/usr/share/bash-completion/completions/$t &&
+		bash -n pkg/usr/share/bash-completion/completions/$t || return 1
+	done &&
+	grep -q -- "--insecure-registry" caas-build-runner.txt &&
+	grep -q "kubernetes" caas-deployer.txt
+'
+
 test_expect_success 'the data directory is compiled in again when PREFIX changes' '
 	make -C src -s install PREFIX="$PWD/prefix" >/dev/null &&
 	grep -a -q "$PWD/prefix/share/caas-devops" prefix/bin/caas-validator &&
