@@ -1054,9 +1054,38 @@ slot_history(struct cs_buf *out, struct dep_item *it, struct svc_priv *p, json_t
  * not enough resources) for UNSCHEDULABLE_GRACE_S since it was created, while
  * the swarm wants it running. The swarm would keep it pending for ever: the
  * wait ends now, not at its timeout. A task of a rolling update that waits
- * for its predecessor to stop is "desired ready", not running: it waits.
+ * for its predecessor to stop ("desired ready", or any task while another
+ * one of the service is still stopping: any_stopping) waits.
  */
 #define UNSCHEDULABLE_GRACE_S 3.0
+
+/*
+ * 1 when a task of the service is still being stopped (desired shutdown, not
+ * yet in a final state): it may hold the host port or the resources a new
+ * task waits for, so "no suitable node" is not final yet.
+ */
+static int
+any_stopping(json_t *tasks)
+{
+	static const char *const final[] = {"shutdown", "complete", "failed",
+					    "rejected", "orphaned", "remove"};
+	json_t *t;
+	size_t i, k;
+
+	json_array_foreach(tasks, i, t)
+	{
+		const char *d = dep_str(t, "DesiredState");
+		int done = 0;
+
+		if (d == NULL || (strcmp(d, "shutdown") != 0 && strcmp(d, "remove") != 0))
+			continue;
+		for (k = 0; k < sizeof(final) / sizeof(final[0]); k++)
+			done |= state_is(t, final[k]);
+		if (!done)
+			return 1;
+	}
+	return 0;
+}
 
 static int
 unschedulable(json_t *t, double created)
@@ -1163,7 +1192,7 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks, stru
 	const char *ust = dep_str(us, "State");
 	long long running = 0, completed = 0, desired_running = 0, health_starting = 0;
 	double failed_created = 0;
-	int updating = 0, fresh_status = 0, ret, check_health = has_healthcheck(svc);
+	int updating = 0, fresh_status = 0, ret, check_health = has_healthcheck(svc), stopping;
 	size_t i;
 
 	if (ust) {
@@ -1192,6 +1221,7 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks, stru
 		}
 	}
 	want = normalize_task(sw, json_object_get(json_object_get(svc, "Spec"), "TaskTemplate"));
+	stopping = any_stopping(tasks);
 	json_array_foreach(tasks, i, t)
 	{
 		json_t *norm;
@@ -1250,7 +1280,7 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks, stru
 		} else if (!state_is(t, "shutdown") && !state_is(t, "orphaned") &&
 			   !state_is(t, "remove")) {
 			pending = t;
-			if (unschedulable(t, created)) {
+			if (!stopping && unschedulable(t, created)) {
 				set_diag(it, failure_diag(ctx, it, t, tasks,
 							  "the scheduler cannot place it"));
 				json_decref(want);

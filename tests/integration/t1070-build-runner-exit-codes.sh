@@ -55,12 +55,12 @@ test_expect_success 'numbers: --validate-observe nan and --timeout 4294967297 ar
 	printf "services:\n  s:\n    image: busybox:latest\n" >stack.yml &&
 	test_expect_code 2 caas-deployer --coe swarm --bay unix:///var/run/docker.sock --app $img \
 		-f stack.yml --timeout 4294967297 --dry-run >out 2>&1 &&
-	grep "timeout wants a number of seconds from 1 to 86400" out
+	grep -- "--timeout .4294967297.: want a whole number from 1 to 86400" out
 '
 
 test_expect_success 'the validator: an empty image name is bad input (2)' '
 	test_expect_code 2 caas-validator "" >out 2>&1 &&
-	grep "IMAGE is empty" out
+	grep "IMAGE needs a non-empty value" out
 '
 
 test_expect_success 'DOCKER_TLS_VERIFY without readable certificates: a clear message, exit 2' '
