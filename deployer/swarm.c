@@ -1053,42 +1053,40 @@ slot_history(struct cs_buf *out, struct dep_item *it, struct svc_priv *p, json_t
  * (a constraint no node satisfies, a host-mode port in use on every node,
  * not enough resources) for UNSCHEDULABLE_GRACE_S since it was created, while
  * the swarm wants it running. The swarm would keep it pending for ever: the
- * wait ends now, not at its timeout. A task of a rolling update that waits
- * for its predecessor to stop ("desired ready", or any task while another
- * one of the service is still stopping: any_stopping) waits.
+ * wait ends now, not at its timeout. A task of a rolling update waits
+ * longer (UNSCHEDULABLE_UPDATE_GRACE_S): the scheduler frees its
+ * predecessor's host port some seconds after that task stopped.
  */
 #define UNSCHEDULABLE_GRACE_S 3.0
+#define UNSCHEDULABLE_UPDATE_GRACE_S 30.0
 
 /*
- * 1 when a task of the service is still being stopped (desired shutdown, not
- * yet in a final state): it may hold the host port or the resources a new
- * task waits for, so "no suitable node" is not final yet.
+ * 1 when another task of t's service ran in t's slot before it: t replaces
+ * it, and the scheduler may still count the port or the resources the old
+ * task held for a while after it stopped.
  */
 static int
-any_stopping(json_t *tasks)
+replaces_a_task(json_t *tasks, json_t *t)
 {
-	static const char *const final[] = {"shutdown", "complete", "failed",
-					    "rejected", "orphaned", "remove"};
-	json_t *t;
-	size_t i, k;
+	const char *svc = dep_str(t, "ServiceID"), *id = dep_str(t, "ID");
+	json_int_t slot = json_integer_value(json_object_get(t, "Slot"));
+	json_t *o;
+	size_t i;
 
-	json_array_foreach(tasks, i, t)
+	json_array_foreach(tasks, i, o)
 	{
-		const char *d = dep_str(t, "DesiredState");
-		int done = 0;
-
-		if (d == NULL || (strcmp(d, "shutdown") != 0 && strcmp(d, "remove") != 0))
+		if (o == t || svc == NULL || id == NULL || dep_str(o, "ServiceID") == NULL ||
+		    strcmp(dep_str(o, "ServiceID"), svc) != 0 ||
+		    json_integer_value(json_object_get(o, "Slot")) != slot)
 			continue;
-		for (k = 0; k < sizeof(final) / sizeof(final[0]); k++)
-			done |= state_is(t, final[k]);
-		if (!done)
+		if (dep_str(o, "ID") && strcmp(dep_str(o, "ID"), id) != 0)
 			return 1;
 	}
 	return 0;
 }
 
 static int
-unschedulable(json_t *t, double created)
+unschedulable(json_t *tasks, json_t *t, double created)
 {
 	const char *err = dep_str(json_object_get(t, "Status"), "Err");
 	struct timespec now;
@@ -1098,7 +1096,8 @@ unschedulable(json_t *t, double created)
 	    dep_str(t, "DesiredState") == NULL || strcmp(dep_str(t, "DesiredState"), "running"))
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &now);
-	return (double)now.tv_sec + now.tv_nsec / 1e9 - created >= UNSCHEDULABLE_GRACE_S;
+	return (double)now.tv_sec + now.tv_nsec / 1e9 - created >=
+	       (replaces_a_task(tasks, t) ? UNSCHEDULABLE_UPDATE_GRACE_S : UNSCHEDULABLE_GRACE_S);
 }
 
 /* A failed task of it: its state, error and exit code, its slot's history, its last log lines. */
@@ -1192,7 +1191,7 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks, stru
 	const char *ust = dep_str(us, "State");
 	long long running = 0, completed = 0, desired_running = 0, health_starting = 0;
 	double failed_created = 0;
-	int updating = 0, fresh_status = 0, ret, check_health = has_healthcheck(svc), stopping;
+	int updating = 0, fresh_status = 0, ret, check_health = has_healthcheck(svc);
 	size_t i;
 
 	if (ust) {
@@ -1221,7 +1220,6 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks, stru
 		}
 	}
 	want = normalize_task(sw, json_object_get(json_object_get(svc, "Spec"), "TaskTemplate"));
-	stopping = any_stopping(tasks);
 	json_array_foreach(tasks, i, t)
 	{
 		json_t *norm;
@@ -1280,7 +1278,7 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks, stru
 		} else if (!state_is(t, "shutdown") && !state_is(t, "orphaned") &&
 			   !state_is(t, "remove")) {
 			pending = t;
-			if (!stopping && unschedulable(t, created)) {
+			if (unschedulable(tasks, t, created)) {
 				set_diag(it, failure_diag(ctx, it, t, tasks,
 							  "the scheduler cannot place it"));
 				json_decref(want);
