@@ -193,15 +193,11 @@ check_options(struct cs_opts_run *run, struct options *o)
 	if (o->validate.policy && o->validate.level)
 		return cs_opts_usage_error(run,
 					   "--validate and --validate-level exclude each other");
-	if (passwords > 1)
-		return cs_opts_usage_error(
-		    run, "--registry-password-file and --password-stdin exclude each other");
-	if (passwords && o->registry_user == NULL)
-		return cs_opts_usage_error(run, "a registry password needs --registry-user");
-	if (o->registry_user && !passwords)
-		return cs_opts_usage_error(run, "--registry-user needs --registry-password-file or "
-						"--password-stdin");
-	return 0;
+	return cs_opts_check_login(
+	    run, o->registry_user, passwords,
+	    "--registry-password-file and --password-stdin exclude each other",
+	    "--registry-user needs --registry-password-file or "
+	    "--password-stdin");
 }
 
 static int

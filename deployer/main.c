@@ -188,15 +188,10 @@ check_options(struct cs_opts_run *run, const struct dep_args *a)
 	     strcmp(a->publish_mode, "nodeport") == 0))
 		return cs_opts_usage_error(
 		    run, "--publish-mode nodeport and loadbalancer are for --coe kubernetes");
-	if (passwords > 1)
-		return cs_opts_usage_error(
-		    run, "registry_password and --registry-password-file exclude each other");
-	if (passwords && a->registry_user == NULL)
-		return cs_opts_usage_error(run, "a registry password needs --registry-user");
-	if (a->registry_user && !passwords)
-		return cs_opts_usage_error(
-		    run, "--registry-user and --registry-password-file go together");
-	return 0;
+	return cs_opts_check_login(
+	    run, a->registry_user, passwords,
+	    "registry_password and --registry-password-file exclude each other",
+	    "--registry-user and --registry-password-file go together");
 }
 
 /* Log the input errors, one line each; *text gets them joined by newlines (caller frees). */

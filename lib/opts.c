@@ -120,6 +120,19 @@ cs_opts_usage_error(struct cs_opts_run *run, const char *fmt, ...)
 	return rc;
 }
 
+int
+cs_opts_check_login(struct cs_opts_run *run, const char *user, int passwords, const char *exclusive,
+		    const char *user_needs)
+{
+	if (passwords > 1)
+		return cs_opts_usage_error(run, "%s", exclusive);
+	if (passwords && user == NULL)
+		return cs_opts_usage_error(run, "a registry password needs --registry-user");
+	if (user && !passwords)
+		return cs_opts_usage_error(run, "%s", user_needs);
+	return 0;
+}
+
 static void *
 field(void *store, const struct cs_opt *o)
 {

@@ -135,6 +135,15 @@ int cs_opts_usage_error(struct cs_opts_run *run, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /*
+ * The registry login options, checked alike by the tools: passwords counts
+ * the password sources given (at most one: else exclusive is the error), a
+ * password needs user, and user needs a password (else user_needs).
+ * 0 or CS_EXIT_USAGE.
+ */
+int cs_opts_check_login(struct cs_opts_run *run, const char *user, int passwords,
+			const char *exclusive, const char *user_needs);
+
+/*
  * The end of a run. result (borrowed, may be NULL) gets "status" (when it
  * has none: "ok", else "failed"), "exit_code" and, when rc != 0, "error":
  * error, else the usage error, else cs_err_msg(). It is written to json_path

@@ -176,15 +176,10 @@ check_options(struct cs_opts_run *run, const struct options *o)
 	if (run->module && junit_stdout)
 		return cs_opts_usage_error(
 		    run, "junit: '-' is not possible in a module: stdout carries its result");
-	if (passwords > 1)
-		return cs_opts_usage_error(
-		    run, "registry_password and --registry-password-file exclude each other");
-	if (passwords && o->registry_user == NULL)
-		return cs_opts_usage_error(run, "a registry password needs --registry-user");
-	if (o->registry_user && !passwords)
-		return cs_opts_usage_error(
-		    run, "--registry-user and --registry-password-file go together");
-	return 0;
+	return cs_opts_check_login(
+	    run, o->registry_user, passwords,
+	    "registry_password and --registry-password-file exclude each other",
+	    "--registry-user and --registry-password-file go together");
 }
 
 /*
