@@ -377,7 +377,7 @@ main(int argc, char **argv)
 	char *repository = NULL, *temp_name = NULL, *previous_id = NULL, *error_text = NULL;
 	char *repo_copy = NULL;
 	int lock_fd = -1, temp_tagged = 0, changed = 0;
-	const char *first_tag;
+	const char *first_tag, *pushing = NULL; /* the name being pushed */
 	json_t *labels = json_object(), *result = NULL, *tag_list = json_array();
 	json_t *validation = NULL;
 	struct cs_filch *policy = NULL;
@@ -653,12 +653,14 @@ main(int argc, char **argv)
 				CS_FREE_AND_NULL(before);
 			cs_err_clear();
 			cs_out("pushing %s", names.v[i]);
+			pushing = names.v[i];
 			if ((error = br_push(&digest, engine, names.v[i], &popts)) < 0) {
 				json_decref(entry);
 				free(before);
 				rc = br_interrupted ? exit_for(error, CS_PHASE_PUSH) : CS_EXIT_PUSH;
 				goto fail;
 			}
+			pushing = NULL;
 			cs_out("pushed %s@%s (verified in the registry)", names.v[i], digest);
 			json_object_set_new(entry, "digest", json_string(digest));
 			changed |= before == NULL || strcmp(before, digest) != 0;
@@ -692,6 +694,13 @@ fail:
 		       error_text);
 	else
 		cs_log(CS_LOG_ERROR, "%s", error_text);
+	if (br_interrupted && pushing)
+		/* measured with Docker 20.10: it cancels a blob upload, not a manifest PUT */
+		cs_log(CS_LOG_WARN,
+		       "the engine may still complete the push of %s: it does not cancel a "
+		       "manifest upload already sent (the registry then has the validated "
+		       "image %s, never part of it)",
+		       pushing, built.image_id);
 finish:
 	br_repo_unlock(lock_fd);
 	lock_fd = -1;

@@ -11,7 +11,8 @@ request boundaries or inside a body. Python 3 standard library only.
         --state-file FILE [--port N]
 
 Without --cert, with --upstream-unix PATH, it is a plain TCP relay to that
-unix socket (the engine's API as a tcp:// bay); only refuse and drop apply.
+unix socket (the engine's API as a tcp:// bay); refuse, drop, slow and hold apply (hold
+matches what the client sends, e.g. a request line).
 
 FILE receives {"port": P, "control": C, "pid": PID} once both sockets listen.
 The control endpoint (plain HTTP on 127.0.0.1:C) takes GET requests:
@@ -26,16 +27,28 @@ The control endpoint (plain HTTP on 127.0.0.1:C) takes GET requests:
     /fault?mode=refuse&seconds=T          refuse for T seconds, then listen again
     /fault?mode=drop                      cut every open connection now (the fault in force
                                           stays; refuse drops them too)
-    /fault?mode=none                      no fault (listening again if it was refused)
+    /fault?mode=hold&match=REGEX          hold every matching request (its head and body are
+                                          read, nothing is sent upstream) until the mode
+                                          changes; then it is relayed, unless its client
+                                          closed the connection meanwhile ("held", "gone")
+    /fault?mode=slow&rate=B               relay matching requests and their responses at B
+                                          bytes a second (the TCP relay: both directions)
+    /fault?mode=none                      no fault (listening again if it was refused;
+                                          held requests go on)
     &match=REGEX   which requests ("METHOD PATH") a fault applies to; default: all for
-                   status, blob uploads (PATCH/PUT/POST .../blobs/uploads/) for cut
-    /stats        JSON: requests relayed, faults injected, cuts, log of the last requests
+                   status, hold and slow, blob uploads (PATCH/PUT/POST .../blobs/uploads/)
+                   for cut
+    /stats        JSON: requests relayed, faults injected, cuts, held (held now), gone
+                  (held requests whose client went away), slowed (bytes relayed slowly),
+                  up_bytes, down_bytes (TCP relay: bytes from the clients, to them), log
+                  of the last requests
 """
 
 import argparse
 import json
 import os
 import re
+import select
 import socket
 import ssl
 import sys
@@ -57,7 +70,9 @@ class Faults:
         self.after = 0
         self.match = None
         self.drop_now = False
-        self.stats = {"requests": 0, "faults": 0, "cuts": 0, "connections": 0, "log": []}
+        self.rate = 0
+        self.stats = {"requests": 0, "faults": 0, "cuts": 0, "connections": 0, "held": 0,
+                      "gone": 0, "slowed": 0, "up_bytes": 0, "down_bytes": 0, "log": []}
 
     def set(self, q):
         with self.lock:
@@ -72,6 +87,7 @@ class Faults:
             if self.count == 0 and secs == 0 and self.mode in ("status", "cut"):
                 self.count = 1
             self.after = int(q.get("after", 0))
+            self.rate = int(q.get("rate", 0))
             m = q.get("match")
             if self.mode == "refuse" and m:
                 self.mode = "refuse-on"  # stop when a matching request arrives
@@ -95,6 +111,15 @@ class Faults:
             if not self.until:
                 self.count -= 1
             return True
+
+    def applies(self, mode, line):
+        """Whether the standing fault of this mode (hold, slow) applies to the request line."""
+        with self.lock:
+            return self.mode == mode and (self.match is None or self.match.search(line) is not None)
+
+    def add(self, key, n):
+        with self.lock:
+            self.stats[key] += n
 
     def record(self, key, line=None):
         with self.lock:
@@ -201,6 +226,23 @@ def relay_response(r, method, send):
     return headers
 
 
+def slow_sender(faults, send, line):
+    """send() at the rate of a slow fault while it stands for line (the TCP relay: line None)."""
+
+    def out(data):
+        while data:
+            if not (faults.applies("slow", line) if line else faults.mode == "slow") or faults.rate <= 0:
+                send(data)
+                return
+            piece = data[: max(1, faults.rate // 10)]
+            send(piece)
+            faults.add("slowed", len(piece))
+            data = data[len(piece):]
+            time.sleep(len(piece) / faults.rate)
+
+    return out
+
+
 def fault_response(code):
     # the registry's error codes (distribution's errcode descriptors) for these statuses
     err = {400: "MANIFEST_INVALID", 401: "UNAUTHORIZED", 403: "DENIED", 404: "NAME_UNKNOWN",
@@ -293,13 +335,13 @@ class Proxy:
         self.track(conn, True)
         self.track(up, True)
 
-        def pump(src, dst):
+        def pump(src, dst, send):
             try:
                 while True:
                     data = src.recv(CHUNK)
                     if not data:
                         break
-                    dst.sendall(data)
+                    send(data)
             except OSError:
                 pass
             for x in (src, dst):
@@ -308,9 +350,19 @@ class Proxy:
                 except OSError:
                     pass
 
-        t = threading.Thread(target=pump, args=(up, conn), daemon=True)
+        def upward(data):
+            if self.faults.applies("hold", data.decode("latin-1")) and not self.hold_raw(conn, data):
+                raise OSError("the client went away while held")
+            slow_sender(self.faults, up.sendall, None)(data)
+            self.faults.add("up_bytes", len(data))
+
+        def downward(data):
+            slow_sender(self.faults, conn.sendall, None)(data)
+            self.faults.add("down_bytes", len(data))
+
+        t = threading.Thread(target=pump, args=(up, conn, downward), daemon=True)
         t.start()
-        pump(conn, up)
+        pump(conn, up, upward)
         t.join()
         for x in (conn, up):
             self.track(x, False)
@@ -342,16 +394,30 @@ class Proxy:
                     client.sendall(fault_response(self.faults.code))
                     self.faults.record("faults", f"{req} -> {self.faults.code} (injected)")
                     return
+                if self.faults.applies("hold", req):
+                    if not self.hold(client, cr, head, headers, req, up):
+                        return
+                    rh = relay_response(ur, method, client.sendall)
+                    self.faults.record("requests", req)
+                    if rh.get("connection", "").lower() == "close":
+                        return
+                    continue
                 budget = None
                 has_body = "chunked" in headers.get("transfer-encoding", "").lower() or \
                     int(headers.get("content-length", "0") or 0) > self.faults.after
                 if has_body and self.faults.take("cut", req):
                     budget = [self.faults.after]
                 up.sendall(head)
-                if not relay_body(cr, headers, up.sendall, budget):
+                send = up.sendall
+                if self.faults.applies("slow", req):
+                    send = slow_sender(self.faults, up.sendall, req)
+                if not relay_body(cr, headers, send, budget):
                     self.faults.record("cuts", f"{req} -> cut after {self.faults.after} bytes")
                     return
-                rh = relay_response(ur, method, client.sendall)
+                send = client.sendall
+                if self.faults.applies("slow", req):
+                    send = slow_sender(self.faults, client.sendall, req)
+                rh = relay_response(ur, method, send)
                 self.faults.record("requests", req)
                 if rh.get("connection", "").lower() == "close" or \
                         headers.get("connection", "").lower() == "close":
@@ -368,6 +434,69 @@ class Proxy:
                 except OSError:
                     pass
                 s.close()
+
+
+    def hold_raw(self, conn, data):
+        """TCP relay: hold what the client sent (it matched) until the hold ends. False: the
+        client closed its connection meanwhile (the data is dropped)."""
+        line = data[:200].decode("latin-1").split("\r\n")[0]
+        self.faults.add("held", 1)
+        self.faults.record("faults", f"{line} -> held")
+        gone = False
+        try:
+            while self.faults.applies("hold", data.decode("latin-1")):
+                r, _, _ = select.select([conn], [], [], 0.1)
+                if not r:
+                    continue
+                try:
+                    if conn.recv(1, socket.MSG_PEEK) == b"":
+                        gone = True
+                        break
+                except OSError:
+                    gone = True
+                    break
+                time.sleep(0.1)
+        finally:
+            self.faults.add("held", -1)
+        if gone:
+            self.faults.add("gone", 1)
+            self.faults.record("faults", f"{line} -> its client went away while held")
+            return False
+        self.faults.record("faults", f"{line} -> released")
+        return True
+
+    def hold(self, client, cr, head, headers, req, up):
+        """Hold a request until the hold ends; relay it then. False: its client went away."""
+        body = bytearray()
+        relay_body(cr, headers, body.extend)
+        self.faults.add("held", 1)
+        self.faults.record("faults", f"{req} -> held")
+        gone = False
+        client.settimeout(0.1)
+        try:
+            while self.faults.applies("hold", req):
+                try:
+                    data = client.recv(1)  # an HTTP/1.1 client sends nothing while it waits
+                except (socket.timeout, ssl.SSLWantReadError):
+                    continue
+                except (OSError, ssl.SSLError):
+                    gone = True
+                    break
+                if not data:
+                    gone = True
+                    break
+                cr.buf += data
+        finally:
+            self.faults.add("held", -1)
+        if gone:
+            self.faults.add("gone", 1)
+            self.faults.record("faults", f"{req} -> its client went away while held")
+            return False
+        client.settimeout(None)
+        self.faults.record("faults", f"{req} -> released")
+        up.sendall(head)
+        up.sendall(bytes(body))
+        return True
 
 
 def control_handler(faults):
