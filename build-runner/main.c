@@ -698,7 +698,7 @@ fail:
 		/* measured with Docker 20.10: it cancels a blob upload, not a manifest PUT */
 		cs_log(CS_LOG_WARN,
 		       "the engine may still complete the push of %s: it does not cancel a "
-		       "manifest upload already sent (the registry then has the validated "
+		       "manifest upload already sent (the registry would then hold the whole "
 		       "image %s, never part of it)",
 		       pushing, built.image_id);
 finish:

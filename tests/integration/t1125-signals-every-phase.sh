@@ -87,9 +87,9 @@ no_val_container() { # IMAGE_ID
 # temporary image name of the build runner, no validation container of the image.
 no_run_leftovers() {
 	local id
-	for id in $(sed -n "s/^ ---> Running in \([0-9a-f]*\)$/\1/p" err); do
+	while read -r id; do
 		wait_until 10 container_gone "$id" || return 1
-	done
+	done < <(sed -n "s/^ ---> Running in \([0-9a-f]*\)$/\1/p" err)
 	test -z "$(docker images -q --filter "reference=*/$name*:caas-build-*")" &&
 		test -z "$(docker images -q --filter "reference=$name*:caas-build-*")" &&
 		if [ -n "${built:-}" ]; then
