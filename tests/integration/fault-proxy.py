@@ -39,7 +39,8 @@ The control endpoint (plain HTTP on 127.0.0.1:C) takes GET requests:
                    status, hold and slow, blob uploads (PATCH/PUT/POST .../blobs/uploads/)
                    for cut
     /stats        JSON: requests relayed, faults injected, cuts, held (held now), gone
-                  (held requests whose client went away), slowed (bytes relayed slowly),
+                  (held requests whose client went away), aborted (requests whose client
+                  closed the connection in the middle of the body), slowed (bytes relayed slowly),
                   up_bytes, down_bytes (TCP relay: bytes from the clients, to them), log
                   of the last requests
 """
@@ -72,7 +73,8 @@ class Faults:
         self.drop_now = False
         self.rate = 0
         self.stats = {"requests": 0, "faults": 0, "cuts": 0, "connections": 0, "held": 0,
-                      "gone": 0, "slowed": 0, "up_bytes": 0, "down_bytes": 0, "log": []}
+                      "gone": 0, "slowed": 0, "up_bytes": 0, "down_bytes": 0, "aborted": 0,
+                      "log": []}
 
     def set(self, q):
         with self.lock:
@@ -411,8 +413,12 @@ class Proxy:
                 send = up.sendall
                 if self.faults.applies("slow", req):
                     send = slow_sender(self.faults, up.sendall, req)
-                if not relay_body(cr, headers, send, budget):
-                    self.faults.record("cuts", f"{req} -> cut after {self.faults.after} bytes")
+                try:
+                    if not relay_body(cr, headers, send, budget):
+                        self.faults.record("cuts", f"{req} -> cut after {self.faults.after} bytes")
+                        return
+                except EOFError:
+                    self.faults.record("aborted", f"{req} -> its client closed the connection in the body")
                     return
                 send = client.sendall
                 if self.faults.applies("slow", req):
