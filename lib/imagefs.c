@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -561,7 +562,9 @@ read_outer(struct cs_imagefs *fs, struct archive *outer, const char *name)
 		if ((error = read_layer(fs, layer_new(fs, key), outer, block, size)) < 0)
 			goto out;
 	}
-	if (rc != ARCHIVE_EOF)
+	if (rc != ARCHIVE_EOF && interrupted(fs))
+		error = cs_err_set(CS_EINTR, "interrupted");
+	else if (rc != ARCHIVE_EOF)
 		error = cs_err_set(CS_EPARSE, "cannot read image archive '%s': %s", name,
 				   archive_error_string(outer));
 out:
@@ -862,6 +865,10 @@ read_archive(struct cs_imagefs **out, struct archive *outer, int open_rc, const 
 	*out = NULL;
 	cs_buf_init(&fs->manifest, MAX_SMALL_FILE);
 	fs->interrupted = intr;
+	if (open_rc != ARCHIVE_OK && interrupted(fs)) {
+		error = cs_err_set(CS_EINTR, "interrupted");
+		goto out;
+	}
 	if (open_rc != ARCHIVE_OK) {
 		error = cs_err_set(CS_EIO, "cannot open image archive '%s': %s", name,
 				   archive_error_string(outer));
@@ -881,6 +888,73 @@ out:
 	return error;
 }
 
+/*
+ * The outer archive read from a descriptor. libarchive's own fd and file readers
+ * retry a read() that a signal interrupted, so a pipe or a socket that stalls
+ * would keep the tool past SIGTERM; this reader waits in poll() for at most
+ * 0.1 s at a time and stops once *intr is set (whichever thread the signal
+ * reached).
+ */
+struct fd_source {
+	int fd, own;
+	char *buf;
+	volatile sig_atomic_t *intr;
+};
+
+static la_ssize_t
+fd_source_read(struct archive *a, void *payload, const void **out)
+{
+	struct fd_source *s = payload;
+	struct pollfd p = {.fd = s->fd, .events = POLLIN};
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		if (s->intr != NULL && *s->intr) {
+			archive_set_error(a, EINTR, "interrupted");
+			return -1;
+		}
+		r = poll(&p, 1, 100);
+		if (r == 0 || (r < 0 && errno == EINTR))
+			continue;
+		n = read(s->fd, s->buf, READ_BLOCK);
+		if (n >= 0) {
+			*out = s->buf;
+			return n;
+		}
+		if (errno != EINTR && errno != EAGAIN) {
+			archive_set_error(a, errno, "%s", strerror(errno));
+			return -1;
+		}
+	}
+}
+
+static int
+fd_source_close(struct archive *a, void *payload)
+{
+	struct fd_source *s = payload;
+
+	(void)a;
+	if (s->own && s->fd >= 0)
+		close(s->fd);
+	free(s->buf);
+	free(s);
+	return ARCHIVE_OK;
+}
+
+/* Open a on fd (closed with the archive when own); an archive_read_open() result. */
+static int
+fd_source_open(struct archive *a, int fd, int own, volatile sig_atomic_t *intr)
+{
+	struct fd_source *s = cs_xcalloc(1, sizeof(*s));
+
+	s->fd = fd;
+	s->own = own;
+	s->intr = intr;
+	s->buf = cs_xmalloc(READ_BLOCK);
+	return archive_read_open(a, s, NULL, fd_source_read, fd_source_close);
+}
+
 static struct archive *
 outer_new(void)
 {
@@ -897,7 +971,7 @@ cs_imagefs_read_fd(struct cs_imagefs **out, int fd, const char *name, const char
 {
 	struct archive *a = outer_new();
 
-	return read_archive(out, a, archive_read_open_fd(a, fd, READ_BLOCK), name, ref, interrupted,
+	return read_archive(out, a, fd_source_open(a, fd, 0, interrupted), name, ref, interrupted,
 			    0);
 }
 
@@ -907,7 +981,7 @@ cs_imagefs_read_fd_keep(struct cs_imagefs **out, int fd, const char *name, const
 {
 	struct archive *a = outer_new();
 
-	return read_archive(out, a, archive_read_open_fd(a, fd, READ_BLOCK), name, ref, interrupted,
+	return read_archive(out, a, fd_source_open(a, fd, 0, interrupted), name, ref, interrupted,
 			    1);
 }
 
@@ -915,10 +989,16 @@ int
 cs_imagefs_read_file(struct cs_imagefs **out, const char *path, const char *ref,
 		     volatile sig_atomic_t *interrupted)
 {
-	struct archive *a = outer_new();
+	struct archive *a;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
-	return read_archive(out, a, archive_read_open_filename(a, path, READ_BLOCK), path, ref,
-			    interrupted, 0);
+	*out = NULL;
+	if (fd < 0)
+		return cs_err_set(CS_EIO, "cannot open image archive '%s': %s", path,
+				  strerror(errno));
+	a = outer_new();
+	return read_archive(out, a, fd_source_open(a, fd, 1, interrupted), path, ref, interrupted,
+			    0);
 }
 
 size_t

@@ -269,6 +269,26 @@ test_expect_success 'validator, layers from the registry (blob at 2 MB/s): SIGTE
 	test -z "$(find cache -name "*.layer")"
 '
 
+# A named pipe as the archive: the writer sends half of a docker save stream, then waits.
+test_expect_success 'validator, --archive (a pipe that stops half way): SIGTERM exits 143' '
+	docker save -o bb.tar busybox:latest && mkfifo pipe.tar || return 1
+	python3 -c "import sys, time
+d = open(\"bb.tar\", \"rb\").read()
+with open(\"pipe.tar\", \"wb\") as o:
+	o.write(d[:len(d) // 2])
+	o.flush()
+	print(\"half\", flush=True)
+	time.sleep(60)" >writer.out 2>&1 &
+	writer=$!
+	test_when_finished "kill $writer 2>/dev/null; rm -f pipe.tar bb.tar" &&
+	start caas-validator -v --policy policy.json --no-processes --archive pipe.tar \
+		--json r.json busybox:latest &&
+	wait_until 30 has_line writer.out "^half" &&
+	sleep 0.5 && kill -0 "$pid" &&
+	signal_and_wait TERM &&
+	stopped_as 143
+'
+
 test_expect_success 'validator, process observation: SIGTERM exits 143 with the --json result, the container removed' '
 	caas-build-runner --repo src --context-dir app --image $name --tag obs >b.out 2>&1 &&
 	built=$(docker image inspect -f "{{.Id}}" $name:obs) &&

@@ -2,9 +2,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -422,6 +425,62 @@ test_imagefs__truncated_and_interrupted(void)
 	free(path);
 }
 
+struct late_stop {
+	volatile sig_atomic_t *flag;
+	int write_end;
+};
+
+static void *
+stop_later(void *payload)
+{
+	struct late_stop *ls = payload;
+	struct timespec ts = {0, 200 * 1000 * 1000};
+
+	nanosleep(&ts, NULL);
+	*ls->flag = SIGTERM;
+	ts.tv_sec = 3; /* without the check the reader would wait for this */
+	ts.tv_nsec = 0;
+	nanosleep(&ts, NULL);
+	close(ls->write_end);
+	return NULL;
+}
+
+/*
+ * A pipe that stalls after half an archive (a FIFO given as --archive, an
+ * export that stops): the flag set by a signal handler ends the read at once,
+ * although no read() returns EINTR (libarchive's own readers retry those).
+ */
+static void
+test_imagefs__stalled_pipe_is_interrupted(void)
+{
+	static const char *const l0[] = {"a=0123456789", "b", NULL};
+	static const char *const *layers[] = {l0, NULL};
+	volatile sig_atomic_t stop = 0;
+	struct cs_imagefs *fs = NULL;
+	struct late_stop ls = {.flag = &stop};
+	char *path = make_image(layers, 1, 0), buf[1024];
+	int fds[2], in = open(path, O_RDONLY);
+	ssize_t n = read(in, buf, sizeof(buf));
+	struct timespec t0, t1;
+	pthread_t tid;
+
+	T_ASSERT(n == (ssize_t)sizeof(buf));
+	T_ASSERT(pipe(fds) == 0);
+	T_ASSERT(write(fds[1], buf, (size_t)n) == n); /* the first 1024 bytes, then nothing */
+	ls.write_end = fds[1];
+	T_ASSERT(pthread_create(&tid, NULL, stop_later, &ls) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	T_ASSERT_INT(cs_imagefs_read_fd(&fs, fds[0], "pipe", NULL, &stop), CS_EINTR);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	T_ASSERT(fs == NULL);
+	T_ASSERT((t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9 < 1.5);
+	pthread_join(tid, NULL);
+	close(fds[0]);
+	close(in);
+	unlink(path);
+	free(path);
+}
+
 static void
 test_imagefs__long_paths_are_kept_whole(void)
 {
@@ -488,6 +547,7 @@ main(void)
 	T_RUN(test_imagefs__missing_layer_and_wrong_ref);
 	T_RUN(test_imagefs__oci_layout_and_links);
 	T_RUN(test_imagefs__truncated_and_interrupted);
+	T_RUN(test_imagefs__stalled_pipe_is_interrupted);
 	T_RUN(test_imagefs__long_paths_are_kept_whole);
 	T_RUN(test_imagefs__layer_starting_with_a_brace);
 	T_RUN(test_imagefs__clean_path);
