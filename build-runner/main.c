@@ -696,10 +696,20 @@ finish:
 	br_repo_unlock(lock_fd);
 	lock_fd = -1;
 	if (temp_tagged && engine) {
+		int uerr;
+
 		/* also after a signal: the name is the run's own, nobody else removes it */
 		cs_http_set_cancel(cs_docker_http(engine), NULL);
-		if (br_untag(engine, temp_name) < 0)
-			cs_log(CS_LOG_WARN, "%s", cs_err_msg());
+		uerr = br_untag(engine, temp_name);
+
+		/*
+		 * The engine makes the name only when a build ends with an image: if it
+		 * went away before that, there is nothing to remove (the error says why).
+		 */
+		if (uerr < 0)
+			cs_log(built.image_id == NULL && cs_err_unreachable(uerr) ? CS_LOG_DEBUG
+										  : CS_LOG_WARN,
+			       "%s", cs_err_msg());
 		temp_tagged = 0;
 	}
 	if (rc == CS_EXIT_OK && br_interrupted)

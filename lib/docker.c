@@ -298,6 +298,30 @@ out:
 }
 
 int
+cs_docker_ping(struct cs_docker *d, long timeout_ms)
+{
+	struct cs_http_req req = {.path = "/_ping", .timeout_ms = timeout_ms, .fresh_connect = 1};
+	struct cs_http_resp resp = CS_HTTP_RESP_INIT;
+	const char *why;
+	int error;
+
+	if ((error = cs_http_do(d->http, &req, &resp)) < 0) {
+		why = strrchr(cs_err_msg(), ':');
+		error = cs_err_set(error == CS_ETIMEOUT ? CS_ETIMEOUT : CS_ENET,
+				   "the Docker engine at %s does not answer:%s", d->host,
+				   why ? why + 1 : " no answer");
+		goto out;
+	}
+	if (resp.status != 200)
+		error = cs_err_set(CS_ENET,
+				   "the Docker engine at %s does not answer: GET /_ping: HTTP %ld",
+				   d->host, resp.status);
+out:
+	cs_http_resp_release(&resp);
+	return error;
+}
+
+int
 cs_docker_raw(struct cs_docker *d, const char *method, const char *path, cs_http_write_fn write_cb,
 	      void *payload)
 {
