@@ -20,6 +20,7 @@ struct build_state {
 	struct cs_buf step;  /* the last "Step N/M : ..." line */
 	struct cs_buf error; /* the engine's error message */
 	char container[65];  /* the running step's container, until the engine removes it */
+	int messages;	     /* how many the engine sent */
 	char *image_id;
 	int color;
 	int failed;
@@ -109,6 +110,7 @@ on_message(json_t *msg, void *payload)
 	const char *s;
 	json_t *aux;
 
+	st->messages++;
 	if ((s = json_string_value(json_object_get(msg, "stream"))) != NULL) {
 		cs_buf_adds(&st->line, s);
 		flush_lines(st, 0);
@@ -194,7 +196,8 @@ engine_lost(struct cs_docker *d, const struct build_state *st, int stream_error)
 
 	if (stream_error == CS_ENET) {
 		why = err_reason();
-		cs_buf_addf(&msg, "the connection was cut (%s)", why);
+		cs_buf_addf(&msg, st->messages ? "the connection was cut (%s)" : "no answer (%s)",
+			    why);
 	} else {
 		if (cs_docker_ping(d, 5000) == 0)
 			return 0;

@@ -71,8 +71,10 @@ engine2_running() {
 e2_kill_dir_procs_() {
 	local dir=$1 id f pid cmd
 	for id in "$dir"/data/containers/*; do
+		[ -d "$id" ] || continue
 		id=${id##*/}
-		for f in /sys/fs/cgroup/*/docker/"$id"/cgroup.procs /sys/fs/cgroup/docker/"$id"/cgroup.procs; do
+		for f in /sys/fs/cgroup/*/docker/"$id"/cgroup.procs /sys/fs/cgroup/docker/"$id"/cgroup.procs \
+			/sys/fs/cgroup/system.slice/docker-"$id".scope/cgroup.procs; do
 			[ -r "$f" ] || continue
 			while read -r pid; do
 				kill -KILL "$pid" 2>/dev/null
