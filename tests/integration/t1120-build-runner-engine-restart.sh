@@ -79,6 +79,7 @@ test_expect_success 'the engine killed (SIGKILL) during a RUN: exit 6 at once, t
 '
 
 test_expect_success 'the engine started again builds: exit 0, the image named, its temporary name gone' '
+	engine2_start &&
 	DOCKER_HOST=$E2_HOST TMPDIR=$TEST_SCRATCH/tmp caas-build-runner --context quick \
 		--image $p-after --tag t1 >out 2>err &&
 	test "$(cat out)" = "$p-after:t1" &&
