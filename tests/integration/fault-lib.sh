@@ -53,7 +53,7 @@ start_fault_proxy() {
 
 # fault CTLPORT QUERY: set the proxy's fault, e.g. fault "$p_ctl" "mode=status&code=500&count=2"
 fault() {
-	curl -sSf "http://127.0.0.1:$1/fault?$2" >/dev/null
+	curl -gsSf "http://127.0.0.1:$1/fault?$2" >/dev/null
 }
 
 # fault_stat CTLPORT KEY: a counter of the proxy (requests, faults, cuts, connections)

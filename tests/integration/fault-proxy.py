@@ -35,6 +35,7 @@ The control endpoint (plain HTTP on 127.0.0.1:C) takes GET requests:
     /fault?mode=hold&match=REGEX&delay=T  relay a matching request, then hold its answer
                                           T seconds (count=N: the next N; default 1)
     /fault?mode=none                      no fault (listening again if it was refused)
+    &skip=N        let the first N matching requests through
     &match=REGEX   which requests ("METHOD PATH") a fault applies to; default: all for
                    status, blob uploads (PATCH/PUT/POST .../blobs/uploads/) for cut
     /stats        JSON: requests relayed, faults injected, cuts, log of the last requests
@@ -66,6 +67,7 @@ class Faults:
         self.match = None
         self.forward = False
         self.delay = 0.0
+        self.skip = 0
         self.drop_now = False
         self.stats = {"requests": 0, "faults": 0, "cuts": 0, "connections": 0, "log": []}
 
@@ -84,6 +86,7 @@ class Faults:
             self.after = int(q.get("after", 0))
             self.forward = q.get("forward", "0") == "1"
             self.delay = float(q.get("delay", 0))
+            self.skip = int(q.get("skip", 0))
             if self.count == 0 and secs == 0 and self.mode == "hold":
                 self.count = 1
             m = q.get("match")
@@ -105,6 +108,9 @@ class Faults:
             if self.mode != mode or not self.active():
                 return False
             if self.match and not self.match.search(line):
+                return False
+            if self.skip > 0:
+                self.skip -= 1
                 return False
             if not self.until:
                 self.count -= 1
@@ -358,6 +364,8 @@ class Proxy:
                 head, line, headers = read_head(cr)
                 method, path = line.split()[0], line.split()[1]
                 req = f"{method} {path}"
+                if self.faults.mode == "refuse":
+                    return  # stopped: a request on a connection accepted just before is lost too
                 if self.faults.take("refuse-on", req):
                     if self.faults.forward:
                         up.sendall(head)
