@@ -119,7 +119,7 @@ test_expect_success 'swarm, update: SIGTERM while the second service is updated:
 	test_when_finished "remove_app $app-s2" &&
 	caas-deployer --coe swarm --app $app-s2 -f v1.yml --timeout 90 --resolve-image never >first.log 2>&1 &&
 	before=$(specs $app-s2) &&
-	arm "mode=hold&match=services/[^/]+/update&skip=1&delay=8" &&
+	arm "mode=hold&match=services/.*/update&skip=1&delay=8" &&
 	deploy_bg --coe swarm --app $app-s2 -f v2.yml --timeout 60 &&
 	faulted &&
 	kill -TERM $dep_pid &&
@@ -177,7 +177,7 @@ test_expect_success 'swarm, first deployment: the bay goes away as service b is 
 test_expect_success 'swarm, update: the bay goes away before service b is updated, back 3 s later: b updated once, converged' '
 	test_when_finished "remove_app $app-l2" &&
 	caas-deployer --coe swarm --app $app-l2 -f v1.yml --timeout 90 --resolve-image never >first.log 2>&1 &&
-	arm "mode=refuse&match=services/[^/]+/update&skip=1" &&
+	arm "mode=refuse&match=services/.*/update&skip=1" &&
 	deploy_bg --coe swarm --app $app-l2 -f v2.yml --timeout 60 --stable-for 2 &&
 	faulted &&
 	sleep 3 && fault "$relay_ctl" mode=none &&
