@@ -459,7 +459,7 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--state-file", required=True)
     args = ap.parse_args()
-    if args.cert is None and args.upstream_unix is None:
+    if args.cert is None and args.upstream_unix is None and not args.http:
         ap.error("--cert/--key/--upstream-ca (TLS registry) or --upstream-unix (TCP relay)")
 
     faults = Faults()
