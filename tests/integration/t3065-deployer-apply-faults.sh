@@ -10,7 +10,7 @@ relay_port='' relay_ctl='' # set by the setup
 three() {
 	printf 'services:\n'
 	for s in a b c; do
-		printf '  %s:\n    image: busybox:latest\n    command: ["sleep", "3600"]\n' $s
+		printf '  %s:\n    image: busybox:latest\n    command: ["sleep", "3600"]\n' "$s"
 		printf '    environment:\n      V: "%s"\n' "$1"
 	done
 }

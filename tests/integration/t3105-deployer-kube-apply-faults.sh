@@ -73,7 +73,7 @@ objects() {
 state() {
 	kubectl -n "$ns" get cm conf -o jsonpath='{.data.v}{"\n"}' &&
 		for d in a b; do
-			kubectl -n "$ns" get deploy $d -o jsonpath='{.spec.template.spec.containers[0].env[0].value} {.spec.template.spec.containers[0].image} {.spec.minReadySeconds}{"\n"}'
+			kubectl -n "$ns" get deploy "$d" -o jsonpath='{.spec.template.spec.containers[0].env[0].value} {.spec.template.spec.containers[0].image} {.spec.minReadySeconds}{"\n"}'
 		done
 }
 
