@@ -772,7 +772,15 @@ apply_item(struct dep_ctx *ctx, struct dep_item *it)
 			return 0;
 		}
 		if (it->applied) {
-			if ((error = ctx->be->rollback(ctx, it)) < 0)
+			/* the item's own half-change goes, --keep-on-failure or not */
+			const struct dep_deploy_opts *opts = ctx->opts;
+			struct dep_deploy_opts undo = *opts;
+
+			undo.keep_on_failure = 0;
+			ctx->opts = &undo;
+			error = ctx->be->rollback(ctx, it);
+			ctx->opts = opts;
+			if (error < 0)
 				return error;
 			it->applied = it->partial = it->wait = 0;
 			it->done = it->failed = 0;

@@ -72,6 +72,8 @@ f_apply(struct dep_ctx *ctx, struct dep_item *it)
 		S.taken[i] = S.took != TOOK_NOTHING;
 		return cs_err_set(CS_ENET, "connection refused");
 	}
+	if (S.taken[i] && it->action == DEP_ACT_CREATE)
+		return cs_err_set(CS_EHTTP, "HTTP 409: the name is in use");
 	S.taken[i] = 1;
 	it->applied = 1;
 	it->wait = it->kind == DEP_KIND_SERVICE;
@@ -98,6 +100,8 @@ f_rollback(struct dep_ctx *ctx, struct dep_item *it)
 {
 	size_t i = (size_t)(it - ctx->plan.v);
 
+	if (ctx->opts->keep_on_failure && it->action == DEP_ACT_CREATE)
+		return 0; /* left in place, as the real backends do */
 	S.rollbacks[i]++;
 	if (bay_away())
 		return cs_err_set(CS_ENET, "connection refused");
@@ -137,12 +141,18 @@ static const struct dep_backend fake = {
     .close = f_close,
 };
 
+static int keep_on_failure;
+
 static int
 run(struct dep_result *r, int timeout_s)
 {
 	json_t *m = json_pack("{s:s, s:{s:{s:s}}}", "name", "t", "services", "web", "image", "w");
-	struct dep_deploy_opts o = {
-	    .coe = "fake", .app = "t", .timeout_s = timeout_s, .poll_ms = 5, .backend = &fake};
+	struct dep_deploy_opts o = {.coe = "fake",
+				    .app = "t",
+				    .timeout_s = timeout_s,
+				    .poll_ms = 5,
+				    .keep_on_failure = keep_on_failure,
+				    .backend = &fake};
 	int code = dep_deploy_run(r, m, &o);
 
 	json_decref(m);
@@ -197,6 +207,20 @@ test_deploy_apply__partial_change_is_undone_then_applied_again(void)
 	T_ASSERT_INT(S.rollbacks[2], 1);
 	T_ASSERT_INT(S.applies[2], 2);
 	T_ASSERT_INT(S.rollbacks[0] + S.rollbacks[1], 0);
+	dep_result_release(&r);
+}
+
+static void
+test_deploy_apply__partial_create_is_undone_even_with_keep_on_failure(void)
+{
+	struct dep_result r = DEP_RESULT_INIT;
+
+	script(1, TOOK_PART, 2);
+	keep_on_failure = 1;
+	T_ASSERT_INT(run(&r, 30), DEP_EXIT_OK);
+	keep_on_failure = 0;
+	T_ASSERT_INT(S.rollbacks[1], 1);
+	T_ASSERT_INT(S.applies[1], 2);
 	dep_result_release(&r);
 }
 
@@ -262,6 +286,7 @@ main(void)
 	T_RUN(test_deploy_apply__lost_request_not_taken_is_applied_again);
 	T_RUN(test_deploy_apply__lost_answer_of_a_whole_change_is_kept);
 	T_RUN(test_deploy_apply__partial_change_is_undone_then_applied_again);
+	T_RUN(test_deploy_apply__partial_create_is_undone_even_with_keep_on_failure);
 	T_RUN(test_deploy_apply__bay_gone_for_good_is_exit_9_naming_each_object);
 	T_RUN(test_deploy_apply__refused_change_rolls_back_the_others);
 	T_RUN(test_deploy_apply__lock_break_rule);
