@@ -438,11 +438,13 @@ remove_lock(struct dep_ctx *ctx, struct dep_lock *lk, const char *id)
 static char *
 holder_text(json_t *labels)
 {
-	return cs_xasprintf("%s, since %s, lock ID %s",
+	const char *id = dep_str(labels, L_TOKEN);
+
+	return cs_xasprintf("%s, since %s%s%s",
 			    dep_str(labels, L_HOLDER) ? dep_str(labels, L_HOLDER)
 						      : "unknown holder",
 			    dep_str(labels, L_SINCE) ? dep_str(labels, L_SINCE) : "?",
-			    dep_str(labels, L_TOKEN) ? dep_str(labels, L_TOKEN) : "?");
+			    id ? ", lock ID " : "", id ? id : "");
 }
 
 int
