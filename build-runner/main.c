@@ -669,7 +669,8 @@ main(int argc, char **argv)
 	}
 	br_repo_unlock(lock_fd);
 	lock_fd = -1;
-	tm.push = cs_clock_now() - t0;
+	if (o.push) /* tagging alone is not a phase of its own: no push timing without a push */
+		tm.push = cs_clock_now() - t0;
 
 	/* the result on stdout: each final name, unless the JSON goes there */
 	if (!run.module && !(o.json_path && strcmp(o.json_path, "-") == 0)) {

@@ -876,6 +876,68 @@ out:
 	return error;
 }
 
+/*
+ * apply(it) got no answer: did the create or update reach the swarm? An
+ * object of the planned name that plan did not see is ours (the app's lock
+ * keeps other runs of it away); an update moved the service's version.
+ */
+static int
+swarm_recheck(struct dep_ctx *ctx, struct dep_item *it)
+{
+	struct swarm *sw = ctx->priv;
+	const char *kind = dep_kind_name(it->kind);
+	json_t *f = NULL, *list = NULL, *o, *svc = NULL;
+	char *path = NULL, *idkey;
+	int error;
+
+	if (it->action == DEP_ACT_REMOVE)
+		return 0;
+	if (it->kind == DEP_KIND_SERVICE && it->action == DEP_ACT_UPDATE) {
+		path = cs_xasprintf("/services/%s", it->id);
+		if ((error = dep_call(ctx, "GET", path, NULL, 0, &svc)) < 0)
+			goto out;
+		if (!it->applied &&
+		    dep_num(json_object_get(svc, "Version"), "Index") == it->version)
+			goto out; /* not updated */
+		it->applied = it->wait = 1;
+		error = refresh_service(ctx, it);
+		goto out;
+	}
+	if (it->applied && it->kind == DEP_KIND_SERVICE) {
+		it->wait = 1;
+		error = refresh_service(ctx, it);
+		goto out;
+	}
+	f = json_pack("{s:[s]}", "name", it->name);
+	idkey = cs_xasprintf("/%ss", kind);
+	path = dep_filter_path(idkey, f);
+	free(idkey);
+	if ((error = dep_call(ctx, "GET", path, NULL, 0, &list)) < 0)
+		goto out;
+	/* the name filter matches prefixes too; networks have no Spec */
+	o = find_by_name(list, it->name, it->kind != DEP_KIND_NETWORK);
+	if (o == NULL || (!dep_str(o, "ID") && !dep_str(o, "Id")))
+		goto out;
+	free(it->id);
+	it->id = cs_xstrdup(dep_str(o, "ID") ? dep_str(o, "ID") : dep_str(o, "Id"));
+	it->applied = 1;
+	cs_log(CS_LOG_INFO, "%s %s was created (its answer was lost)", kind, it->name);
+	if (it->kind == DEP_KIND_SERVICE) {
+		it->wait = 1;
+		error = refresh_service(ctx, it);
+		goto out;
+	}
+	idkey = cs_xasprintf("%s:%s", kind, it->name);
+	json_object_set_new(sw->ids, idkey, json_string(it->id));
+	free(idkey);
+out:
+	free(path);
+	json_decref(f);
+	json_decref(list);
+	json_decref(svc);
+	return error;
+}
+
 /* Converge. */
 
 static const char *
@@ -1662,6 +1724,7 @@ const struct dep_backend dep_backend_swarm = {
     .apply = swarm_apply,
     .wait = swarm_wait,
     .rollback = swarm_rollback,
+    .recheck = swarm_recheck,
     .report = swarm_report,
     .close = swarm_close,
     .item_release = swarm_item_release,

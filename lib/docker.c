@@ -37,8 +37,12 @@ version_cmp(const char *a, const char *b)
 	return 0;
 }
 
+/*
+ * GET /_ping: the engine answers, and which API version to speak. ca is the CA file the
+ * engine's certificate was checked against (NULL: no TLS), named when it is refused.
+ */
 static int
-negotiate(struct cs_docker *d)
+negotiate(struct cs_docker *d, const char *ca)
 {
 	struct cs_http_req req = {.path = "/_ping", .timeout_ms = 30000};
 	struct cs_http_resp resp = CS_HTTP_RESP_INIT;
@@ -48,8 +52,14 @@ negotiate(struct cs_docker *d)
 	if ((error = cs_http_do(d->http, &req, &resp)) < 0) {
 		const char *why = strrchr(cs_err_msg(), ':');
 
-		error = cs_err_set(CS_ENET, "cannot connect to the Docker engine at %s:%s", d->host,
-				   why ? why + 1 : " no answer");
+		if (error == CS_ETLS && ca != NULL)
+			error = cs_err_set(CS_ETLS,
+					   "cannot connect to the Docker engine at %s: its TLS "
+					   "certificate is refused:%s (checked against '%s')",
+					   d->host, why ? why + 1 : " unknown reason", ca);
+		else
+			error = cs_err_set(CS_ENET, "cannot connect to the Docker engine at %s:%s",
+					   d->host, why ? why + 1 : " no answer");
 		goto out;
 	}
 	if (resp.status != 200) {
@@ -121,7 +131,7 @@ cs_docker_connect(struct cs_docker **out, const char *host)
 	}
 	if ((error = cs_http_new(&d->http, host, &tls)) < 0)
 		goto out;
-	if ((error = negotiate(d)) < 0)
+	if ((error = negotiate(d, tls.ca_file)) < 0)
 		goto out;
 	*out = d;
 	d = NULL;

@@ -12,6 +12,9 @@ request boundaries or inside a body. Python 3 standard library only.
 
 Without --cert, with --upstream-unix PATH, it is a plain TCP relay to that
 unix socket (the engine's API as a tcp:// bay); only refuse and drop apply.
+With --http as well (and --upstream-unix PATH or --upstream HOST:PORT), it is a
+plain-HTTP relay that reads each request, so the faults above and hold apply
+to single requests of the engine's API or of a Kubernetes API server's HTTP port.
 
 FILE receives {"port": P, "control": C, "pid": PID} once both sockets listen.
 The control endpoint (plain HTTP on 127.0.0.1:C) takes GET requests:
@@ -26,7 +29,13 @@ The control endpoint (plain HTTP on 127.0.0.1:C) takes GET requests:
     /fault?mode=refuse&seconds=T          refuse for T seconds, then listen again
     /fault?mode=drop                      cut every open connection now (the fault in force
                                           stays; refuse drops them too)
+    /fault?mode=refuse&match=REGEX&forward=1  the same, but the matching request reaches
+                                          the upstream first (it takes effect) and its
+                                          answer is lost
+    /fault?mode=hold&match=REGEX&delay=T  relay a matching request, then hold its answer
+                                          T seconds (count=N: the next N; default 1)
     /fault?mode=none                      no fault (listening again if it was refused)
+    &skip=N        let the first N matching requests through
     &match=REGEX   which requests ("METHOD PATH") a fault applies to; default: all for
                    status, blob uploads (PATCH/PUT/POST .../blobs/uploads/) for cut
     /stats        JSON: requests relayed, faults injected, cuts, log of the last requests
@@ -56,6 +65,9 @@ class Faults:
         self.until = 0.0
         self.after = 0
         self.match = None
+        self.forward = False
+        self.delay = 0.0
+        self.skip = 0
         self.drop_now = False
         self.stats = {"requests": 0, "faults": 0, "cuts": 0, "connections": 0, "log": []}
 
@@ -72,6 +84,11 @@ class Faults:
             if self.count == 0 and secs == 0 and self.mode in ("status", "cut"):
                 self.count = 1
             self.after = int(q.get("after", 0))
+            self.forward = q.get("forward", "0") == "1"
+            self.delay = float(q.get("delay", 0))
+            self.skip = int(q.get("skip", 0))
+            if self.count == 0 and secs == 0 and self.mode == "hold":
+                self.count = 1
             m = q.get("match")
             if self.mode == "refuse" and m:
                 self.mode = "refuse-on"  # stop when a matching request arrives
@@ -91,6 +108,9 @@ class Faults:
             if self.mode != mode or not self.active():
                 return False
             if self.match and not self.match.search(line):
+                return False
+            if self.skip > 0:
+                self.skip -= 1
                 return False
             if not self.until:
                 self.count -= 1
@@ -218,8 +238,8 @@ class Proxy:
     def __init__(self, args, faults):
         self.args = args
         self.faults = faults
-        self.raw = args.cert is None
-        if not self.raw:
+        self.raw = args.cert is None and not args.http
+        if args.cert is not None:
             self.server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.server_ctx.load_cert_chain(args.cert, args.key)
             self.client_ctx = ssl.create_default_context(cafile=args.upstream_ca)
@@ -321,18 +341,37 @@ class Proxy:
         self.track(raw, True)
         up_raw = None
         try:
-            client = self.server_ctx.wrap_socket(raw, server_side=True)
+            client = raw if self.args.cert is None else \
+                self.server_ctx.wrap_socket(raw, server_side=True)
             cr = Reader(client)
-            up_raw = socket.create_connection(self.upstream, timeout=30)
-            self.track(up_raw, True)
-            up = self.client_ctx.wrap_socket(up_raw, server_hostname=self.upstream[0])
+            if self.args.cert is None:
+                client = raw
+                if self.args.upstream_unix:
+                    up_raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    up_raw.connect(self.args.upstream_unix)
+                else:
+                    host, _, port = self.args.upstream.rpartition(":")
+                    up_raw = socket.create_connection((host, int(port)), timeout=30)
+                self.track(up_raw, True)
+                up = up_raw
+            else:
+                up_raw = socket.create_connection(self.upstream, timeout=30)
+                self.track(up_raw, True)
+                up = self.client_ctx.wrap_socket(up_raw, server_hostname=self.upstream[0])
             up.settimeout(None)
             ur = Reader(up)
             while True:
                 head, line, headers = read_head(cr)
                 method, path = line.split()[0], line.split()[1]
                 req = f"{method} {path}"
+                if self.faults.mode == "refuse":
+                    return  # stopped: a request on a connection accepted just before is lost too
                 if self.faults.take("refuse-on", req):
+                    if self.faults.forward:
+                        up.sendall(head)
+                        relay_body(cr, headers, up.sendall)
+                        relay_response(ur, method, lambda d: None)
+                        self.faults.record("requests", req)
                     with self.faults.lock:
                         self.faults.mode = "refuse"
                     self.faults.record("faults", f"{req} -> registry stopped")
@@ -351,7 +390,14 @@ class Proxy:
                 if not relay_body(cr, headers, up.sendall, budget):
                     self.faults.record("cuts", f"{req} -> cut after {self.faults.after} bytes")
                     return
-                rh = relay_response(ur, method, client.sendall)
+                if self.faults.take("hold", req):
+                    held = []
+                    rh = relay_response(ur, method, held.append)
+                    self.faults.record("faults", f"{req} -> answer held {self.faults.delay} s")
+                    time.sleep(self.faults.delay)
+                    client.sendall(b"".join(held))
+                else:
+                    rh = relay_response(ur, method, client.sendall)
                 self.faults.record("requests", req)
                 if rh.get("connection", "").lower() == "close" or \
                         headers.get("connection", "").lower() == "close":
@@ -409,10 +455,11 @@ def main():
     ap.add_argument("--upstream", default="127.0.0.1:5000")
     ap.add_argument("--upstream-ca")
     ap.add_argument("--upstream-unix")
+    ap.add_argument("--http", action="store_true")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--state-file", required=True)
     args = ap.parse_args()
-    if args.cert is None and args.upstream_unix is None:
+    if args.cert is None and args.upstream_unix is None and not args.http:
         ap.error("--cert/--key/--upstream-ca (TLS registry) or --upstream-unix (TCP relay)")
 
     faults = Faults()
