@@ -25,6 +25,7 @@
 #   engine2_join_swarm       join the shared swarm as a worker (availability pause: no task
 #                            lands on it until engine2_availability active); sets E2_NODE_ID
 #   engine2_availability A   active, pause or drain, from the manager
+#   engine2_registry_route   the test registry reachable from the engine as $CAAS_REGISTRY
 #
 # Everything is removed when the test file exits (and, at the next use of this file, what a
 # killed earlier run left): the worker node from the manager (docker node rm --force), the
@@ -273,6 +274,33 @@ engine2_join_swarm() {
 	E2_NODE_ID=$(engine2_docker info --format '{{.Swarm.NodeID}}') &&
 		[ -n "$E2_NODE_ID" ] &&
 		echo "$E2_NODE_ID" >"$E2_DIR/node-id"
+}
+
+# engine2_registry_route: the engine reaches the test registry at its own 127.0.0.1:5000 (the
+# registry listens on the host's loopback only): a forwarder in the namespace to the host side,
+# and one on the host side to 127.0.0.1:5000. The registry's CA in /etc/docker/certs.d serves
+# both engines (one file system).
+engine2_registry_route() {
+	local port=${CAAS_REGISTRY##*:}
+	[ ! -s "$E2_DIR/registry-route" ] || return 0
+	setsid socat -lf "$E2_DIR/forward-registry-host.log" \
+		"TCP-LISTEN:$port,bind=$E2_HOST_ADDR,fork,reuseaddr" "TCP:$CAAS_REGISTRY" \
+		>/dev/null 2>&1 </dev/null &
+	disown $!
+	setsid nsenter --net="/run/netns/$E2_NS" -- socat -lf "$E2_DIR/forward-registry-ns.log" \
+		"TCP-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr" "TCP:$E2_HOST_ADDR:$port" \
+		>/dev/null 2>&1 </dev/null &
+	disown $!
+	for _ in $(seq 50); do
+		if nsenter --net="/run/netns/$E2_NS" -- curl -s -o /dev/null --cacert "$CAAS_REGISTRY_CA" \
+			"https://127.0.0.1:$port/v2/"; then
+			echo "$port" >"$E2_DIR/registry-route"
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "the registry does not answer inside the second engine's namespace" >&2
+	return 1
 }
 
 engine2_availability() {

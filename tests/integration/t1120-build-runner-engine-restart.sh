@@ -78,6 +78,36 @@ test_expect_success 'the engine killed (SIGKILL) during a RUN: exit 6 at once, t
 	nothing_left $p-kill
 '
 
+test_expect_success 'the engine killed during the push: exit 6 (not 4), the engine named, the names it keeps named' '
+	engine2_start &&
+	engine2_registry_route &&
+	mkdir big &&
+	head -c 20000000 /dev/urandom >big/blob &&
+	printf "FROM busybox:latest\nCOPY blob /blob\n" >big/Dockerfile &&
+	rm -rf tmp out err res.json && mkdir tmp &&
+	{
+		DOCKER_HOST=$E2_HOST TMPDIR=$TEST_SCRATCH/tmp caas-build-runner --context big \
+			--image $p-push --tag t1 --registry $CAAS_REGISTRY --registry-user $CAAS_REGISTRY_USER \
+			--registry-password-file $CAAS_REGISTRY_PASSWORD_FILE --push --json res.json >out 2>err &
+		br_pid=$!
+	} &&
+	for _ in $(seq 600); do grep -q ": Preparing$" err && break; sleep 0.05; done &&
+	engine2_stop KILL &&
+	finish &&
+	test "$rc" = 6 &&
+	grep "error:" err >errors &&
+	test_line_count = 1 errors &&
+	grep "^caas-build-runner: error: lost the engine at $E2_HOST during the push of $CAAS_REGISTRY/$p-push:t1: " err &&
+	temp=$(sed -n "s/^caas-build-runner: warning: the temporary name \([^ ]*\) stays: the engine at .* does not answer (docker rmi .* once it is back)$/\1/p" err) &&
+	test -n "$temp" &&
+	jq -e ".status == \"failed\" and .exit_code == 6" res.json &&
+	test -z "$(ls -A tmp)" &&
+	engine2_start &&
+	engine2_docker image inspect "$temp" >/dev/null &&
+	engine2_docker rmi "$temp" $CAAS_REGISTRY/$p-push:t1 &&
+	test "$(registry_curl -o /dev/null -w "%{http_code}" "$CAAS_REGISTRY_URL/v2/$p-push/manifests/t1")" = 404
+'
+
 test_expect_success 'the engine started again builds: exit 0, the image named, its temporary name gone' '
 	engine2_start &&
 	DOCKER_HOST=$E2_HOST TMPDIR=$TEST_SCRATCH/tmp caas-build-runner --context quick \
