@@ -19,6 +19,8 @@ struct build_state {
 	struct cs_buf line;  /* partial output line */
 	struct cs_buf step;  /* the last "Step N/M : ..." line */
 	struct cs_buf error; /* the engine's error message */
+	char container[65];  /* the running step's container, until the engine removes it */
+	int messages;	     /* how many the engine sent */
 	char *image_id;
 	int color;
 	int failed;
@@ -51,6 +53,29 @@ strip_ansi(struct cs_buf *s)
 		s->buf[w] = '\0';
 }
 
+/*
+ * The classic builder's " ---> Running in ID" and "Removing intermediate
+ * container ID" lines: which step container the engine holds now.
+ */
+static void
+note_container(struct build_state *st, const char *line)
+{
+	static const char run[] = " ---> Running in ", rm[] = "Removing intermediate container ";
+	size_t n;
+
+	if (strncmp(line, run, strlen(run)) == 0) {
+		line += strlen(run);
+		n = strspn(line, "0123456789abcdef");
+		if (n && n < sizeof(st->container)) {
+			memcpy(st->container, line, n);
+			st->container[n] = '\0';
+		}
+	} else if (strncmp(line, rm, strlen(rm)) == 0 && st->container[0] &&
+		   strncmp(line + strlen(rm), st->container, strlen(st->container)) == 0) {
+		st->container[0] = '\0';
+	}
+}
+
 /* Print the complete lines of st->line; keep a partial last line. */
 static void
 flush_lines(struct build_state *st, int all)
@@ -65,6 +90,7 @@ flush_lines(struct build_state *st, int all)
 		cs_buf_consume(&st->line, n);
 		if (!st->color)
 			strip_ansi(&one);
+		note_container(st, one.buf);
 		if (strncmp(one.buf, "Step ", 5) == 0) {
 			cs_buf_reset(&st->step);
 			cs_buf_add(&st->step, one.buf, one.len);
@@ -84,6 +110,7 @@ on_message(json_t *msg, void *payload)
 	const char *s;
 	json_t *aux;
 
+	st->messages++;
 	if ((s = json_string_value(json_object_get(msg, "stream"))) != NULL) {
 		cs_buf_adds(&st->line, s);
 		flush_lines(st, 0);
@@ -135,6 +162,67 @@ add_json_param(struct cs_buf *q, const char *key, json_t *v)
 	add_param(q, key, s);
 	free(s);
 	return 0;
+}
+
+/* The text after the last ':' of the current error message, without the leading space. */
+static char *
+err_reason(void)
+{
+	const char *m = cs_err_msg(), *c = strrchr(m, ':');
+
+	if (c == NULL)
+		return cs_xstrdup(m);
+	c++;
+	while (*c == ' ')
+		c++;
+	return cs_xstrdup(*c ? c : m);
+}
+
+/*
+ * The build stream ended without an image: stream_error is CS_ENET when the
+ * connection was cut, 0 when the engine ended the build itself (a step
+ * failed, or no image ID came). An engine that stops (SIGTERM) ends the
+ * running step (exit 137) and the stream before it goes: if it no longer
+ * answers, that is the engine's fault, not the Dockerfile's. Returns 0 when
+ * the engine still answers (the failure stands), else CS_ENET with one line
+ * naming the engine, the step and the step's container it may keep.
+ */
+static int
+engine_lost(struct cs_docker *d, const struct build_state *st, int stream_error)
+{
+	struct cs_buf msg = CS_BUF_INIT;
+	char *why = NULL;
+	int error;
+
+	if (stream_error == CS_ENET) {
+		why = err_reason();
+		cs_buf_addf(&msg, st->messages ? "the connection was cut (%s)" : "no answer (%s)",
+			    why);
+	} else {
+		if (cs_docker_ping(d, 5000) == 0)
+			return 0;
+		why = err_reason();
+		if (st->failed)
+			cs_buf_addf(&msg, "it ended the step with '%s' and no longer answers (%s)",
+				    st->error.buf, why);
+		else
+			cs_buf_addf(&msg,
+				    "it ended the build without an image and no longer "
+				    "answers (%s)",
+				    why);
+	}
+	if (st->container[0])
+		cs_buf_addf(&msg, "; it may keep the step's container %s (docker rm %s)",
+			    st->container, st->container);
+	if (st->step.len)
+		error = cs_err_set(CS_ENET, "lost the engine at %s during the build, at %s: %s",
+				   cs_docker_host(d), st->step.buf, msg.buf);
+	else
+		error = cs_err_set(CS_ENET, "lost the engine at %s during the build: %s",
+				   cs_docker_host(d), msg.buf);
+	free(why);
+	cs_buf_release(&msg);
+	return error;
 }
 
 /*
@@ -254,6 +342,14 @@ br_build(struct br_build_result *out, struct cs_docker *d, const struct br_build
 	if (error == CS_EHTTP && status == 400) {
 		error = engine_refused(path.buf);
 		goto out;
+	}
+	if (error == CS_ENET || (error == 0 && (st.failed || st.image_id == NULL))) {
+		int lost = engine_lost(d, &st, error);
+
+		if (lost < 0) {
+			error = lost;
+			goto out;
+		}
 	}
 	if (error < 0)
 		goto out;

@@ -267,6 +267,45 @@ exit_for(int error, enum cs_phase phase)
 	return cs_exit_for(error, phase, (int)br_interrupted);
 }
 
+/*
+ * After a failed push (error, the message in cs_err_msg()): when the engine
+ * itself no longer answers, the push failed because it went away, not because
+ * of the registry. Then the message says so and 1 is returned (exit 6);
+ * else the push error stands and 0 is returned.
+ */
+/* The text after the last ':' of m (curl's reason), or m when there is none. */
+static const char *
+last_reason(const char *m)
+{
+	const char *c = strrchr(m, ':');
+
+	if (c == NULL)
+		return m;
+	c++;
+	while (*c == ' ')
+		c++;
+	return *c ? c : m;
+}
+
+static int
+engine_lost_during_push(struct cs_docker *d, int error, const char *name)
+{
+	char *push_msg = cs_xstrdup(cs_err_msg()), *ping_msg;
+	int lost = 0;
+
+	if (cs_docker_ping(d, 5000) < 0) {
+		ping_msg = cs_xstrdup(cs_err_msg());
+		cs_err_set(CS_ENET, "lost the engine at %s during the push of %s: %s (%s)",
+			   cs_docker_host(d), name, last_reason(push_msg), last_reason(ping_msg));
+		free(ping_msg);
+		lost = 1;
+	} else {
+		cs_err_set(error, "%s", push_msg);
+	}
+	free(push_msg);
+	return lost;
+}
+
 /* The image ID name points at in the engine now (caller frees), or NULL. */
 static char *
 current_image_id(struct cs_docker *engine, const char *name)
@@ -657,7 +696,12 @@ main(int argc, char **argv)
 			if ((error = br_push(&digest, engine, names.v[i], &popts)) < 0) {
 				json_decref(entry);
 				free(before);
-				rc = br_interrupted ? exit_for(error, CS_PHASE_PUSH) : CS_EXIT_PUSH;
+				if (br_interrupted)
+					rc = exit_for(error, CS_PHASE_PUSH);
+				else if (engine_lost_during_push(engine, error, names.v[i]))
+					rc = CS_EXIT_UNREACHABLE;
+				else
+					rc = CS_EXIT_PUSH;
 				goto fail;
 			}
 			pushing = NULL;
@@ -671,7 +715,8 @@ main(int argc, char **argv)
 	}
 	br_repo_unlock(lock_fd);
 	lock_fd = -1;
-	tm.push = cs_clock_now() - t0;
+	if (o.push) /* tagging alone is not a phase of its own: no push timing without a push */
+		tm.push = cs_clock_now() - t0;
 
 	/* the result on stdout: each final name, unless the JSON goes there */
 	if (!run.module && !(o.json_path && strcmp(o.json_path, "-") == 0)) {
@@ -705,9 +750,24 @@ finish:
 	br_repo_unlock(lock_fd);
 	lock_fd = -1;
 	if (temp_tagged && engine) {
+		int uerr;
+
 		/* also after a signal: the name is the run's own, nobody else removes it */
 		cs_http_set_cancel(cs_docker_http(engine), NULL);
-		if (br_untag(engine, temp_name) < 0)
+		uerr = br_untag(engine, temp_name);
+
+		/*
+		 * The engine makes the name only when a build ends with an image: if it
+		 * went away before that, there is nothing to remove (the error says why).
+		 */
+		if (uerr < 0 && cs_err_unreachable(uerr) && built.image_id == NULL)
+			cs_log(CS_LOG_DEBUG, "%s", cs_err_msg());
+		else if (uerr < 0 && cs_err_unreachable(uerr))
+			cs_log(CS_LOG_WARN,
+			       "the temporary name %s stays: the engine at %s does not answer "
+			       "(docker rmi %s once it is back)",
+			       temp_name, cs_docker_host(engine), temp_name);
+		else if (uerr < 0)
 			cs_log(CS_LOG_WARN, "%s", cs_err_msg());
 		temp_tagged = 0;
 	}

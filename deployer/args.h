@@ -41,6 +41,7 @@ struct dep_args {
 	int force_conflicts;			      /* kubernetes */
 	double stable_for;			      /* seconds; default DEP_DEFAULT_STABLE_S */
 	long lock_timeout;			      /* seconds; default 300 */
+	const char *break_lock;			      /* --break-lock ID */
 };
 
 #endif

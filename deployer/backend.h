@@ -53,6 +53,8 @@ struct dep_item {
 	int wait;	   /* converge has to wait for it */
 	int done;	   /* converge found it converged */
 	int failed;	   /* converge found it failed (diag says why) */
+	int uncertain;	   /* apply ended without an answer: did the change reach the bay? */
+	int partial;	   /* recheck: only part of the change reached the bay */
 	char *diag;	   /* failure description (task state, error, exit code, logs) */
 	void *priv;	   /* backend data */
 };
@@ -90,6 +92,15 @@ struct dep_backend {
 	 * opts->keep_on_failure. Called in reverse apply order.
 	 */
 	int (*rollback)(struct dep_ctx *ctx, struct dep_item *it);
+	/*
+	 * apply(it) ended without an answer (the bay went away, or a signal
+	 * cut the request): look on the bay whether the change took effect.
+	 * If it did, set it->applied (and id, wait) as apply would have, and
+	 * it->partial when only part of it did (some steps of a multi-request
+	 * change): rollback() can undo it either way. 0 once the bay answered,
+	 * or a transport error (CS_ENET...) while it does not.
+	 */
+	int (*recheck)(struct dep_ctx *ctx, struct dep_item *it);
 	/*
 	 * Optional (may be NULL): called once everything converged, before the
 	 * removals, to drop what a rollback would have needed (the compose

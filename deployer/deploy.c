@@ -638,8 +638,26 @@ roll_back(struct dep_ctx *ctx)
 	/* the restore runs to its end even after a signal: a half-restored app helps no one */
 	restoring = 1;
 	cancel_flag = 0;
-	for (i = 0; i < ctx->plan.nr; i++)
-		ctx->plan.v[i].wait = 0;
+	for (i = 0; i < ctx->plan.nr; i++) {
+		struct dep_item *it = &ctx->plan.v[i];
+
+		it->wait = 0;
+		/* a change cut short (signal, lost bay) may have reached the bay: look */
+		if (!it->uncertain || ctx->be->recheck == NULL)
+			continue;
+		if ((error = ctx->be->recheck(ctx, it)) < 0) {
+			char *what =
+			    cs_xasprintf("cannot tell whether %s '%s' was %s", dep_item_kind(it),
+					 it->name, done_verb(it->action));
+
+			fail(ctx->result, 0, what);
+			free(what);
+			failed = 1;
+			continue;
+		}
+		it->uncertain = 0;
+		it->wait = 0;
+	}
 	for (i = ctx->plan.nr; i-- > 0;) {
 		struct dep_item *it = &ctx->plan.v[i];
 
@@ -678,6 +696,96 @@ roll_back(struct dep_ctx *ctx)
 		failed = 1;
 	}
 	return failed ? CS_ERROR : 0;
+}
+
+/* 1 when some item changed the bay, or may have (its apply got no answer). */
+static int
+any_change(struct dep_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->plan.nr; i++)
+		if (ctx->plan.v[i].applied || ctx->plan.v[i].uncertain)
+			return 1;
+	return 0;
+}
+
+/*
+ * Apply one item. When the request gets no answer because the bay went
+ * away, the bay is polled until ctx->deadline (as the wait does): once it
+ * answers, recheck() tells whether the change took effect; a whole change is
+ * kept and the run goes on, a partial one is rolled back and applied again,
+ * none is applied again. A signal or the deadline ends it with the item
+ * marked uncertain, for roll_back() to look at once more.
+ */
+static int
+apply_item(struct dep_ctx *ctx, struct dep_item *it)
+{
+	char *reason;
+	int error;
+
+	for (;;) {
+		if ((error = ctx->be->apply(ctx, it)) == 0)
+			return 0;
+		if (error == CS_EINTR || dep_interrupted()) {
+			it->uncertain = 1;
+			return error;
+		}
+		if (!cs_err_unreachable(error) || error == CS_ETLS || ctx->be->recheck == NULL)
+			return error;
+		it->uncertain = 1;
+		reason = cs_xstrdup(cs_err_msg());
+		cs_log(CS_LOG_WARN,
+		       "lost the bay while applying %s %s: %s; trying again for %.0f s",
+		       dep_item_kind(it), it->name, reason,
+		       ctx->deadline > cs_clock_now() ? ctx->deadline - cs_clock_now() : 0);
+		for (;;) {
+			if (dep_interrupted()) {
+				free(reason);
+				return cs_err_set(CS_EINTR, "interrupted");
+			}
+			if (cs_clock_now() >= ctx->deadline) {
+				error = cs_err_set(CS_ENET,
+						   "the bay stayed unreachable until the deadline "
+						   "(--timeout): %s",
+						   reason);
+				free(reason);
+				return error;
+			}
+			cs_clock_sleep_ms(ctx->opts->poll_ms > 0 ? ctx->opts->poll_ms : 250);
+			if ((error = ctx->be->recheck(ctx, it)) == 0)
+				break;
+			if (!cs_err_unreachable(error)) {
+				free(reason);
+				return error;
+			}
+		}
+		free(reason);
+		it->uncertain = 0;
+		cs_log(CS_LOG_WARN, "the bay answers again: %s %s was %s", dep_item_kind(it),
+		       it->name,
+		       !it->applied  ? "not changed: applying it again"
+		       : it->partial ? "changed in part: undoing that and applying it again"
+				     : "changed");
+		if (it->applied && !it->partial) {
+			cs_out("%s %s %s", done_verb(it->action), dep_item_kind(it), it->name);
+			return 0;
+		}
+		if (it->applied) {
+			/* the item's own half-change goes, --keep-on-failure or not */
+			const struct dep_deploy_opts *opts = ctx->opts;
+			struct dep_deploy_opts undo = *opts;
+
+			undo.keep_on_failure = 0;
+			ctx->opts = &undo;
+			error = ctx->be->rollback(ctx, it);
+			ctx->opts = opts;
+			if (error < 0)
+				return error;
+			it->applied = it->partial = it->wait = 0;
+			it->done = it->failed = 0;
+		}
+	}
 }
 
 /* "rolled_back", or "failed" when --keep-on-failure left every change in place. */
@@ -737,8 +845,9 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 	struct dep_deploy_opts local;
 	struct dep_lock lock;
 	struct dep_ctx ctx;
+	char *left;
 	size_t i;
-	int error, code = DEP_EXIT_OK, timeout_s, any_applied = 0;
+	int error, code = DEP_EXIT_OK, timeout_s;
 
 	memset(&ctx, 0, sizeof(ctx));
 	memset(&lock, 0, sizeof(lock));
@@ -756,7 +865,7 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 	out->status = "failed";
 
 	ctx.cancel = &cancel_flag;
-	if ((ctx.be = dep_backend_find(opts->coe)) == NULL) {
+	if ((ctx.be = opts->backend ? opts->backend : dep_backend_find(opts->coe)) == NULL) {
 		cs_err_set(CS_EINVAL, "unsupported coe '%s' (swarm, compose, kubernetes)",
 			   opts->coe ? opts->coe : "");
 		code = fail(out, DEP_EXIT_INVALID, NULL);
@@ -814,6 +923,9 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 		goto out;
 	}
 
+	/* the apply phase has its own --timeout to get through a lost bay */
+	timeout_s = opts->timeout_s > 0 ? opts->timeout_s : DEP_DEFAULT_TIMEOUT_S;
+	ctx.deadline = cs_clock_now() + timeout_s;
 	for (i = 0; i < ctx.plan.nr; i++) {
 		struct dep_item *it = &ctx.plan.v[i];
 		char *what;
@@ -821,16 +933,13 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 		/* removals wait until the rest converged: they cannot be rolled back */
 		if (it->action == DEP_ACT_UNCHANGED || it->action == DEP_ACT_REMOVE)
 			continue;
-		if (!dep_interrupted() && (error = ctx.be->apply(&ctx, it)) == 0) {
-			any_applied |= it->applied;
+		if (!dep_interrupted() && (error = apply_item(&ctx, it)) == 0)
 			continue;
-		}
-		any_applied |= it->applied;
 		if (dep_interrupted()) {
 			code = interrupted(out);
-			if (any_applied && roll_back(&ctx) < 0)
+			if (any_change(&ctx) && roll_back(&ctx) < 0)
 				out->status = "failed";
-			else if (any_applied)
+			else if (any_change(&ctx))
 				out->status = rollback_status(&ctx);
 			goto out;
 		}
@@ -840,9 +949,14 @@ dep_deploy_run(struct dep_result *out, json_t *model, const struct dep_deploy_op
 		    fail(out, cs_err_unreachable(error) ? DEP_EXIT_UNREACHABLE : DEP_EXIT_REJECTED,
 			 what);
 		free(what);
-		if (any_applied && code != DEP_EXIT_UNREACHABLE && roll_back(&ctx) < 0)
+		/*
+		 * Undo what was applied, the bay lost or not (a lost bay was
+		 * retried until the deadline; the rollback still tries, in case
+		 * it is back): exit 9 when it cannot, naming each object.
+		 */
+		if (any_change(&ctx) && roll_back(&ctx) < 0)
 			code = DEP_EXIT_ROLLBACK_FAIL;
-		else if (any_applied)
+		else if (any_change(&ctx))
 			out->status = rollback_status(&ctx);
 		goto out;
 	}
@@ -905,7 +1019,10 @@ out:
 	/* rolled back: the bay is as it was (the objects still say what the run did) */
 	if (strcmp(out->status, "rolled_back") == 0)
 		out->changed = 0;
-	dep_lock_release(&ctx, &lock);
+	if ((left = dep_lock_release(&ctx, &lock)) != NULL) {
+		add_message(out, left);
+		free(left);
+	}
 	if (ctx.be)
 		ctx.be->close(&ctx);
 	dep_plan_release(&ctx.plan, ctx.be);

@@ -23,6 +23,7 @@ enum dep_publish_mode {
 };
 
 struct cs_dockerauth;
+struct dep_backend;
 
 /* Options of one run; every string is borrowed and must outlive dep_deploy_run(). */
 struct dep_deploy_opts {
@@ -63,6 +64,13 @@ struct dep_deploy_opts {
 	 * at once when it is held. main() passes --lock-timeout.
 	 */
 	int lock_timeout_s;
+	/*
+	 * --break-lock ID: take over the app's lock if its ID (lock.h) is this
+	 * one, whoever holds it (a run whose bay was lost left it); NULL: none.
+	 */
+	const char *break_lock;
+	/* tests: the backend to use instead of the one coe names (NULL: by coe) */
+	const struct dep_backend *backend;
 };
 
 /* One object of the report: kind "service", "network", "secret", "config", "container". */

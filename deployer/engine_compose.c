@@ -32,6 +32,7 @@
 struct ctr_priv {
 	char *old_id;	  /* the container this one replaces (renamed aside), or NULL */
 	char *old_name;	  /* its name while aside */
+	int not_renamed;  /* the old one still has the service's name (the rename was cut) */
 	int start_only;	  /* same config, just not running: start it */
 	int one_shot;	  /* exit 0 counts as done */
 	json_t *networks; /* [{"name": engine network, "aliases": [...]}], first one at create */
@@ -730,11 +731,15 @@ compose_apply(struct dep_ctx *ctx, struct dep_item *it)
 		/* stop the old one and keep it aside for a rollback */
 		p->old_id = it->id;
 		it->id = NULL;
+		free(p->old_name);
 		p->old_name = cs_xasprintf("%s_old-%.12s", it->name, p->old_id);
+		/* from the stop on, a rollback has to bring the old one back */
+		it->applied = 1;
+		p->not_renamed = 1;
 		if ((error = stop_container(ctx, p->old_id, it->desired)) < 0 ||
 		    (error = rename_container(ctx, p->old_id, p->old_name)) < 0)
 			return error;
-		it->applied = 1;
+		p->not_renamed = 0;
 	}
 	/* a new container: every restart from now on counts */
 	p->restarts0 = 0;
@@ -745,6 +750,68 @@ compose_apply(struct dep_ctx *ctx, struct dep_item *it)
 	it->applied = it->wait = 1;
 	cs_out("%s container %s", it->action == DEP_ACT_CREATE ? "created" : "recreated", it->name);
 	return 0;
+}
+
+/*
+ * apply(it) got no answer. A network is one request: it exists or not. A
+ * container's change is several (stop, rename, create, connect, start):
+ * whatever of it reached the engine is marked partial, so that the flow rolls
+ * it back (the old container back under its name, a new one removed) before
+ * it applies it again.
+ */
+static int
+compose_recheck(struct dep_ctx *ctx, struct dep_item *it)
+{
+	struct compose *c = ctx->priv;
+	struct ctr_priv *p = it->priv;
+	json_t *o = NULL;
+	char *path, *idkey;
+	const char *id;
+	int error;
+
+	if (it->action == DEP_ACT_REMOVE)
+		return 0;
+	path = cs_xasprintf("/%s/%s%s", it->kind == DEP_KIND_NETWORK ? "networks" : "containers",
+			    it->name, it->kind == DEP_KIND_NETWORK ? "" : "/json");
+	error = dep_call(ctx, "GET", path, NULL, 0, &o);
+	free(path);
+	if (error == CS_ENOTFOUND)
+		error = 0;
+	if (error < 0)
+		goto out;
+	id = dep_str(o, "Id");
+	if (it->kind == DEP_KIND_NETWORK) {
+		if (id == NULL)
+			goto out;
+		free(it->id);
+		it->id = cs_xstrdup(id);
+		it->applied = 1;
+		idkey = cs_xasprintf("network:%s", it->name);
+		json_object_set_new(c->ids, idkey, json_string(it->id));
+		free(idkey);
+		goto out;
+	}
+	if (it->action == DEP_ACT_UPDATE && p->start_only) {
+		it->applied = it->partial = 1; /* the rollback stops it; stopping twice is fine */
+		goto out;
+	}
+	if (p->old_id) { /* a replacement (applied since its stop) */
+		p->not_renamed = id && strcmp(id, p->old_id) == 0;
+		if (id && !p->not_renamed) {
+			free(it->id);
+			it->id = cs_xstrdup(id);
+		}
+		it->applied = it->partial = 1;
+		goto out;
+	}
+	if (id) {
+		free(it->id);
+		it->id = cs_xstrdup(id);
+		it->applied = it->partial = 1;
+	}
+out:
+	json_decref(o);
+	return error;
 }
 
 /* Converge. */
@@ -1034,9 +1101,10 @@ compose_rollback(struct dep_ctx *ctx, struct dep_item *it)
 		return error;
 	if (p->old_id == NULL)
 		return 0;
-	if ((error = rename_container(ctx, p->old_id, it->name)) < 0 ||
+	if ((!p->not_renamed && (error = rename_container(ctx, p->old_id, it->name)) < 0) ||
 	    (error = start_container(ctx, p->old_id)) < 0)
 		return error;
+	p->not_renamed = 0;
 	free(it->id);
 	it->id = p->old_id;
 	p->old_id = NULL;
@@ -1136,6 +1204,7 @@ const struct dep_backend dep_backend_compose = {
     .apply = compose_apply,
     .wait = compose_wait,
     .rollback = compose_rollback,
+    .recheck = compose_recheck,
     .finish = compose_finish,
     .report = compose_report,
     .close = compose_close,

@@ -991,6 +991,51 @@ out:
 	return error;
 }
 
+/*
+ * apply(it) got no answer: a server-side apply is one request, so the object
+ * exists now (a create) or has another resourceVersion (an update), or the
+ * request did not take effect.
+ */
+static int
+kube_recheck(struct dep_ctx *ctx, struct dep_item *it)
+{
+	struct kube *k = K(ctx);
+	struct kitem *p = it->priv;
+	char *path = dep_kube__obj_path(k, p);
+	json_t *obj = NULL;
+	const char *rv, *was;
+	int error;
+
+	if (path == NULL || it->action == DEP_ACT_REMOVE) {
+		free(path);
+		return 0;
+	}
+	error = dep_kube__get(k, path, &obj);
+	if (error == CS_ENOTFOUND) {
+		error = 0;
+		goto out;
+	}
+	if (error < 0)
+		goto out;
+	rv = dep_str(json_object_get(obj, "metadata"), "resourceVersion");
+	was = dep_str(json_object_get(it->current, "metadata"), "resourceVersion");
+	if (!it->applied && it->action == DEP_ACT_UPDATE && rv && was && strcmp(rv, was) == 0)
+		goto out; /* not changed */
+	it->applied = 1;
+	free(it->id);
+	it->id = rv ? cs_xstrdup(rv) : NULL;
+	cs_log(CS_LOG_INFO, "%s %s was %s (its answer was lost)", p->kind, it->name,
+	       it->action == DEP_ACT_CREATE ? "created" : "updated");
+	if (strcmp(p->kind, "CustomResourceDefinition") == 0)
+		error = wait_crd(ctx, path, it->name);
+	it->wait = dep_kube__is_workload(p->kind);
+	it->done = it->failed = 0;
+out:
+	json_decref(obj);
+	free(path);
+	return error;
+}
+
 /* Roll back. */
 
 /* The object as it was, ready to be PUT back: no resourceVersion, status or server fields. */
@@ -1119,6 +1164,7 @@ const struct dep_backend dep_backend_kubernetes = {
     .apply = kube_apply,
     .wait = dep_kube__wait,
     .rollback = kube_rollback,
+    .recheck = kube_recheck,
     .report = dep_kube__report,
     .close = kube_close,
     .item_release = kube_item_release,

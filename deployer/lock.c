@@ -121,6 +121,7 @@ lock_labels(struct dep_ctx *ctx, struct dep_lock *lk)
 	self_identity(&me);
 	/* a run lasts at most its apply, its wait and a rollback's wait: 2 timeouts + slack */
 	expires = now + 2 * (time_t)timeout_s + 900;
+	lk->expires = expires;
 	if (gmtime_r(&now, &tm))
 		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	l = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", DEP_LOCK_LABEL, ctx->opts->app, L_TOKEN,
@@ -356,16 +357,29 @@ find_holder(struct dep_ctx *ctx, struct dep_lock *lk, json_t **labels, char **id
 	return error;
 }
 
+char *
+dep_lock__break_reason(json_t *labels, time_t now, const char *break_id)
+{
+	const char *expires = dep_str(labels, L_EXPIRES), *token = dep_str(labels, L_TOKEN);
+
+	if (break_id && *break_id && token && strcmp(token, break_id) == 0)
+		return cs_xasprintf("--break-lock %s names it", break_id);
+	if (expires && *expires && now > (time_t)atoll(expires))
+		return cs_xstrdup("it expired");
+	return NULL;
+}
+
 /* Why the lock described by labels is stale (caller frees), or NULL while its holder may live. */
 static char *
-stale_reason(json_t *labels)
+stale_reason(json_t *labels, const char *break_id)
 {
 	struct self_id me;
-	const char *expires = dep_str(labels, L_EXPIRES), *pid_s = dep_str(labels, L_PID);
+	const char *pid_s = dep_str(labels, L_PID);
+	char *why;
 	long pid;
 
-	if (expires && time(NULL) > (time_t)atoll(expires))
-		return cs_xstrdup("it expired");
+	if ((why = dep_lock__break_reason(labels, time(NULL), break_id)) != NULL)
+		return why;
 	self_identity(&me);
 	if (pid_s == NULL || !dep_str(labels, L_BOOT) || !dep_str(labels, L_PIDNS) || !me.boot[0] ||
 	    !me.pidns[0] || strcmp(dep_str(labels, L_BOOT), me.boot) != 0 ||
@@ -424,10 +438,13 @@ remove_lock(struct dep_ctx *ctx, struct dep_lock *lk, const char *id)
 static char *
 holder_text(json_t *labels)
 {
-	return cs_xasprintf("%s, since %s",
+	const char *id = dep_str(labels, L_TOKEN);
+
+	return cs_xasprintf("%s, since %s%s%s",
 			    dep_str(labels, L_HOLDER) ? dep_str(labels, L_HOLDER)
 						      : "unknown holder",
-			    dep_str(labels, L_SINCE) ? dep_str(labels, L_SINCE) : "?");
+			    dep_str(labels, L_SINCE) ? dep_str(labels, L_SINCE) : "?",
+			    id ? ", lock ID " : "", id ? id : "");
 }
 
 int
@@ -479,7 +496,7 @@ dep_lock_acquire(struct dep_ctx *ctx, struct dep_lock *lk)
 			continue; /* released between our create and our look: try again */
 		if (error < 0)
 			break;
-		if ((why = stale_reason(labels)) != NULL) {
+		if ((why = stale_reason(labels, ctx->opts->break_lock)) != NULL) {
 			h = holder_text(labels);
 			cs_log(CS_LOG_WARN, "breaking the stale lock %s of app '%s' (%s): %s",
 			       lk->name, ctx->opts->app, h, why);
@@ -525,12 +542,20 @@ dep_lock_acquire(struct dep_ctx *ctx, struct dep_lock *lk)
 	return error;
 }
 
-void
+char *
 dep_lock_release(struct dep_ctx *ctx, struct dep_lock *lk)
 {
-	if (lk->id && (lk->kube || docker_of(ctx)) && remove_lock(ctx, lk, lk->id) < 0)
-		cs_log(CS_LOG_WARN, "cannot remove the lock %s: %s (remove it by hand)", lk->name,
-		       cs_err_msg());
+	char *left = NULL;
+
+	if (lk->id && (lk->kube || docker_of(ctx)) && remove_lock(ctx, lk, lk->id) < 0) {
+		left = cs_xasprintf("cannot remove the lock %s of app '%s': %s; a later deployment "
+				    "waits for it until it expires (in %d s), or takes it over "
+				    "at once with --break-lock %s",
+				    lk->name, ctx->opts->app, cs_err_msg(),
+				    (int)(lk->expires - time(NULL)), lk->token);
+		cs_log(CS_LOG_WARN, "%s", left);
+	}
 	CS_FREE_AND_NULL(lk->id);
 	CS_FREE_AND_NULL(lk->name);
+	return left;
 }

@@ -13,6 +13,8 @@
 #ifndef DEP_LOCK_H
 #define DEP_LOCK_H
 
+#include <time.h>
+
 #include "backend.h"
 
 #define DEP_LOCK_LABEL "io.caas.deployer.lock"
@@ -25,7 +27,8 @@ struct dep_lock {
 	int swarm;  /* a swarm config (1) or a container (0) */
 	int kube;   /* a Kubernetes Lease (coordination.k8s.io/v1) in namespace ns */
 	const char *ns;
-	char token[33];
+	char token[33];	   /* the lock ID: --break-lock names it */
+	long long expires; /* its expiry (time(), seconds) */
 };
 
 /*
@@ -42,7 +45,20 @@ struct dep_lock {
  */
 int dep_lock_acquire(struct dep_ctx *ctx, struct dep_lock *lk);
 
-/* Remove the lock object if we hold it (by ID: never another run's), and free lk's contents. */
-void dep_lock_release(struct dep_ctx *ctx, struct dep_lock *lk);
+/*
+ * Remove the lock object if we hold it (by ID: never another run's), and
+ * free lk's contents. When it cannot be removed (the bay is gone), returns a
+ * new message for the report that says how a later run gets past it (the
+ * lock ID for --break-lock), also logged as a warning; else NULL.
+ */
+char *dep_lock_release(struct dep_ctx *ctx, struct dep_lock *lk);
+
+/*
+ * Why a lock described by labels (the lock object's labels or annotations)
+ * may be broken regardless of its holder, or NULL: its lock ID is break_id
+ * (--break-lock; NULL or "" names none), or now is past its expiry. Caller
+ * frees. The holder-process check of this machine is done besides.
+ */
+char *dep_lock__break_reason(json_t *labels, time_t now, const char *break_id);
 
 #endif

@@ -83,6 +83,10 @@ static const struct cs_opt options[] = {
 	     "finish (default 300; 0: fail at once)",
      .min = 0,
      .max = 86400},
+    OPT(CS_OPT_STRING, "break-lock", break_lock, "ID",
+	"take over the app's lock if its lock ID is ID, whoever\n"
+	"holds it (a run that lost its bay names it; as\n"
+	"terraform force-unlock)"),
     OPT(CS_OPT_FLAG, "prune", prune, NULL, "remove the app's objects no longer in the files"),
     OPT(CS_OPT_FLAG, "dry-run", dry_run, NULL, "print the plan, change nothing"),
     OPT(CS_OPT_FLAG, "keep-on-failure", keep_on_failure, NULL,
@@ -151,6 +155,7 @@ static const struct cs_opts_spec spec = {
 		"[--dry-run] [--json FILE] [--registry-user USER\n"
 		"--registry-password-file FILE] [--publish-mode MODE]\n"
 		"[--keep-on-failure] [--stable-for SECONDS] [--lock-timeout SECONDS]\n"
+		"[--break-lock ID]\n"
 		"[--resolve-image always|changed|never] [-v|-q]\n"
 		"kubernetes: [--kubeconfig FILE] [--context NAME] [--namespace NS]\n"
 		"[--force-conflicts]",
@@ -434,6 +439,7 @@ main(int argc, char **argv)
 	d.keep_on_failure = a.keep_on_failure;
 	d.stable_for_s = a.stable_for;
 	d.lock_timeout_s = (int)a.lock_timeout;
+	d.break_lock = a.break_lock;
 	d.publish_mode = a.publish_mode == NULL		       ? DEP_PUBLISH_AS_FILE
 			 : strcmp(a.publish_mode, "host") == 0 ? DEP_PUBLISH_HOST
 							       : DEP_PUBLISH_INGRESS;

@@ -23,6 +23,7 @@
 #include "engine.h"
 #include "err.h"
 #include "log.h"
+#include "swarm_nodes.h"
 #include "swarm_spec.h"
 #include "xalloc.h"
 
@@ -36,6 +37,8 @@ struct swarm {
 	char *node_addr;       /* Swarm.NodeAddr of the manager we talk to */
 	json_t *ids;	       /* "network:NAME", "secret:NAME", "config:NAME" -> engine ID */
 	json_t *net_name;      /* network ID -> name, for comparing specs */
+	json_t *nodes;	       /* GET /nodes of this poll (NULL: not asked, or unknown) */
+	int nodes_asked;       /* asked in this poll */
 };
 
 struct svc_priv {
@@ -873,6 +876,68 @@ out:
 	return error;
 }
 
+/*
+ * apply(it) got no answer: did the create or update reach the swarm? An
+ * object of the planned name that plan did not see is ours (the app's lock
+ * keeps other runs of it away); an update moved the service's version.
+ */
+static int
+swarm_recheck(struct dep_ctx *ctx, struct dep_item *it)
+{
+	struct swarm *sw = ctx->priv;
+	const char *kind = dep_kind_name(it->kind);
+	json_t *f = NULL, *list = NULL, *o, *svc = NULL;
+	char *path = NULL, *idkey;
+	int error;
+
+	if (it->action == DEP_ACT_REMOVE)
+		return 0;
+	if (it->kind == DEP_KIND_SERVICE && it->action == DEP_ACT_UPDATE) {
+		path = cs_xasprintf("/services/%s", it->id);
+		if ((error = dep_call(ctx, "GET", path, NULL, 0, &svc)) < 0)
+			goto out;
+		if (!it->applied &&
+		    dep_num(json_object_get(svc, "Version"), "Index") == it->version)
+			goto out; /* not updated */
+		it->applied = it->wait = 1;
+		error = refresh_service(ctx, it);
+		goto out;
+	}
+	if (it->applied && it->kind == DEP_KIND_SERVICE) {
+		it->wait = 1;
+		error = refresh_service(ctx, it);
+		goto out;
+	}
+	f = json_pack("{s:[s]}", "name", it->name);
+	idkey = cs_xasprintf("/%ss", kind);
+	path = dep_filter_path(idkey, f);
+	free(idkey);
+	if ((error = dep_call(ctx, "GET", path, NULL, 0, &list)) < 0)
+		goto out;
+	/* the name filter matches prefixes too; networks have no Spec */
+	o = find_by_name(list, it->name, it->kind != DEP_KIND_NETWORK);
+	if (o == NULL || (!dep_str(o, "ID") && !dep_str(o, "Id")))
+		goto out;
+	free(it->id);
+	it->id = cs_xstrdup(dep_str(o, "ID") ? dep_str(o, "ID") : dep_str(o, "Id"));
+	it->applied = 1;
+	cs_log(CS_LOG_INFO, "%s %s was created (its answer was lost)", kind, it->name);
+	if (it->kind == DEP_KIND_SERVICE) {
+		it->wait = 1;
+		error = refresh_service(ctx, it);
+		goto out;
+	}
+	idkey = cs_xasprintf("%s:%s", kind, it->name);
+	json_object_set_new(sw->ids, idkey, json_string(it->id));
+	free(idkey);
+out:
+	free(path);
+	json_decref(f);
+	json_decref(list);
+	json_decref(svc);
+	return error;
+}
+
 /* Converge. */
 
 static const char *
@@ -1085,8 +1150,9 @@ replaces_a_task(json_t *tasks, json_t *t)
 	return 0;
 }
 
-static int
-unschedulable(json_t *tasks, json_t *t, double created)
+/* Seconds since t was created, or -1 when t is not pending for want of a node. */
+static double
+unplaced_for(json_t *t, double created)
 {
 	const char *err = dep_str(json_object_get(t, "Status"), "Err");
 	struct timespec now;
@@ -1094,10 +1160,67 @@ unschedulable(json_t *tasks, json_t *t, double created)
 	/* "desired ready": a rolling update waits for the old task to free the port */
 	if (!state_is(t, "pending") || err == NULL || strstr(err, "no suitable node") == NULL ||
 	    dep_str(t, "DesiredState") == NULL || strcmp(dep_str(t, "DesiredState"), "running"))
-		return 0;
+		return -1;
 	clock_gettime(CLOCK_REALTIME, &now);
-	return (double)now.tv_sec + now.tv_nsec / 1e9 - created >=
-	       (replaces_a_task(tasks, t) ? UNSCHEDULABLE_UPDATE_GRACE_S : UNSCHEDULABLE_GRACE_S);
+	return (double)now.tv_sec + now.tv_nsec / 1e9 - created;
+}
+
+static int
+unschedulable(json_t *tasks, json_t *t, double created)
+{
+	double age = unplaced_for(t, created);
+
+	return age >= 0 && age >= (replaces_a_task(tasks, t) ? UNSCHEDULABLE_UPDATE_GRACE_S
+							     : UNSCHEDULABLE_GRACE_S);
+}
+
+/* GET /nodes, at most once per poll; NULL when the bay does not say (borrowed). */
+static json_t *
+poll_nodes(struct dep_ctx *ctx)
+{
+	struct swarm *sw = ctx->priv;
+
+	if (!sw->nodes_asked) {
+		sw->nodes_asked = 1;
+		if (dep_call(ctx, "GET", "/nodes", NULL, 0, &sw->nodes) < 0 ||
+		    !json_is_array(sw->nodes)) {
+			json_decref(sw->nodes);
+			sw->nodes = NULL;
+			cs_err_clear();
+		}
+	}
+	return sw->nodes;
+}
+
+/*
+ * A task pending for want of a node that replaces a task lost with its node
+ * (the managers mark that node down): no grace for a port to be freed, the
+ * node may never come back. The lost task, or NULL.
+ */
+static json_t *
+lost_with_node(struct dep_ctx *ctx, json_t *tasks, json_t *t, double created)
+{
+	if (unplaced_for(t, created) < UNSCHEDULABLE_GRACE_S)
+		return NULL;
+	return dep_swarm_lost_predecessor(tasks, t, poll_nodes(ctx));
+}
+
+/* Why a pending task cannot be placed, for its failure message; caller frees. */
+static char *
+unplaceable_note(struct dep_ctx *ctx, json_t *lost)
+{
+	struct cs_buf b = CS_BUF_INIT;
+
+	cs_buf_adds(&b, "the scheduler cannot place it");
+	if (lost) {
+		cs_buf_addf(&b, ", and the node of the task it replaces (%.12s) is gone: ",
+			    dep_str(lost, "ID"));
+		dep_swarm_node_describe(
+		    &b, dep_swarm_node_find(poll_nodes(ctx), dep_str(lost, "NodeID")));
+	} else {
+		dep_swarm_down_nodes(&b, poll_nodes(ctx));
+	}
+	return cs_buf_detach(&b, NULL);
 }
 
 /* A failed task of it: its state, error and exit code, its slot's history, its last log lines. */
@@ -1187,7 +1310,7 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks, stru
 	struct swarm *sw = ctx->priv;
 	struct svc_priv *p = it->priv;
 	json_t *us = json_object_get(svc, "UpdateStatus"), *want, *t, *pending = NULL;
-	json_t *failed_t = NULL;
+	json_t *failed_t = NULL, *lost;
 	const char *ust = dep_str(us, "State");
 	long long running = 0, completed = 0, desired_running = 0, health_starting = 0;
 	double failed_created = 0;
@@ -1278,9 +1401,30 @@ judge(struct dep_ctx *ctx, struct dep_item *it, json_t *svc, json_t *tasks, stru
 		} else if (!state_is(t, "shutdown") && !state_is(t, "orphaned") &&
 			   !state_is(t, "remove")) {
 			pending = t;
-			if (unschedulable(tasks, t, created)) {
-				set_diag(it, failure_diag(ctx, it, t, tasks,
-							  "the scheduler cannot place it"));
+			lost = lost_with_node(ctx, tasks, t, created);
+			if (lost && ctx->rolling_back) {
+				/*
+				 * The previous spec is back, which is what a rollback can
+				 * do: no node is left to run it, as before this run or
+				 * since its node went. Waiting for it would end at the
+				 * timeout with exit 9 for a node, not for the rollback.
+				 */
+				char *note = unplaceable_note(ctx, lost);
+
+				cs_log(
+				    CS_LOG_WARN,
+				    "service %s has its previous spec again but cannot run: task "
+				    "%.12s: %s",
+				    it->name, dep_str(t, "ID"), note);
+				free(note);
+				json_decref(want);
+				return 2;
+			}
+			if (lost || unschedulable(tasks, t, created)) {
+				char *note = unplaceable_note(ctx, lost);
+
+				set_diag(it, failure_diag(ctx, it, t, tasks, note));
+				free(note);
 				json_decref(want);
 				return -1;
 			}
@@ -1353,6 +1497,7 @@ failed_task:
 static int
 swarm_wait(struct dep_ctx *ctx)
 {
+	struct swarm *sw = ctx->priv;
 	json_t *services = NULL, *tasks = NULL, *f = NULL, *ids;
 	int error = 0, lost = 0;
 	size_t i, j;
@@ -1432,6 +1577,9 @@ swarm_wait(struct dep_ctx *ctx)
 		json_decref(tasks);
 		json_decref(services);
 		tasks = services = NULL;
+		json_decref(sw->nodes);
+		sw->nodes = NULL;
+		sw->nodes_asked = 0;
 		if ((error = dep_poll_next(ctx, failed, waiting)) != 0)
 			break;
 	}
@@ -1550,6 +1698,7 @@ swarm_close(struct dep_ctx *ctx)
 
 	if (sw) {
 		free(sw->node_addr);
+		json_decref(sw->nodes);
 		json_decref(sw->ids);
 		json_decref(sw->net_name);
 		dep_engine_close(&sw->eng);
@@ -1575,6 +1724,7 @@ const struct dep_backend dep_backend_swarm = {
     .apply = swarm_apply,
     .wait = swarm_wait,
     .rollback = swarm_rollback,
+    .recheck = swarm_recheck,
     .report = swarm_report,
     .close = swarm_close,
     .item_release = swarm_item_release,

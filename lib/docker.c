@@ -37,8 +37,12 @@ version_cmp(const char *a, const char *b)
 	return 0;
 }
 
+/*
+ * GET /_ping: the engine answers, and which API version to speak. ca is the CA file the
+ * engine's certificate was checked against (NULL: no TLS), named when it is refused.
+ */
 static int
-negotiate(struct cs_docker *d)
+negotiate(struct cs_docker *d, const char *ca)
 {
 	struct cs_http_req req = {.path = "/_ping", .timeout_ms = 30000};
 	struct cs_http_resp resp = CS_HTTP_RESP_INIT;
@@ -48,8 +52,14 @@ negotiate(struct cs_docker *d)
 	if ((error = cs_http_do(d->http, &req, &resp)) < 0) {
 		const char *why = strrchr(cs_err_msg(), ':');
 
-		error = cs_err_set(CS_ENET, "cannot connect to the Docker engine at %s:%s", d->host,
-				   why ? why + 1 : " no answer");
+		if (error == CS_ETLS && ca != NULL)
+			error = cs_err_set(CS_ETLS,
+					   "cannot connect to the Docker engine at %s: its TLS "
+					   "certificate is refused:%s (checked against '%s')",
+					   d->host, why ? why + 1 : " unknown reason", ca);
+		else
+			error = cs_err_set(CS_ENET, "cannot connect to the Docker engine at %s:%s",
+					   d->host, why ? why + 1 : " no answer");
 		goto out;
 	}
 	if (resp.status != 200) {
@@ -121,7 +131,7 @@ cs_docker_connect(struct cs_docker **out, const char *host)
 	}
 	if ((error = cs_http_new(&d->http, host, &tls)) < 0)
 		goto out;
-	if ((error = negotiate(d)) < 0)
+	if ((error = negotiate(d, tls.ca_file)) < 0)
 		goto out;
 	*out = d;
 	d = NULL;
@@ -293,6 +303,30 @@ cs_docker_stream(struct cs_docker *d, const char *method, const char *path,
 out:
 	cs_jsonstream_release(&st.js);
 	cs_buf_release(&url);
+	cs_http_resp_release(&resp);
+	return error;
+}
+
+int
+cs_docker_ping(struct cs_docker *d, long timeout_ms)
+{
+	struct cs_http_req req = {.path = "/_ping", .timeout_ms = timeout_ms, .fresh_connect = 1};
+	struct cs_http_resp resp = CS_HTTP_RESP_INIT;
+	const char *why;
+	int error;
+
+	if ((error = cs_http_do(d->http, &req, &resp)) < 0) {
+		why = strrchr(cs_err_msg(), ':');
+		error = cs_err_set(error == CS_ETIMEOUT ? CS_ETIMEOUT : CS_ENET,
+				   "the Docker engine at %s does not answer:%s", d->host,
+				   why ? why + 1 : " no answer");
+		goto out;
+	}
+	if (resp.status != 200)
+		error = cs_err_set(CS_ENET,
+				   "the Docker engine at %s does not answer: GET /_ping: HTTP %ld",
+				   d->host, resp.status);
+out:
 	cs_http_resp_release(&resp);
 	return error;
 }

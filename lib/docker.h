@@ -24,6 +24,13 @@ struct cs_docker;
 int cs_docker_connect(struct cs_docker **out, const char *host);
 void cs_docker_free(struct cs_docker *d);
 
+/*
+ * Whether the engine still answers GET /_ping within timeout_ms: 0, or CS_ENET
+ * (CS_ETIMEOUT when it accepts but does not answer) with a message naming the
+ * address and curl's reason. For a connection that may have been lost.
+ */
+int cs_docker_ping(struct cs_docker *d, long timeout_ms);
+
 /* The negotiated version, e.g. "1.41" (borrowed). */
 const char *cs_docker_api_version(const struct cs_docker *d);
 /* The address used, e.g. "unix:///var/run/docker.sock" (borrowed). */

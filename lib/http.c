@@ -378,6 +378,11 @@ cs_http_do(struct cs_http *h, const struct cs_http_req *req, struct cs_http_resp
 			 req->connect_timeout_ms ? req->connect_timeout_ms : 10000L);
 	if (req->timeout_ms)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	if (req->fresh_connect) {
+		/* a kept connection may reach a peer that has stopped listening */
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	}
 	if (req->stall_seconds) {
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, req->stall_seconds);

@@ -64,6 +64,7 @@ struct cs_http_req {
 	long connect_timeout_ms; /* 0 = 10 s (the TLS handshake included) */
 	long stall_seconds;	 /* give up (CS_ETIMEOUT) under 1 byte/s for this long; 0 = never */
 	int no_body;		 /* HEAD: no response body expected */
+	int fresh_connect;	 /* a new connection, neither reused nor kept (a liveness probe) */
 };
 
 struct cs_http_resp {

@@ -39,7 +39,8 @@ PACKAGES=(docker.io docker-registry debootstrap busybox-static openssl apache2-u
 	cgroupfs-mount debian-archive-keyring xz-utils procps jq time bc gcc make valgrind
 	clang clang-format libclang-rt-14-dev openssh-server openssh-client
 	openjdk-17-jdk-headless maven python3-yaml
-	ansible-core ansible-lint jenkins-job-builder groovy default-jre-headless man-db)
+	ansible-core ansible-lint jenkins-job-builder groovy default-jre-headless man-db
+	socat)
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C

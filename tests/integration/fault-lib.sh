@@ -53,7 +53,7 @@ start_fault_proxy() {
 
 # fault CTLPORT QUERY: set the proxy's fault, e.g. fault "$p_ctl" "mode=status&code=500&count=2"
 fault() {
-	curl -sSf "http://127.0.0.1:$1/fault?$2" >/dev/null
+	curl -gsSf "http://127.0.0.1:$1/fault?$2" >/dev/null
 }
 
 # fault_stat CTLPORT KEY: a counter of the proxy (requests, faults, cuts, connections)
@@ -79,6 +79,32 @@ start_relay() {
 	local name=$1 state=$TEST_SCRATCH/$1.state i
 	rm -f "$state"
 	python3 "$TOP/tests/integration/fault-proxy.py" --upstream-unix "$2" \
+		--state-file "$state" >"$TEST_SCRATCH/$name.log" 2>&1 &
+	fault_pids+=("$!")
+	for i in $(seq 50); do
+		[ -s "$state" ] && break
+		sleep 0.1
+	done
+	[ -s "$state" ] || { echo "relay $name did not start: $(cat "$TEST_SCRATCH/$name.log")" >&2; return 1; }
+	printf -v "${name}_port" '%s' "$(jq -r .port "$state")"
+	printf -v "${name}_ctl" '%s' "$(jq -r .control "$state")"
+	printf -v "${name}_pid" '%s' "$(jq -r .pid "$state")"
+}
+
+# start_http_relay NAME UPSTREAM: a plain-HTTP relay on 127.0.0.1 that reads each request
+# (fault-proxy.py --http), to a unix socket (UPSTREAM a path: the engine's API as a tcp://
+# bay) or to HOST:PORT (a Kubernetes API server's plain-HTTP port). Besides refuse and
+# drop, it can hold the answer of one request (mode=hold&match=...&delay=T) or stop
+# listening when one arrives, after relaying it or not (mode=refuse&match=...[&forward=1]).
+# Sets NAME_port, NAME_ctl and NAME_pid.
+start_http_relay() {
+	local name=$1 state=$TEST_SCRATCH/$1.state i up
+	case $2 in
+	/*) up=(--upstream-unix "$2") ;;
+	*) up=(--upstream "$2") ;;
+	esac
+	rm -f "$state"
+	python3 "$TOP/tests/integration/fault-proxy.py" --http "${up[@]}" \
 		--state-file "$state" >"$TEST_SCRATCH/$name.log" 2>&1 &
 	fault_pids+=("$!")
 	for i in $(seq 50); do

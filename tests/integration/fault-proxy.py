@@ -11,8 +11,11 @@ request boundaries or inside a body. Python 3 standard library only.
         --state-file FILE [--port N]
 
 Without --cert, with --upstream-unix PATH, it is a plain TCP relay to that
-unix socket (the engine's API as a tcp:// bay); refuse, drop, slow and hold apply (hold
-matches what the client sends, e.g. a request line).
+unix socket (the engine's API as a tcp:// bay); refuse, drop, slow and stall apply
+(stall matches what the client sends, e.g. a request line).
+With --http as well (and --upstream-unix PATH or --upstream HOST:PORT), it is a
+plain-HTTP relay that reads each request, so the faults above and hold apply
+to single requests of the engine's API or of a Kubernetes API server's HTTP port.
 
 FILE receives {"port": P, "control": C, "pid": PID} once both sockets listen.
 The control endpoint (plain HTTP on 127.0.0.1:C) takes GET requests:
@@ -27,16 +30,22 @@ The control endpoint (plain HTTP on 127.0.0.1:C) takes GET requests:
     /fault?mode=refuse&seconds=T          refuse for T seconds, then listen again
     /fault?mode=drop                      cut every open connection now (the fault in force
                                           stays; refuse drops them too)
-    /fault?mode=hold&match=REGEX          hold every matching request (its head and body are
+    /fault?mode=refuse&match=REGEX&forward=1  the same, but the matching request reaches
+                                          the upstream first (it takes effect) and its
+                                          answer is lost
+    /fault?mode=hold&match=REGEX&delay=T  relay a matching request, then hold its answer
+                                          T seconds (count=N: the next N; default 1)
+    /fault?mode=stall&match=REGEX         hold every matching request (its head and body are
                                           read, nothing is sent upstream) until the mode
                                           changes; then it is relayed, unless its client
                                           closed the connection meanwhile ("held", "gone")
     /fault?mode=slow&rate=B               relay matching requests and their responses at B
                                           bytes a second (the TCP relay: both directions)
     /fault?mode=none                      no fault (listening again if it was refused;
-                                          held requests go on)
+                                          stalled requests go on)
+    &skip=N        let the first N matching requests through
     &match=REGEX   which requests ("METHOD PATH") a fault applies to; default: all for
-                   status, hold and slow, blob uploads (PATCH/PUT/POST .../blobs/uploads/)
+                   status, stall and slow, blob uploads (PATCH/PUT/POST .../blobs/uploads/)
                    for cut
     /stats        JSON: requests relayed, faults injected, cuts, held (held now), gone
                   (held requests whose client went away), aborted (requests whose client
@@ -70,6 +79,9 @@ class Faults:
         self.until = 0.0
         self.after = 0
         self.match = None
+        self.forward = False
+        self.delay = 0.0
+        self.skip = 0
         self.drop_now = False
         self.rate = 0
         self.stats = {"requests": 0, "faults": 0, "cuts": 0, "connections": 0, "held": 0,
@@ -90,6 +102,11 @@ class Faults:
                 self.count = 1
             self.after = int(q.get("after", 0))
             self.rate = int(q.get("rate", 0))
+            self.forward = q.get("forward", "0") == "1"
+            self.delay = float(q.get("delay", 0))
+            self.skip = int(q.get("skip", 0))
+            if self.count == 0 and secs == 0 and self.mode == "hold":
+                self.count = 1
             m = q.get("match")
             if self.mode == "refuse" and m:
                 self.mode = "refuse-on"  # stop when a matching request arrives
@@ -110,12 +127,15 @@ class Faults:
                 return False
             if self.match and not self.match.search(line):
                 return False
+            if self.skip > 0:
+                self.skip -= 1
+                return False
             if not self.until:
                 self.count -= 1
             return True
 
     def applies(self, mode, line):
-        """Whether the standing fault of this mode (hold, slow) applies to the request line."""
+        """Whether the standing fault of this mode (stall, slow) applies to the request line."""
         with self.lock:
             return self.mode == mode and (self.match is None or self.match.search(line) is not None)
 
@@ -262,8 +282,8 @@ class Proxy:
     def __init__(self, args, faults):
         self.args = args
         self.faults = faults
-        self.raw = args.cert is None
-        if not self.raw:
+        self.raw = args.cert is None and not args.http
+        if args.cert is not None:
             self.server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.server_ctx.load_cert_chain(args.cert, args.key)
             self.client_ctx = ssl.create_default_context(cafile=args.upstream_ca)
@@ -353,7 +373,7 @@ class Proxy:
                     pass
 
         def upward(data):
-            if self.faults.applies("hold", data.decode("latin-1")) and not self.hold_raw(conn, data):
+            if self.faults.applies("stall", data.decode("latin-1")) and not self.hold_raw(conn, data):
                 raise OSError("the client went away while held")
             slow_sender(self.faults, up.sendall, None)(data)
             self.faults.add("up_bytes", len(data))
@@ -375,18 +395,37 @@ class Proxy:
         self.track(raw, True)
         up_raw = None
         try:
-            client = self.server_ctx.wrap_socket(raw, server_side=True)
+            client = raw if self.args.cert is None else \
+                self.server_ctx.wrap_socket(raw, server_side=True)
             cr = Reader(client)
-            up_raw = socket.create_connection(self.upstream, timeout=30)
-            self.track(up_raw, True)
-            up = self.client_ctx.wrap_socket(up_raw, server_hostname=self.upstream[0])
+            if self.args.cert is None:
+                client = raw
+                if self.args.upstream_unix:
+                    up_raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    up_raw.connect(self.args.upstream_unix)
+                else:
+                    host, _, port = self.args.upstream.rpartition(":")
+                    up_raw = socket.create_connection((host, int(port)), timeout=30)
+                self.track(up_raw, True)
+                up = up_raw
+            else:
+                up_raw = socket.create_connection(self.upstream, timeout=30)
+                self.track(up_raw, True)
+                up = self.client_ctx.wrap_socket(up_raw, server_hostname=self.upstream[0])
             up.settimeout(None)
             ur = Reader(up)
             while True:
                 head, line, headers = read_head(cr)
                 method, path = line.split()[0], line.split()[1]
                 req = f"{method} {path}"
+                if self.faults.mode == "refuse":
+                    return  # stopped: a request on a connection accepted just before is lost too
                 if self.faults.take("refuse-on", req):
+                    if self.faults.forward:
+                        up.sendall(head)
+                        relay_body(cr, headers, up.sendall)
+                        relay_response(ur, method, lambda d: None)
+                        self.faults.record("requests", req)
                     with self.faults.lock:
                         self.faults.mode = "refuse"
                     self.faults.record("faults", f"{req} -> registry stopped")
@@ -396,7 +435,7 @@ class Proxy:
                     client.sendall(fault_response(self.faults.code))
                     self.faults.record("faults", f"{req} -> {self.faults.code} (injected)")
                     return
-                if self.faults.applies("hold", req):
+                if self.faults.applies("stall", req):
                     if not self.hold(client, cr, head, headers, req, up):
                         return
                     rh = relay_response(ur, method, client.sendall)
@@ -420,10 +459,17 @@ class Proxy:
                 except EOFError:
                     self.faults.record("aborted", f"{req} -> its client closed the connection in the body")
                     return
-                send = client.sendall
-                if self.faults.applies("slow", req):
-                    send = slow_sender(self.faults, client.sendall, req)
-                rh = relay_response(ur, method, send)
+                if self.faults.take("hold", req):
+                    held = []
+                    rh = relay_response(ur, method, held.append)
+                    self.faults.record("faults", f"{req} -> answer held {self.faults.delay} s")
+                    time.sleep(self.faults.delay)
+                    client.sendall(b"".join(held))
+                else:
+                    send = client.sendall
+                    if self.faults.applies("slow", req):
+                        send = slow_sender(self.faults, client.sendall, req)
+                    rh = relay_response(ur, method, send)
                 self.faults.record("requests", req)
                 if rh.get("connection", "").lower() == "close" or \
                         headers.get("connection", "").lower() == "close":
@@ -450,7 +496,7 @@ class Proxy:
         self.faults.record("faults", f"{line} -> held")
         gone = False
         try:
-            while self.faults.applies("hold", data.decode("latin-1")):
+            while self.faults.applies("stall", data.decode("latin-1")):
                 r, _, _ = select.select([conn], [], [], 0.1)
                 if not r:
                     continue
@@ -480,7 +526,7 @@ class Proxy:
         gone = False
         client.settimeout(0.1)
         try:
-            while self.faults.applies("hold", req):
+            while self.faults.applies("stall", req):
                 try:
                     data = client.recv(1)  # an HTTP/1.1 client sends nothing while it waits
                 except (socket.timeout, ssl.SSLWantReadError):
@@ -544,10 +590,11 @@ def main():
     ap.add_argument("--upstream", default="127.0.0.1:5000")
     ap.add_argument("--upstream-ca")
     ap.add_argument("--upstream-unix")
+    ap.add_argument("--http", action="store_true")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--state-file", required=True)
     args = ap.parse_args()
-    if args.cert is None and args.upstream_unix is None:
+    if args.cert is None and args.upstream_unix is None and not args.http:
         ap.error("--cert/--key/--upstream-ca (TLS registry) or --upstream-unix (TCP relay)")
 
     faults = Faults()

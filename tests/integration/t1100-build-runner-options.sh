@@ -31,9 +31,10 @@ test_expect_success 'without --json, stdout holds the final names only' '
 	test_cmp expect out
 '
 
-test_expect_success 'a --context build has no source timing (a phase that did not run is absent)' '
+test_expect_success 'a --context build without --push has no source or push timing (a phase that did not run is absent)' '
 	caas-build-runner --context app --image $img --tag a --json res.json 2>/dev/null &&
 	jq -e ".timings | has(\"source\") | not" res.json &&
+	jq -e ".timings | has(\"push\") | not" res.json &&
 	jq -e ".timings.build > 0" res.json
 '
 

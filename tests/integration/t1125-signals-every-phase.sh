@@ -170,7 +170,7 @@ test_expect_success 'build runner, validate phase (the validation container runn
 built=
 
 test_expect_success 'build runner, tag phase (POST /images/ID/tag held): SIGINT exits 130, the request never reaches the engine' '
-	fault "$eng_ctl" "mode=hold&match=^POST%20/v1%5C.%5B0-9%5D*/images/.*/tag%5C%3Frepo=" &&
+	fault "$eng_ctl" "mode=stall&match=^POST%20/v1%5C.%5B0-9%5D*/images/.*/tag%5C%3Frepo=" &&
 	test_when_finished "fault $eng_ctl mode=none" &&
 	start env DOCKER_HOST=tcp://127.0.0.1:$eng_port caas-build-runner -v --repo src \
 		--context-dir app --image $name --tag tagged --json r.json &&
@@ -211,7 +211,7 @@ test_expect_success 'build runner, push phase (a 20 MB layer uploading): SIGTERM
 
 # The manifest PUT held: the engine has uploaded every blob and sent the manifest.
 test_expect_success 'build runner, push phase (the manifest PUT held): SIGTERM exits 143; the registry never gets a partial image' '
-	fault "$reg_ctl" "mode=hold&match=^PUT%20.*/manifests/" &&
+	fault "$reg_ctl" "mode=stall&match=^PUT%20.*/manifests/" &&
 	test_when_finished "fault $reg_ctl mode=none" &&
 	start caas-build-runner -v --repo src --context-dir app --image $name --tag man \
 		--registry 127.0.0.1:$reg_port --push "${auth[@]}" --json r.json &&

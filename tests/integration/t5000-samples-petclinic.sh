@@ -115,7 +115,7 @@ test_expect_success 'build 2: a rolling update while a client keeps asking for /
 
 test_expect_success 'every process stops promptly on SIGTERM (app, database, front)' '
 	for s in app db front; do
-		c=$(docker ps -q --filter "name=${app}_$s" | head -n 1) &&
+		c=$(running_container "${app}_$s") &&
 		t0=$(date +%s%N) &&
 		docker stop -t 30 $c >/dev/null &&
 		ms=$((($(date +%s%N) - t0) / 1000000)) &&

@@ -100,13 +100,7 @@ test_expect_success 'every process stops promptly on SIGTERM (producer, web, adm
 	# the store stop above made the web and admin health checks fail (their /health asks the
 	# store), so swarm may still be restarting them: wait for a running container of each
 	for s in producer web admin store; do
-		c= &&
-		for _ in $(seq 60); do
-			c=$(docker ps -q --filter "name=${app}_$s" --filter status=running | head -n 1) &&
-				test -n "$c" && break
-			sleep 1
-		done &&
-		test -n "$c" &&
+		c=$(running_container "${app}_$s") &&
 		t0=$(date +%s%N) &&
 		docker stop -t 30 $c >/dev/null &&
 		ms=$((($(date +%s%N) - t0) / 1000000)) &&

@@ -247,6 +247,23 @@ registry_curl() {
 		curl -sS --cacert "$CAAS_REGISTRY_CA" -K - "$@"
 }
 
+# running_container NAME [SECONDS]: prints the ID of a running container whose name contains
+# NAME (a swarm task of service NAME), waiting up to SECONDS (default 60) for one: swarm may
+# be restarting the task, e.g. after a health check failed.
+running_container() {
+	local c i
+	for i in $(seq "${2:-60}"); do
+		c=$(docker ps -q --filter "name=$1" --filter status=running | head -n 1)
+		if [ -n "$c" ]; then
+			echo "$c"
+			return 0
+		fi
+		[ "$i" = "${2:-60}" ] || sleep 1
+	done
+	echo "running_container: no running container named '$1' after ${2:-60} s" >&2
+	return 1
+}
+
 # ---- running tests ----------------------------------------------------------------------
 
 # Runs a body (and its cleanups) in this shell; returns its status.
