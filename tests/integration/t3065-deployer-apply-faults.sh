@@ -29,22 +29,6 @@ finish() {
 	cat err
 }
 
-# arm QUERY: set the relay's fault; faulted: wait until it was injected (the relay
-# holds the answer of the request, or stopped listening)
-arm() {
-	faults0=$(fault_stat "$relay_ctl" faults) &&
-		fault "$relay_ctl" "$1"
-}
-faulted() {
-	local i
-	for i in $(seq 600); do
-		[ "$(fault_stat "$relay_ctl" faults)" -gt "$faults0" ] && return 0
-		sleep 0.1
-	done
-	echo "the relay never injected its fault" >&2
-	return 1
-}
-
 # foreign APP: make the swarm lock of APP look like another machine's (its labels)
 foreign() {
 	local id ver spec
@@ -101,9 +85,9 @@ test_expect_success 'setup: the HTTP relay to the engine, the files' '
 
 test_expect_success 'swarm, first deployment: SIGTERM while the second service is created: 143, nothing left' '
 	test_when_finished "remove_app $app-s1" &&
-	arm "mode=hold&match=services/create&skip=1&delay=8" &&
+	fault_arm "$relay_ctl" "mode=hold&match=services/create&skip=1&delay=8" &&
 	deploy_bg --coe swarm --app $app-s1 -f v1.yml --timeout 60 &&
-	faulted &&
+	fault_injected "$relay_ctl" &&
 	docker service inspect $app-s1_b >/dev/null &&
 	kill -TERM $dep_pid &&
 	finish && test "$rc" = 143 &&
@@ -119,9 +103,9 @@ test_expect_success 'swarm, update: SIGTERM while the second service is updated:
 	test_when_finished "remove_app $app-s2" &&
 	caas-deployer --coe swarm --app $app-s2 -f v1.yml --timeout 90 --resolve-image never >first.log 2>&1 &&
 	before=$(specs $app-s2) &&
-	arm "mode=hold&match=services/.*/update&skip=1&delay=8" &&
+	fault_arm "$relay_ctl" "mode=hold&match=services/.*/update&skip=1&delay=8" &&
 	deploy_bg --coe swarm --app $app-s2 -f v2.yml --timeout 60 &&
-	faulted &&
+	fault_injected "$relay_ctl" &&
 	kill -TERM $dep_pid &&
 	finish && test "$rc" = 143 &&
 	grep "rolling back service $app-s2_b" err &&
@@ -135,9 +119,9 @@ test_expect_success 'swarm, update: SIGTERM while the second service is updated:
 
 test_expect_success 'compose (plain engine), first deployment: SIGINT while the second container is created: 130, nothing left' '
 	test_when_finished "remove_app $app-c1" &&
-	arm "mode=hold&match=containers/create.name=$app-c1_b_1&delay=8" &&
+	fault_arm "$relay_ctl" "mode=hold&match=containers/create.name=$app-c1_b_1&delay=8" &&
 	deploy_bg --coe compose --app $app-c1 -f v1.yml --timeout 60 &&
-	faulted &&
+	fault_injected "$relay_ctl" &&
 	docker container inspect $app-c1_b_1 >/dev/null &&
 	kill -INT $dep_pid &&
 	finish && test "$rc" = 130 &&
@@ -151,9 +135,9 @@ test_expect_success 'compose, update: SIGTERM while the second container is recr
 	test_when_finished "remove_app $app-c2" &&
 	caas-deployer --coe compose --app $app-c2 -f v1.yml --timeout 90 >first.log 2>&1 &&
 	ids=$(docker ps -q --no-trunc --filter name=$app-c2_ | sort) &&
-	arm "mode=hold&match=containers/create.name=$app-c2_b_1&delay=8" &&
+	fault_arm "$relay_ctl" "mode=hold&match=containers/create.name=$app-c2_b_1&delay=8" &&
 	deploy_bg --coe compose --app $app-c2 -f v2.yml --timeout 60 &&
-	faulted &&
+	fault_injected "$relay_ctl" &&
 	kill -TERM $dep_pid &&
 	finish && test "$rc" = 143 &&
 	jq -e ".exit_code == 143 and .status == \"rolled_back\"" report.json &&
@@ -163,9 +147,9 @@ test_expect_success 'compose, update: SIGTERM while the second container is recr
 
 test_expect_success 'swarm, first deployment: the bay goes away as service b is created (it was), back 3 s later: converged' '
 	test_when_finished "remove_app $app-l1" &&
-	arm "mode=refuse&match=services/create&skip=1&forward=1" &&
+	fault_arm "$relay_ctl" "mode=refuse&match=services/create&skip=1&forward=1" &&
 	deploy_bg --coe swarm --app $app-l1 -f v1.yml --timeout 60 --stable-for 2 &&
-	faulted &&
+	fault_injected "$relay_ctl" &&
 	sleep 3 && fault "$relay_ctl" mode=none &&
 	finish && test "$rc" = 0 &&
 	grep "warning: lost the bay while applying service $app-l1_b: .*; trying again for [0-9]* s" err &&
@@ -177,9 +161,9 @@ test_expect_success 'swarm, first deployment: the bay goes away as service b is 
 test_expect_success 'swarm, update: the bay goes away before service b is updated, back 3 s later: b updated once, converged' '
 	test_when_finished "remove_app $app-l2" &&
 	caas-deployer --coe swarm --app $app-l2 -f v1.yml --timeout 90 --resolve-image never >first.log 2>&1 &&
-	arm "mode=refuse&match=services/.*/update&skip=1" &&
+	fault_arm "$relay_ctl" "mode=refuse&match=services/.*/update&skip=1" &&
 	deploy_bg --coe swarm --app $app-l2 -f v2.yml --timeout 60 --stable-for 2 &&
-	faulted &&
+	fault_injected "$relay_ctl" &&
 	sleep 3 && fault "$relay_ctl" mode=none &&
 	finish && test "$rc" = 0 &&
 	grep "the bay answers again: service $app-l2_b was not changed: applying it again" err &&
@@ -189,9 +173,9 @@ test_expect_success 'swarm, update: the bay goes away before service b is update
 
 test_expect_success 'compose: the bay goes away as container b is created (it was), back 3 s later: redone, running' '
 	test_when_finished "remove_app $app-l3" &&
-	arm "mode=refuse&match=containers/create.name=$app-l3_b_1&forward=1" &&
+	fault_arm "$relay_ctl" "mode=refuse&match=containers/create.name=$app-l3_b_1&forward=1" &&
 	deploy_bg --coe compose --app $app-l3 -f v1.yml --timeout 60 --stable-for 2 &&
-	faulted &&
+	fault_injected "$relay_ctl" &&
 	sleep 3 && fault "$relay_ctl" mode=none &&
 	finish && test "$rc" = 0 &&
 	grep "the bay answers again: container $app-l3_b_1 was changed in part: undoing that and applying it again" err &&
@@ -199,7 +183,7 @@ test_expect_success 'compose: the bay goes away as container b is created (it wa
 '
 
 test_expect_success 'swarm: the bay never comes back during the apply: bounded, exit 9, each object named, the lock ID given' '
-	arm "mode=refuse&match=services/create&skip=1" &&
+	fault_arm "$relay_ctl" "mode=refuse&match=services/create&skip=1" &&
 	deploy_bg --coe swarm --app $app-g -f v1.yml --timeout 5 &&
 	start=$(date +%s) &&
 	finish && test "$rc" = 9 &&

@@ -50,20 +50,6 @@ finish() {
 	cat out err
 }
 
-arm() {
-	faults0=$(fault_stat "$relay_ctl" faults) &&
-		fault "$relay_ctl" "$1"
-}
-faulted() {
-	local i
-	for i in $(seq 600); do
-		[ "$(fault_stat "$relay_ctl" faults)" -gt "$faults0" ] && return 0
-		sleep 0.1
-	done
-	echo "the relay never injected its fault" >&2
-	return 1
-}
-
 # objects APP: "KIND/NAME" of the app's objects in the namespace, sorted
 objects() {
 	kubectl -n "$ns" get cm,deploy,svc -l "app.kubernetes.io/instance=$1" -o name | sort
@@ -89,9 +75,9 @@ test_expect_success 'setup: a namespace, the HTTP relay to the API server' '
 '
 
 test_expect_success 'first deployment: SIGTERM while Deployment b is applied (it was): 143, everything deleted, the Lease released' '
-	arm "mode=hold&match=^PATCH%20.*/deployments/b[?]fieldManager=[a-z-]*$&delay=8" &&
+	fault_arm "$relay_ctl" "mode=hold&match=^PATCH%20.*/deployments/b[?]fieldManager=[a-z-]*$&delay=8" &&
 	deploy_bg k1 v1.yaml --timeout 60 &&
-	faulted &&
+	fault_injected "$relay_ctl" &&
 	kubectl -n "$ns" get deploy b -o name &&
 	kill -TERM $dep_pid &&
 	finish && test "$rc" = 143 &&
@@ -108,9 +94,9 @@ test_expect_success 'first deployment: SIGTERM while Deployment b is applied (it
 test_expect_success 'update: SIGTERM while Deployment b is applied: the ConfigMap and both Deployments as before' '
 	caas-deployer --coe kubernetes --namespace "$ns" --app k2 -f v1.yaml --timeout 60 >first.log 2>&1 &&
 	state >before && cat before &&
-	arm "mode=hold&match=^PATCH%20.*/deployments/b[?]fieldManager=[a-z-]*$&delay=8" &&
+	fault_arm "$relay_ctl" "mode=hold&match=^PATCH%20.*/deployments/b[?]fieldManager=[a-z-]*$&delay=8" &&
 	deploy_bg k2 v2.yaml --timeout 60 &&
-	faulted &&
+	fault_injected "$relay_ctl" &&
 	kill -TERM $dep_pid &&
 	finish && test "$rc" = 143 &&
 	grep "Deployment $ns/b was updated (its answer was lost)" err &&
@@ -137,9 +123,9 @@ test_expect_success 'SIGTERM in the wait (a rollout held by minReadySeconds): 14
 '
 
 test_expect_success 'the API server goes away as Deployment b is applied (it was), back 3 s later: converged' '
-	arm "mode=refuse&match=^PATCH%20.*/deployments/b[?]fieldManager=[a-z-]*$&forward=1" &&
+	fault_arm "$relay_ctl" "mode=refuse&match=^PATCH%20.*/deployments/b[?]fieldManager=[a-z-]*$&forward=1" &&
 	deploy_bg k2 v2.yaml --timeout 60 --stable-for 1 &&
-	faulted &&
+	fault_injected "$relay_ctl" &&
 	sleep 3 && fault "$relay_ctl" mode=none &&
 	finish && test "$rc" = 0 &&
 	grep "warning: lost the bay while applying Deployment $ns/b: .*; trying again for [0-9]* s" err &&
@@ -150,7 +136,7 @@ test_expect_success 'the API server goes away as Deployment b is applied (it was
 
 test_expect_success 'the API server never comes back during the apply: exit 9 naming each object, the lock ID given' '
 	test_when_finished "fault $relay_ctl mode=none" &&
-	arm "mode=refuse&match=^PATCH%20.*/deployments/b[?]fieldManager=[a-z-]*$" &&
+	fault_arm "$relay_ctl" "mode=refuse&match=^PATCH%20.*/deployments/b[?]fieldManager=[a-z-]*$" &&
 	deploy_bg k2 v1.yaml --timeout 4 &&
 	finish && test "$rc" = 9 &&
 	grep "error: cannot update Deployment .$ns/b.: the bay stayed unreachable until the deadline" err &&
